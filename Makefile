@@ -1,0 +1,34 @@
+# The entry points people type. Each deployable folder builds in its own environment (scripts/build).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+SERVICES := $(sort $(dir $(wildcard services/*/service.toml)))
+UV = $(shell scripts/bootstrap)
+
+.PHONY: install run test test-paved test-services test-system bench demo clean
+
+install: ## every environment: the tools' (.venv) and each service's own (services/*/.venv)
+	$(UV) pip install --quiet --python .venv/bin/python -e "paved[test]" -r system-tests/requirements.txt
+	for s in $(SERVICES); do \
+	  $(UV) venv --quiet --allow-existing --python 3.11 $$s.venv; \
+	  $(UV) pip install --quiet --python $$s.venv/bin/python -e "$$s[test]"; \
+	done
+
+run: install ## the shop: NATS and every service, until Ctrl-C
+	.venv/bin/paved up
+
+test: test-paved test-services test-system ## everything CI runs
+
+test-paved:
+	scripts/build paved
+
+test-services:
+	for s in $(SERVICES); do scripts/build $$s; done
+
+test-system: install
+	.venv/bin/python -m pytest system-tests
+
+bench: install ## benchmarks (not part of test); results go to bench/README.md
+	.venv/bin/python bench/run.py
+
+clean:
+	rm -rf .venv paved/.venv services/*/.venv

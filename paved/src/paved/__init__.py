@@ -1,0 +1,26 @@
+"""paved: the paved road for Python microservices.
+
+A thin layer over FastAPI, FastStream (NATS JetStream) and SQLAlchemy: one ``Service`` gives a
+service its HTTP app, broker, database and settings, with health, metrics, JSON logs, problem
+responses, and the seams every request, outbound call and message passes through.
+"""
+
+from paved.auth import AdminOnly, require_admin
+from paved.client import service_client
+from paved.database import Database
+from paved.envelope import Envelope
+from paved.problems import Problem
+from paved.service import CurrentDatabase, Service
+from paved.settings import ServiceSettings
+
+__all__ = [
+    "AdminOnly",
+    "CurrentDatabase",
+    "Database",
+    "Envelope",
+    "Problem",
+    "Service",
+    "ServiceSettings",
+    "require_admin",
+    "service_client",
+]

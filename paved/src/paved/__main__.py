@@ -1,0 +1,3 @@
+from paved.cli import main
+
+main()

@@ -1,0 +1,187 @@
+"""The ``paved`` command: the local platform and what runs inside a service process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from paved.manifest import ManifestError, discover
+from paved.platform import processes
+from paved.platform.state import StateDir
+from paved.platform.up import Platform, default_console
+
+app = typer.Typer(help="The paved road: run MusicCorp's services locally.", no_args_is_help=True)
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(highlight=False, soft_wrap=True, stderr=True)
+
+RootOption = Annotated[
+    Path | None,
+    typer.Option("--root", help="The project folder (holding services/); found from here when omitted."),
+]
+StateOption = Annotated[
+    Path | None, typer.Option("--state-dir", help="Where data, logs and secrets live [ROOT/.paved].")
+]
+ServiceDirOption = Annotated[
+    Path, typer.Option("--service-dir", help="The service's folder (holding service.toml).")
+]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _find_root(root: Path | None) -> Path:
+    if root is not None:
+        return root.resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if any((folder / "services").glob("*/service.toml")):
+            return folder
+    raise _fail(f"no services/*/service.toml in {here} or above: run this in the project, or pass --root")
+
+
+def _state(root: Path | None, state_dir: Path | None) -> StateDir:
+    return StateDir((state_dir or _find_root(root) / ".paved").resolve())
+
+
+@app.command()
+def up(
+    root: RootOption = None,
+    state_dir: StateOption = None,
+    free_ports: Annotated[
+        bool, typer.Option("--free-ports", help="Give services free ports instead of their service.toml ports.")
+    ] = False,
+    database_url: Annotated[
+        list[str] | None,
+        typer.Option("--database-url", help="SERVICE=URL: use this database instead of .paved/data/SERVICE.db."),
+    ] = None,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be ready.")] = 60.0,
+) -> None:
+    """Start NATS, migrate and start every service, wait until all are ready; Ctrl-C stops all."""
+    project = _find_root(root)
+    try:
+        manifests = discover(project)
+    except ManifestError as error:
+        raise _fail(str(error)) from error
+    urls: dict[str, str] = {}
+    for item in database_url or []:
+        name, sep, url = item.partition("=")
+        if not sep or not url:
+            raise _fail(f"--database-url {item!r}: write it as SERVICE=URL")
+        urls[name] = url
+    platform = Platform(
+        manifests=manifests,
+        state=_state(project, state_dir),
+        console=default_console(),
+        free_ports=free_ports,
+        database_urls=urls,
+        ready_timeout=ready_timeout,
+    )
+    raise typer.Exit(platform.run())
+
+
+@app.command()
+def down(root: RootOption = None, state_dir: StateOption = None) -> None:
+    """Stop a running `paved up` (it stops its services, then NATS)."""
+    state = _state(root, state_dir)
+    run = state.read_run()
+    if not run or not processes.is_alive(int(run["pid"])):
+        console.print("paved is not running")
+        return
+    os.kill(int(run["pid"]), signal.SIGTERM)
+    if not processes.wait_gone(int(run["pid"]), timeout=60):
+        raise _fail(f"paved up (pid {run['pid']}) did not stop within 60s", 1)
+    console.print("stopped")
+
+
+@app.command()
+def status(root: RootOption = None, state_dir: StateOption = None) -> None:
+    """Show what `paved up` runs, where, and whether each service is ready."""
+    state = _state(root, state_dir)
+    run = state.read_run()
+    if not run or not processes.is_alive(int(run["pid"])):
+        console.print("paved is not running (start it with `paved up`)")
+        raise typer.Exit(3)
+    table = Table(title=f"paved up (pid {run['pid']})")
+    for column in ("service", "url", "pid", "state", "restarts", "database"):
+        table.add_column(column)
+    with httpx.Client(timeout=1.0) as http:
+        for name, service in run["services"].items():
+            try:
+                ready = http.get(f"{service['url']}/health/ready").status_code == 200
+            except httpx.HTTPError:
+                ready = False
+            table.add_row(
+                name,
+                service["url"],
+                str(service["pid"]),
+                "[green]ready[/]" if ready else "[red]not ready[/]",
+                str(service["restarts"]),
+                service["database"],
+            )
+    if run.get("nats"):
+        table.add_row("nats", run["nats"]["url"], str(run["nats"]["pid"]), "", "", "")
+    console.print(table)
+
+
+@app.command()
+def logs(
+    service: Annotated[str, typer.Argument(help="A service name, or 'nats'.")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    root: RootOption = None,
+    state_dir: StateOption = None,
+) -> None:
+    """Print a service's log (JSON lines)."""
+    state = _state(root, state_dir)
+    path = state.log(service)
+    if not path.exists():
+        known = sorted(p.stem for p in path.parent.glob("*.log")) if path.parent.exists() else []
+        raise _fail(f"no log for {service!r}; logs exist for: {', '.join(known) or 'nothing yet'}")
+    with path.open() as log:
+        sys.stdout.write(log.read())
+        sys.stdout.flush()
+        while follow:
+            line = log.readline()
+            if line:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            else:
+                time.sleep(0.2)
+
+
+@app.command()
+def migrate(service_dir: ServiceDirOption = Path()) -> None:
+    """Apply a service's migrations to PAVED_DATABASE_URL (run inside the service's environment)."""
+    # Imported here, not at the top: the web stack is slow to import and the other commands skip it.
+    from paved.serve import CannotReachDatabase, migrate as run_migrations  # noqa: PLC0415
+
+    try:
+        run_migrations(service_dir.resolve())
+    except CannotReachDatabase as error:
+        raise _fail(str(error), 3) from error
+    except Exception as error:  # noqa: BLE001 - any failure of a migration script
+        traceback.print_exc(file=sys.stderr, limit=-3)
+        raise _fail(f"migration failed: {type(error).__name__}: {error}", 4) from error
+
+
+@app.command()
+def serve(service_dir: ServiceDirOption = Path()) -> None:
+    """Run one service's HTTP app with its database and broker (what `paved up` starts)."""
+    from paved.serve import serve as run_service  # noqa: PLC0415
+
+    run_service(service_dir.resolve())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,14 @@
+"""What the current request or message is part of, carried across awaits by context variables."""
+
+from __future__ import annotations
+
+import uuid
+from contextvars import ContextVar
+
+request_id: ContextVar[str | None] = ContextVar("paved_request_id", default=None)
+correlation_id: ContextVar[str | None] = ContextVar("paved_correlation_id", default=None)
+
+
+def new_id() -> str:
+    """An opaque, unique identifier."""
+    return uuid.uuid4().hex

@@ -1,0 +1,83 @@
+"""A service's own database: an async SQLAlchemy engine, transactions, and a readiness check."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, make_url, text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _tune_sqlite(dbapi_connection: Any, _: Any) -> None:
+    # WAL lets readers run beside the writer; busy_timeout waits for a lock instead of failing.
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "busy_timeout=5000",
+        "foreign_keys=ON",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def create_engine(url: str | URL) -> AsyncEngine:
+    """An async engine for ``url``, tuned for its backend; a SQLite file's folder is created."""
+    parsed = make_url(url)
+    if is_sqlite(parsed):
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed)
+        event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        return engine
+    return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+class Database:
+    """The service's database. Nothing connects until :meth:`start`."""
+
+    def __init__(self, url: str | URL) -> None:
+        self.url = make_url(url)
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("the database is not started")
+        return self._engine
+
+    async def start(self) -> None:
+        self._engine = create_engine(self.url)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+
+    async def stop(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed when the block ends, rolled back if it raises."""
+        if self._sessions is None:
+            raise RuntimeError("the database is not started")
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def ping(self, *, timeout: float = 2.0) -> bool:
+        """Whether the database answers a trivial query within ``timeout`` seconds."""
+        try:
+            async with asyncio.timeout(timeout), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
+        return True

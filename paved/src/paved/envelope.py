@@ -1,0 +1,74 @@
+"""The one envelope every message (event, command, reply) travels in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from paved import context
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """A message with the metadata to de-duplicate, correlate, trace and version it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=context.new_id)
+    type: str = Field(min_length=1)
+    version: int = Field(default=1, ge=1)
+    correlation_id: str
+    causation_id: str | None = None
+    occurred_at: AwareDatetime = Field(default_factory=_now)
+    traceparent: str | None = None
+    data: dict[str, Any]
+
+    @classmethod
+    def new(
+        cls,
+        type: str,  # noqa: A002 - the envelope's field name
+        data: dict[str, Any],
+        *,
+        version: int = 1,
+        caused_by: Envelope | None = None,
+    ) -> Envelope:
+        """A new message; ``caused_by`` is the message being handled, if any.
+
+        The correlation id is inherited from the cause, else from the current request, else new.
+        """
+        if caused_by is not None:
+            return cls(
+                type=type,
+                version=version,
+                data=data,
+                correlation_id=caused_by.correlation_id,
+                causation_id=caused_by.id,
+                traceparent=caused_by.traceparent,
+            )
+        return cls(
+            type=type,
+            version=version,
+            data=data,
+            correlation_id=context.correlation_id.get() or context.new_id(),
+            causation_id=context.request_id.get(),
+        )
+
+    def headers(self) -> dict[str, str]:
+        """Broker headers: the id doubles as JetStream's de-duplication id."""
+        headers = {"Nats-Msg-Id": self.id, "Paved-Type": self.type, "Paved-Version": str(self.version)}
+        if self.traceparent:
+            headers["traceparent"] = self.traceparent
+        return headers
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> Envelope:
+        """Parse a message body; raises ``pydantic.ValidationError`` naming what is wrong."""
+        return cls.model_validate_json(body)

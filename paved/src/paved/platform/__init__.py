@@ -1,0 +1,1 @@
+"""The local platform behind ``paved up``: embedded NATS, migrations, and supervised service processes."""

@@ -1,0 +1,360 @@
+"""``paved up``: start the broker, migrate and start every service, wait until ready, supervise.
+
+Everything happens in this one foreground process, so one Ctrl-C (or ``paved down``) stops it all,
+in order: services first (they drain in-flight work), then the broker.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import make_url
+
+from paved.manifest import ServiceManifest
+from paved.platform import processes
+from paved.platform.nats import BrokerError, EmbeddedNats, start_nats
+from paved.platform.state import StateDir
+
+MAX_BACKOFF_SECONDS = 30.0
+# A service that stayed up this long is healthy again: its next crash restarts it at once.
+STABLE_AFTER_SECONDS = 60.0
+
+
+class SetupError(Exception):
+    """Something about the set-up that a person must fix; nothing is left running."""
+
+    def __init__(self, message: str, *, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Interrupted(Exception):
+    """Ctrl-C or ``paved down`` arrived while starting."""
+
+
+@dataclass
+class Supervised:
+    """One service process and what the supervisor knows of it."""
+
+    manifest: ServiceManifest
+    port: int
+    database_url: str
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    ready: bool = False
+    restarts: int = 0
+    backoff: float = 1.0
+    restart_at: float | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        argv = [self.manifest.python, "-m", "paved", "serve", "--service-dir", str(self.manifest.directory)]
+        self.process = processes.spawn(argv, log_path=self.log_path, env=self.env, cwd=self.manifest.directory)
+        self.started_at = time.monotonic()
+        self.ready = False
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Like uvicorn: a port in TIME_WAIT is free, a listening one is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no output)"
+
+
+def _redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class Platform:
+    """One run of the local platform."""
+
+    def __init__(
+        self,
+        *,
+        manifests: list[ServiceManifest],
+        state: StateDir,
+        console: Console,
+        free_ports: bool = False,
+        database_urls: dict[str, str] | None = None,
+        ready_timeout: float = 60.0,
+    ) -> None:
+        self.manifests = manifests
+        self.state = state
+        self.console = console
+        self.free_ports = free_ports
+        self.database_urls = database_urls or {}
+        self.ready_timeout = ready_timeout
+        self.services: list[Supervised] = []
+        self.nats: EmbeddedNats | None = None
+        self._stop = threading.Event()
+        self._owns_run_file = False
+        self._http = httpx.Client(timeout=0.5)
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start everything, supervise until asked to stop, stop everything. Returns the exit code."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: self._stop.set())
+        try:
+            self._preflight()
+            self._start_broker()
+            self._write_run()
+            for service in self.services:
+                self._migrate(service)
+            for service in self.services:
+                service.start()
+            self._write_run()
+            self._wait_until_ready()
+            self._show_table()
+            self._supervise()
+            return 0
+        except SetupError as error:
+            self.console.print(f"[bold red]error:[/] {error}", highlight=False)
+            return error.exit_code
+        except Interrupted:
+            return 0
+        finally:
+            self._stop_everything()
+
+    def _preflight(self) -> None:
+        """Checks that start nothing: what fails here leaves nothing behind."""
+        run = self.state.read_run()
+        if run and run.get("pid") != os.getpid() and processes.is_alive(int(run["pid"])):
+            raise SetupError(
+                f"paved is already running from {self.state.path} (pid {run['pid']}); "
+                "run `paved down` first",
+                exit_code=2,
+            )
+        unknown = set(self.database_urls) - {m.name for m in self.manifests}
+        if unknown:
+            raise SetupError(f"--database-url names no service: {', '.join(sorted(unknown))}", exit_code=2)
+        token = self.state.admin_token()
+        for manifest in self.manifests:
+            if self.free_ports:
+                port = _free_port()
+            elif _port_is_free(manifest.port):
+                port = manifest.port
+            else:
+                raise SetupError(
+                    f"port {manifest.port} for {manifest.name} is already in use "
+                    f"(set in {manifest.directory / 'service.toml'}): stop what is using it, "
+                    "change `port`, or run `paved up --free-ports`",
+                    exit_code=2,
+                )
+            database_url = self.database_urls.get(manifest.name) or self.state.sqlite_url(manifest.name)
+            service = Supervised(
+                manifest=manifest,
+                port=port,
+                database_url=database_url,
+                log_path=self.state.log(manifest.name),
+            )
+            service.env = {
+                **os.environ,
+                "PYTHONUNBUFFERED": "1",
+                "PAVED_ENVIRONMENT": "development",
+                "PAVED_HOST": "127.0.0.1",
+                "PAVED_PORT": str(port),
+                "PAVED_DATABASE_URL": database_url,
+                "PAVED_ADMIN_TOKEN": token,
+            }
+            self.services.append(service)
+
+    def _start_broker(self, *, port: int = -1) -> None:
+        self._check_interrupted()
+        try:
+            self.nats = start_nats(state_dir=self.state.path, log_path=self.state.log("nats"), port=port)
+        except BrokerError as error:
+            raise SetupError(str(error)) from error
+        for service in self.services:
+            service.env["PAVED_NATS_URL"] = self.nats.url
+
+    def _migrate(self, service: Supervised) -> None:
+        self._check_interrupted()
+        self.console.print(f"migrating [bold]{service.name}[/] ({_redacted(service.database_url)})", highlight=False)
+        result = subprocess.run(
+            [service.manifest.python, "-m", "paved", "migrate", "--service-dir", str(service.manifest.directory)],
+            env=service.env,
+            cwd=service.manifest.directory,
+            capture_output=True,
+            text=True,
+            start_new_session=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            output = (result.stderr.strip() or result.stdout.strip()).splitlines()
+            raise SetupError(f"{service.name}: " + "\n".join(output[-15:]))
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=self.console) as progress:
+            tasks = {s.name: progress.add_task(f"starting {s.name}", total=1) for s in self.services}
+            waiting = list(self.services)
+            while waiting:
+                self._check_interrupted()
+                for service in list(waiting):
+                    assert service.process is not None
+                    if service.process.poll() is not None:
+                        raise SetupError(
+                            f"{service.name} {processes.describe_exit(service.process.returncode)} "
+                            f"while starting; the end of {service.log_path}:\n{_tail(service.log_path)}"
+                        )
+                    if self._is_ready(service):
+                        service.ready = True
+                        progress.update(tasks[service.name], description=f"{service.name} ready", completed=1)
+                        waiting.remove(service)
+                if waiting and time.monotonic() > deadline:
+                    names = ", ".join(s.name for s in waiting)
+                    raise SetupError(f"not ready within {self.ready_timeout:.0f}s: {names}; see .paved/logs/")
+                time.sleep(0.1)
+
+    def _show_table(self) -> None:
+        assert self.nats is not None
+        table = Table(title="MusicCorp on paved: running")
+        for column in ("service", "url", "pid", "database", "log"):
+            table.add_column(column)
+        for s in self.services:
+            assert s.process is not None
+            table.add_row(s.name, s.url, str(s.process.pid), _redacted(s.database_url), str(s.log_path))
+        table.add_row("nats", self.nats.url, str(self.nats.process.pid), "-", str(self.state.log("nats")))
+        self.console.print(table)
+        self.console.print("Ctrl-C (or `paved down`) stops everything.")
+
+    # -- supervision ----------------------------------------------------------------------------
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(0.25):
+            self._keep_broker_running()
+            now = time.monotonic()
+            for service in self.services:
+                self._look_after(service, now)
+
+    def _keep_broker_running(self) -> None:
+        assert self.nats is not None
+        if self.nats.process.poll() is None:
+            return
+        code = self.nats.process.returncode
+        port = int(self.nats.url.rsplit(":", 1)[1])
+        self.console.print(f"[yellow]nats {processes.describe_exit(code)}; restarting it on port {port}[/]")
+        # Same port, same store: services reconnect by themselves and JetStream keeps its data.
+        self._start_broker(port=port)
+        self._write_run()
+
+    def _look_after(self, service: Supervised, now: float) -> None:
+        assert service.process is not None
+        if service.process.poll() is None:
+            if not service.ready and self._is_ready(service):
+                service.ready = True
+                if service.restarts:
+                    self.console.print(f"[green]{service.name} is ready again[/]")
+            if service.ready and now - service.started_at > STABLE_AFTER_SECONDS:
+                service.backoff = 1.0
+            return
+        if service.restart_at is None:
+            how = processes.describe_exit(service.process.returncode)
+            self.console.print(
+                f"[yellow]{service.name} {how}; restarting in {service.backoff:.0f}s "
+                f"(restart {service.restarts + 1}); see {service.log_path}[/]",
+                highlight=False,
+            )
+            service.restart_at = now + service.backoff
+            service.backoff = min(service.backoff * 2, MAX_BACKOFF_SECONDS)
+        elif now >= service.restart_at:
+            service.restart_at = None
+            service.restarts += 1
+            service.start()
+            self._write_run()
+
+    def _is_ready(self, service: Supervised) -> bool:
+        try:
+            return self._http.get(f"{service.url}/health/ready").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _check_interrupted(self) -> None:
+        if self._stop.is_set():
+            raise Interrupted
+
+    # -- bookkeeping and shutdown -----------------------------------------------------------------
+
+    def _write_run(self) -> None:
+        self._owns_run_file = True
+        self.state.write_run(
+            {
+                "pid": os.getpid(),
+                "nats": {"pid": self.nats.process.pid, "url": self.nats.url} if self.nats else None,
+                "services": {
+                    s.name: {
+                        "pid": s.process.pid if s.process else None,
+                        "url": s.url,
+                        "database": _redacted(s.database_url),
+                        "log": str(s.log_path),
+                        "restarts": s.restarts,
+                    }
+                    for s in self.services
+                },
+            }
+        )
+
+    def _stop_everything(self) -> None:
+        running = [s for s in self.services if s.process is not None and s.process.poll() is None]
+        if running or self.nats:
+            self.console.print("stopping...")
+        for service in running:
+            assert service.process is not None
+            service.process.terminate()
+        for service in running:
+            assert service.process is not None
+            grace = float(service.env.get("PAVED_SHUTDOWN_GRACE_SECONDS", "10")) + 5
+            processes.stop(service.process, grace=grace)
+        if self.nats is not None:
+            self.nats.stop()
+            self.nats = None
+        self._http.close()
+        if self._owns_run_file:
+            self.state.clear_run()
+        if running:
+            self.console.print("stopped: nothing of this run is left running")
+
+
+def default_console() -> Console:
+    return Console(stderr=False, highlight=False, soft_wrap=True, file=sys.stdout)

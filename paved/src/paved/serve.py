@@ -1,0 +1,69 @@
+"""What runs inside one service process: ``paved migrate`` and ``paved serve``."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import make_url
+
+from paved.database import Database
+from paved.logs import configure_logging
+from paved.manifest import MANIFEST, load_manifest
+from paved.migrations import upgrade
+from paved.service import Service
+from paved.settings import ServiceSettings
+
+
+class CannotReachDatabase(Exception):
+    """The database URL does not lead to a database that answers."""
+
+
+def load_service(service_dir: Path) -> Service:
+    """Build the service named by ``service_dir/service.toml`` through its ``app`` factory."""
+    manifest = load_manifest(service_dir / MANIFEST)
+    module_name, _, factory_name = manifest.app.partition(":")
+    factory = getattr(importlib.import_module(module_name), factory_name)
+    service = factory()
+    if not isinstance(service, Service):
+        raise TypeError(f"{manifest.app} returned {type(service).__name__}, not a paved Service")
+    return service
+
+
+async def _check_reachable(url: str) -> None:
+    database = Database(url)
+    await database.start()
+    try:
+        async with database.engine.connect():
+            pass
+    except Exception as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise CannotReachDatabase(f"cannot reach the database at {shown}: {exc}") from exc
+    finally:
+        await database.stop()
+
+
+def migrate(service_dir: Path) -> None:
+    """Apply the service's migrations to the database in ``PAVED_DATABASE_URL``."""
+    url = ServiceSettings().database_url
+    asyncio.run(_check_reachable(url))
+    upgrade(migrations_dir=service_dir / "migrations", database_url=url)
+
+
+def serve(service_dir: Path) -> None:
+    """Run the service's HTTP app (and through its lifespan, database and broker) until SIGTERM."""
+    service = load_service(service_dir)
+    settings = service.settings
+    configure_logging(service=service.name, version=service.version, level=settings.log_level)
+    config = uvicorn.Config(
+        service.app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,  # paved's middleware logs each request, with its ids
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()

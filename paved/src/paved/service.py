@@ -1,0 +1,122 @@
+"""One service: its HTTP app, broker connection, database and settings, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from faststream.nats import NatsBroker
+from starlette.responses import JSONResponse
+
+from paved.database import Database
+from paved.envelope import Envelope
+from paved.metrics import ServiceMetrics
+from paved.middleware import RequestContextMiddleware
+from paved.problems import PROBLEM_JSON, install_problem_handlers, map_error
+from paved.settings import ServiceSettings
+
+
+class Service:
+    """The composition of one service, built by its ``create_service()`` at process start.
+
+    Nothing connects when it is built: the database and the broker start in the app's lifespan,
+    and stop after in-flight requests and message handlers have finished.
+
+    Args:
+        name: the service's name, as in its ``service.toml``.
+        version: the running version, reported in logs, metrics and OpenAPI.
+        settings: typed settings; read from the environment when omitted.
+    """
+
+    def __init__(self, *, name: str, version: str, settings: ServiceSettings | None = None) -> None:
+        self.name = name
+        self.version = version
+        self.settings = settings if settings is not None else ServiceSettings()
+        self.metrics = ServiceMetrics(service=name, version=version)
+        self.database = Database(self.settings.database_url)
+        self.broker = NatsBroker(
+            self.settings.nats_url,
+            connect_timeout=2,
+            max_reconnect_attempts=-1,
+            logger=logging.getLogger("paved.broker"),
+        )
+        self.app = FastAPI(title=name, version=version, lifespan=self._lifespan)
+        self.app.state.paved = self
+        self.app.add_middleware(RequestContextMiddleware, metrics=self.metrics)
+        install_problem_handlers(self.app)
+        self.app.include_router(self._health_router())
+        self.app.add_route("/metrics", self.metrics.endpoint, include_in_schema=False)
+
+    def include_router(self, router: APIRouter, **kwargs: Any) -> None:
+        self.app.include_router(router, **kwargs)
+
+    def map_error(self, error_type: type[Exception], *, status: int, title: str) -> None:
+        """Answer a domain error with a problem response of ``status``."""
+        map_error(self.app, error_type, status=status, title=title)
+
+    async def publish(self, envelope: Envelope, *, subject: str) -> None:
+        """Publish ``envelope`` on ``subject`` (the broker de-duplicates on its id)."""
+        await self.broker.publish(envelope.to_bytes(), subject, headers=envelope.headers())
+
+    async def is_ready(self) -> dict[str, bool]:
+        """Which of the service's dependencies answer now."""
+        return {
+            "database": await self.database.ping(),
+            "broker": await self.broker.ping(timeout=1.0),
+        }
+
+    def _health_router(self) -> APIRouter:
+        router = APIRouter(prefix="/health", tags=["health"])
+
+        @router.get("/live", summary="The process is up and serving")
+        async def live() -> dict[str, str]:
+            return {"status": "live"}
+
+        @router.get("/ready", summary="The service can do its work: its database and broker answer")
+        async def ready() -> JSONResponse:
+            checks = await self.is_ready()
+            body = {name: "up" if ok else "down" for name, ok in checks.items()}
+            if all(checks.values()):
+                return JSONResponse({"status": "ready", "checks": body})
+            down = ", ".join(name for name, ok in checks.items() if not ok)
+            return JSONResponse(
+                {
+                    "type": "about:blank",
+                    "title": "Service Unavailable",
+                    "status": 503,
+                    "detail": f"not ready: {down} not answering",
+                    "checks": body,
+                },
+                status_code=503,
+                media_type=PROBLEM_JSON,
+            )
+
+        return router
+
+    def running(self) -> AbstractAsyncContextManager[None]:
+        """Start the service's database and broker for the block (what the ASGI lifespan does)."""
+        return self._lifespan(self.app)
+
+    @asynccontextmanager
+    async def _lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        await self.database.start()
+        try:
+            await self.broker.start()
+            try:
+                yield
+            finally:
+                # Drains subscriptions: handlers in flight finish and ack; nothing new starts.
+                await self.broker.stop()
+        finally:
+            await self.database.stop()
+
+
+def _current_database(request: Request) -> Database:
+    return request.app.state.paved.database  # type: ignore[no-any-return]
+
+
+CurrentDatabase = Annotated[Database, Depends(_current_database)]
+"""The serving service's database, for an endpoint's parameters."""

@@ -1,0 +1,39 @@
+"""Typed settings of one service process, read once from the environment at start-up."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every paved service has; a service subclasses it to add its own.
+
+    Values come from ``PAVED_*`` environment variables (``paved up`` sets them), e.g.
+    ``PAVED_DATABASE_URL`` or ``PAVED_NATS_URL``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PAVED_", extra="ignore", frozen=True)
+
+    environment: Environment = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = "sqlite+aiosqlite:///service.db"
+    nats_url: str = "nats://127.0.0.1:4222"
+    # Bearer token for admin-only endpoints until identity issues JWTs.
+    admin_token: SecretStr | None = None
+    log_level: str = "INFO"
+    # How long in-flight requests and message handlers get to finish on SIGTERM.
+    shutdown_grace_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _refuse_missing_secrets_outside_development(self) -> ServiceSettings:
+        if self.environment != "development" and self.admin_token is None:
+            raise ValueError(
+                f"PAVED_ADMIN_TOKEN must be set when PAVED_ENVIRONMENT={self.environment}"
+            )
+        return self

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+from sqlalchemy import text
+
+from paved import Envelope, Service, ServiceSettings
+from paved.platform.nats import start_nats
+from paved.testing import running_nats
+
+pytestmark = pytest.mark.nats
+
+
+@pytest.fixture(scope="module")
+def nats_url() -> Iterator[str]:
+    with running_nats() as url:
+        yield url
+
+
+def make_service(tmp_path: Path, nats_url: str) -> Service:
+    settings = ServiceSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/svc.db", nats_url=nats_url)
+    return Service(name="probe", version="1.2.3", settings=settings)
+
+
+async def test_ready_when_database_and_broker_answer(tmp_path: Path, nats_url: str) -> None:
+    """/health/ready is 200 once the real database and broker answer; /health/live always."""
+    service = make_service(tmp_path, nats_url)
+    async with service.running():
+        transport = httpx.ASGITransport(app=service.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            ready = await client.get("/health/ready")
+            live = await client.get("/health/live")
+            metrics = await client.get("/metrics")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "up", "broker": "up"}
+    assert live.json() == {"status": "live"}
+    assert 'service_info{service="probe",version="1.2.3"}' in metrics.text
+
+
+async def wait_for_status(client: httpx.AsyncClient, status: int) -> httpx.Response:
+    for _ in range(100):
+        response = await client.get("/health/ready")
+        if response.status_code == status:
+            return response
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"/health/ready never answered {status}")
+
+
+async def test_readiness_follows_the_broker_down_and_back(tmp_path: Path) -> None:
+    """Losing the broker makes readiness a 503 naming it; the service reconnects when it returns."""
+    nats_server = start_nats(state_dir=tmp_path, log_path=tmp_path / "nats.log")
+    port = int(nats_server.url.rsplit(":", 1)[1])
+    service = make_service(tmp_path, nats_server.url)
+    try:
+        async with service.running():
+            transport = httpx.ASGITransport(app=service.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                await wait_for_status(client, 200)
+                nats_server.stop()
+                down = await wait_for_status(client, 503)
+                nats_server = start_nats(state_dir=tmp_path, log_path=tmp_path / "nats.log", port=port)
+                await wait_for_status(client, 200)
+    finally:
+        nats_server.stop()
+    assert down.headers["content-type"] == "application/problem+json"
+    assert down.json()["checks"] == {"database": "up", "broker": "down"}
+    assert "broker" in down.json()["detail"]
+
+
+async def test_the_database_transaction_commits_or_rolls_back(tmp_path: Path, nats_url: str) -> None:
+    """A block that raises leaves nothing behind; one that ends is committed."""
+    service = make_service(tmp_path, nats_url)
+    async with service.running():
+        async with service.database.transaction() as session:
+            await session.execute(text("CREATE TABLE notes (body TEXT)"))
+        with pytest.raises(RuntimeError):
+            async with service.database.transaction() as session:
+                await session.execute(text("INSERT INTO notes VALUES ('lost')"))
+                raise RuntimeError("abort")
+        async with service.database.transaction() as session:
+            await session.execute(text("INSERT INTO notes VALUES ('kept')"))
+        async with service.database.transaction() as session:
+            rows = (await session.execute(text("SELECT body FROM notes"))).scalars().all()
+            mode = (await session.execute(text("PRAGMA journal_mode"))).scalar()
+    assert rows == ["kept"]
+    assert mode == "wal"
+
+
+async def test_published_envelopes_reach_jetstream_once(tmp_path: Path, nats_url: str) -> None:
+    """Publishing the same envelope twice stores it once: its id is the de-duplication id."""
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    await js.add_stream(name="PROBE", subjects=["probe.>"])
+    service = make_service(tmp_path, nats_url)
+    envelope = Envelope.new("PriceChanged", {"sku": "ALB-00001"})
+    async with service.running():
+        await service.publish(envelope, subject="probe.price-changed")
+        await service.publish(envelope, subject="probe.price-changed")
+    info = await js.stream_info("PROBE")
+    message = await js.get_last_msg("PROBE", "probe.price-changed")
+    await client.close()
+    assert info.state.messages == 1
+    assert Envelope.from_bytes(message.data) == envelope

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from paved.settings import ServiceSettings
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PAVED_* variables set the typed settings."""
+    monkeypatch.setenv("PAVED_PORT", "9123")
+    monkeypatch.setenv("PAVED_NATS_URL", "nats://127.0.0.1:4333")
+    settings = ServiceSettings()
+    assert (settings.port, settings.nats_url) == (9123, "nats://127.0.0.1:4333")
+
+
+def test_production_without_an_admin_token_refuses_to_start() -> None:
+    """A missing secret outside development is a start-up error that names the variable."""
+    with pytest.raises(ValidationError, match="PAVED_ADMIN_TOKEN"):
+        ServiceSettings(environment="production")

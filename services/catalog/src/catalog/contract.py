@@ -1,0 +1,53 @@
+"""What the catalog promises other services and the storefront: its HTTP request and response models.
+
+Changes here are compatible only (new optional fields); a breaking change is a new version beside this one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
+Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class Price(BaseModel):
+    """Money as integer minor units (pence, cents) of an ISO 4217 currency, never a float."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount_minor: int = Field(gt=0, le=100_000_000, examples=[1299])
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(examples=["GBP"])
+
+
+class AlbumDetails(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Text
+    artist: Text
+    genre: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+    released: int = Field(ge=1877, le=2100, description="the year it came out")
+
+
+class NewAlbum(AlbumDetails):
+    sku: Sku
+    price: Price
+
+
+class AlbumOut(AlbumDetails):
+    sku: str
+    price: Price
+
+
+class AlbumPage(BaseModel):
+    items: list[AlbumOut]
+    next_cursor: str | None = Field(description="pass as `after` for the next page; null on the last page")
+
+
+class PriceChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price: Price

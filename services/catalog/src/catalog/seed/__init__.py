@@ -1,0 +1,1 @@
+"""The seed catalogue, loaded by migration 0002."""
