@@ -7,8 +7,8 @@ UV = $(shell scripts/bootstrap)
 .PHONY: install run test test-paved test-services test-system bench demo clean
 
 install: ## every environment: the tools' (.venv) and each service's own (services/*/.venv)
-	$(UV) pip install --quiet --python .venv/bin/python -e "paved[test]" -r system-tests/requirements.txt
-	for s in $(SERVICES); do \
+	@$(UV) pip install --quiet --python .venv/bin/python -e "paved[test]" -r system-tests/requirements.txt
+	@for s in $(SERVICES); do \
 	  $(UV) venv --quiet --allow-existing --python 3.11 $$s.venv; \
 	  $(UV) pip install --quiet --python $$s.venv/bin/python -e "$$s[test]"; \
 	done

@@ -220,8 +220,10 @@ class Platform:
             check=False,
         )
         if result.returncode != 0:
-            output = (result.stderr.strip() or result.stdout.strip()).splitlines()
-            raise SetupError(f"{service.name}: " + "\n".join(output[-15:]))
+            lines = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
+            headline = lines[-1].removeprefix("error: ")
+            details = "".join(f"\n    {line}" for line in lines[-13:-1])
+            raise SetupError(f"{service.name}: {headline}{details}")
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout

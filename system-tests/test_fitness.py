@@ -1,0 +1,81 @@
+"""Fitness functions over the source tree: the rules that keep services independent."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+SERVICES = sorted(p.parent for p in (ROOT / "services").glob("*/service.toml"))
+NAMES = [s.name for s in SERVICES]
+
+
+def top_level_imports(folder: Path) -> set[str]:
+    found: set[str] = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def normalise(requirement: str) -> str:
+    return re.sub(r"[-_.]+", "-", re.split(r"[\s\[<>=!~;@]", requirement, maxsplit=1)[0]).lower()
+
+
+def distributions_of(service: Path) -> dict[str, list[str]]:
+    """Import name -> distributions, as the service's own environment knows them."""
+    python = service / ".venv" / "bin" / "python"
+    code = "import importlib.metadata as m, json; print(json.dumps(m.packages_distributions()))"
+    return json.loads(subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout)
+
+
+def test_there_are_services_to_check() -> None:
+    """The checks below run over at least the catalog (a fitness test that checks nothing is a defect)."""
+    assert "catalog" in NAMES
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=NAMES)
+def test_no_service_imports_another_service(service: Path) -> None:
+    """A service talks to another through its published contract over the wire, never by importing it."""
+    others = {other.name.replace("-", "_") for other in SERVICES if other != service}
+    assert top_level_imports(service) & others == set()
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=NAMES)
+def test_no_service_names_another_services_database(service: Path) -> None:
+    """No source, migration or setting of a service mentions another service's database."""
+    others = [other.name for other in SERVICES if other != service]
+    pattern = re.compile(r"(" + "|".join(map(re.escape, others)) + r")(\.db\b|_db\b|/data/)") if others else None
+    for path in service.rglob("*"):
+        if ".venv" in path.parts or not path.is_file() or path.suffix not in {".py", ".toml", ".ini", ".cfg", ".env", ".yaml", ".yml"}:
+            continue
+        if pattern:
+            assert not pattern.search(path.read_text(errors="replace")), f"{path} names another service's database"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=NAMES)
+def test_every_import_is_declared_in_the_services_own_pyproject(service: Path) -> None:
+    """What a service imports, its own pyproject declares (runtime code: dependencies; tests: the test extra)."""
+    project = tomllib.loads((service / "pyproject.toml").read_text())["project"]
+    runtime = {normalise(r) for r in project["dependencies"]}
+    test = runtime | {normalise(r) for r in project.get("optional-dependencies", {}).get("test", [])}
+    own = {p.name for p in (service / "src").iterdir() if p.is_dir()}
+    known = distributions_of(service)
+    for folder, declared in ((service / "src", runtime), (service / "tests", test), (service / "migrations", runtime)):
+        for name in sorted(top_level_imports(folder) - own - set(sys.stdlib_module_names) - {"__future__"}):
+            providers = {normalise(d) for d in known.get(name, [])}
+            assert providers & declared, (
+                f"{service.name}: {folder.name}/ imports {name!r} (from {sorted(providers) or 'nothing installed'}) "
+                f"but {service / 'pyproject.toml'} does not declare it"
+            )
