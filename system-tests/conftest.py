@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+_runs = itertools.count()
 PAVED = ROOT / ".venv" / "bin" / "paved"
 
 
@@ -22,7 +24,7 @@ class PavedUp:
 
     def __init__(self, state: Path, *args: str, root: Path = ROOT) -> None:
         self.state = state
-        self.output_path = state.parent / f"{state.name}-up.out"
+        self.output_path = state.parent / f"{state.name}-up-{next(_runs)}.out"
         self.argv = [str(PAVED), "up", "--root", str(root), "--state-dir", str(state), *args]
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -36,7 +36,15 @@ def normalise(requirement: str) -> str:
 def distributions_of(service: Path) -> dict[str, list[str]]:
     """Import name -> distributions, as the service's own environment knows them."""
     python = service / ".venv" / "bin" / "python"
-    code = "import importlib.metadata as m, json; print(json.dumps(m.packages_distributions()))"
+    # packages_distributions() misses editable installs (paved is one), so a distribution also provides
+    # the import name its own name spells.
+    code = (
+        "import importlib.metadata as m, json\n"
+        "found = m.packages_distributions()\n"
+        "for d in m.distributions():\n"
+        "    found.setdefault(d.metadata['Name'].replace('-', '_').lower(), []).append(d.metadata['Name'])\n"
+        "print(json.dumps(found))"
+    )
     return json.loads(subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 

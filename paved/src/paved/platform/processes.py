@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -52,13 +54,11 @@ def stop(process: subprocess.Popen[bytes], *, grace: float) -> int | None:
 
 
 def is_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (exited, not yet reaped by its parent) does not."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
 
 
 def wait_gone(pid: int, *, timeout: float) -> bool:

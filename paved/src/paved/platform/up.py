@@ -252,14 +252,17 @@ class Platform:
     def _show_table(self) -> None:
         assert self.nats is not None
         table = Table(title="MusicCorp on paved: running")
-        for column in ("service", "url", "pid", "database", "log"):
-            table.add_column(column)
+        for column in ("service", "url", "pid", "database"):
+            table.add_column(column, overflow="fold")
         for s in self.services:
             assert s.process is not None
-            table.add_row(s.name, s.url, str(s.process.pid), _redacted(s.database_url), str(s.log_path))
-        table.add_row("nats", self.nats.url, str(self.nats.process.pid), "-", str(self.state.log("nats")))
+            table.add_row(s.name, s.url, str(s.process.pid), _redacted(s.database_url))
+        table.add_row("nats", self.nats.url, str(self.nats.process.pid), "")
         self.console.print(table)
-        self.console.print("Ctrl-C (or `paved down`) stops everything.")
+        self.console.print(
+            f"Logs: `paved logs SERVICE` (in {self.state.path / 'logs'}). "
+            "Ctrl-C (or `paved down`) stops everything."
+        )
 
     # -- supervision ----------------------------------------------------------------------------
 
@@ -359,4 +362,5 @@ class Platform:
 
 
 def default_console() -> Console:
-    return Console(stderr=False, highlight=False, soft_wrap=True, file=sys.stdout)
+    # Not a terminal (a log file, CI): wide enough that URLs and paths are not cut.
+    return Console(highlight=False, file=sys.stdout, width=None if sys.stdout.isatty() else 160)
