@@ -1,5 +1,6 @@
 # The entry points people type. Each deployable folder builds in its own environment (scripts/build).
 SHELL := /bin/bash
+export UV_COMPILE_BYTECODE := 1
 .SHELLFLAGS := -euo pipefail -c
 SERVICES := $(sort $(dir $(wildcard services/*/service.toml)))
 UV = $(shell scripts/bootstrap)

@@ -1,6 +1,7 @@
 """The peer: the catalog's list endpoint in bare FastAPI, same query, same database, same server settings.
 
-Run with the catalog's own environment: python bare_catalog.py DATABASE_FILE PORT
+Run with the catalog's own environment: python bare_catalog.py DATABASE_FILE PORT [POOL_SIZE]
+Without POOL_SIZE the engine has SQLAlchemy's default pool, as a team without paved would write it.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ class AlbumPage(BaseModel):
     next_cursor: str | None
 
 
-def build(database: str) -> FastAPI:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{database}")
+def build(database: str, pool_size: int | None = None) -> FastAPI:
+    pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
+    engine = create_async_engine(f"sqlite+aiosqlite:///{database}", **pool)
     app = FastAPI()
 
     @app.get("/albums")
@@ -64,4 +66,5 @@ def build(database: str) -> FastAPI:
 
 
 if __name__ == "__main__":
-    uvicorn.run(build(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+    pool_size = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    uvicorn.run(build(sys.argv[1], pool_size), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -19,8 +19,16 @@ def _add_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def configure_logging(*, service: str, version: str, level: str = "INFO") -> None:
-    """Send structlog's and the standard library's logs to stdout as JSON lines."""
+def _add_logger_name(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    event.setdefault("logger_name", event["_record"].name)
+    return event
+
+
+def configure_logging(
+    *, service: str, version: str, level: str = "INFO", stream: TextIO | None = None
+) -> None:
+    """Send structlog's and the standard library's logs to ``stream`` (stdout) as JSON lines."""
+    stream = stream or sys.stdout
 
     def add_service(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
         event.setdefault("service", service)
@@ -29,22 +37,24 @@ def configure_logging(*, service: str, version: str, level: str = "INFO") -> Non
 
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
+        structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_service,
         _add_ids,
     ]
+    # paved's own events skip the standard library's machinery (structlog's fast path: a filtering
+    # logger writing straight to stdout); other libraries' records are formatted alike below.
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        processors=[*shared, structlog.processors.format_exc_info, structlog.processors.JSONRenderer()],
+        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        # Not cached: module-level loggers must follow a later configure_logging (tests call it again).
+        cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            foreign_pre_chain=[*shared, _add_logger_name],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,

@@ -20,7 +20,7 @@ CORRELATION_ID = "x-correlation-id"
 # Requests made by probes and scrapers: measured, but not logged, so the log stays readable.
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
 
-log = structlog.get_logger("paved.access")
+log = structlog.get_logger(logger_name="paved.access")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

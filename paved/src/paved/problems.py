@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 
 PROBLEM_JSON = "application/problem+json"
 
-log = structlog.get_logger("paved.problems")
+log = structlog.get_logger(logger_name="paved.problems")
 
 
 class Problem(Exception):
