@@ -21,7 +21,7 @@ from paved.platform.state import StateDir
 from paved.platform.up import Platform, default_console
 
 app = typer.Typer(help="The paved road: run MusicCorp's services locally.", no_args_is_help=True)
-console = Console(highlight=False, soft_wrap=True)
+console = default_console()
 errors = Console(highlight=False, soft_wrap=True, stderr=True)
 
 RootOption = Annotated[

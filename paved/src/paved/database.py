@@ -17,9 +17,15 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+_READ_ONLY = "paved_read_only"
+
+
 def _tune_sqlite(dbapi_connection: Any, _: Any) -> None:
-    # WAL lets readers run beside the writer; busy_timeout waits for a lock instead of failing.
+    # The driver's own transaction handling defers BEGIN to the first write and breaks SAVEPOINT
+    # (releasing one commits everything); paved emits BEGIN itself instead (see _begin_sqlite).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the writer; busy_timeout waits for a lock instead of failing.
     for pragma in (
         "journal_mode=WAL",
         "synchronous=NORMAL",
@@ -28,6 +34,14 @@ def _tune_sqlite(dbapi_connection: Any, _: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _begin_sqlite(connection: Any) -> None:
+    # A unit of work takes the write lock up front: one that read first and wrote later could find
+    # its snapshot stale and fail at once (SQLITE_BUSY_SNAPSHOT) instead of waiting its turn.
+    # Reads in WAL mode need no lock and must not wait for one.
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_engine(url: str | URL) -> AsyncEngine:
@@ -41,6 +55,7 @@ def create_engine(url: str | URL) -> AsyncEngine:
         # has one writer anyway: a small pool is faster and no less concurrent.
         engine = create_async_engine(parsed, pool_size=2, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite)
         return engine
     return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
@@ -74,6 +89,15 @@ class Database:
         if self._sessions is None:
             raise RuntimeError("the database is not started")
         async with self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for queries that change nothing: on SQLite it waits for no writer."""
+        if self._sessions is None:
+            raise RuntimeError("the database is not started")
+        async with self._sessions() as session, session.begin():
+            await session.connection(execution_options={_READ_ONLY: True})
             yield session
 
     async def ping(self, *, timeout: float = 2.0) -> bool:

@@ -7,16 +7,21 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from faststream.nats import NatsBroker
 from starlette.responses import JSONResponse
 
 from paved.database import Database
 from paved.envelope import Envelope
+from paved.messaging.runtime import Messaging
+from paved.messaging.tables import MessagingTables
 from paved.metrics import ServiceMetrics
 from paved.middleware import RequestContextMiddleware
 from paved.problems import PROBLEM_JSON, install_problem_handlers, map_error
 from paved.settings import ServiceSettings
+
+log = structlog.get_logger(logger_name="paved.service")
 
 
 class Service:
@@ -29,9 +34,18 @@ class Service:
         name: the service's name, as in its ``service.toml``.
         version: the running version, reported in logs, metrics and OpenAPI.
         settings: typed settings; read from the environment when omitted.
+        messaging: the service's outbox and inbox tables (``paved.messaging.messaging_tables``),
+            if it sends or consumes messages.
     """
 
-    def __init__(self, *, name: str, version: str, settings: ServiceSettings | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        version: str,
+        settings: ServiceSettings | None = None,
+        messaging: MessagingTables | None = None,
+    ) -> None:
         self.name = name
         self.version = version
         self.settings = settings if settings is not None else ServiceSettings()
@@ -43,6 +57,7 @@ class Service:
             max_reconnect_attempts=-1,
             logger=logging.getLogger("paved.broker"),
         )
+        self.messaging = Messaging(messaging, database=self.database) if messaging else None
         self.app = FastAPI(title=name, version=version, lifespan=self._lifespan)
         self.app.state.paved = self
         self.app.add_middleware(RequestContextMiddleware, metrics=self.metrics)
@@ -106,10 +121,20 @@ class Service:
         try:
             await self.broker.start()
             try:
-                yield
+                if self.messaging is not None:
+                    await self.messaging.start(self.broker.connection.jetstream())
+                try:
+                    yield
+                finally:
+                    if self.messaging is not None:
+                        await self.messaging.stop()
             finally:
-                # Drains subscriptions: handlers in flight finish and ack; nothing new starts.
-                await self.broker.stop()
+                # Drains subscriptions: handlers in flight finish and ack; nothing new starts. A broker
+                # that is gone cannot be drained, and must not keep the service from stopping.
+                try:
+                    await self.broker.stop()
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("broker connection not drained cleanly", error=f"{type(exc).__name__}: {exc}")
         finally:
             await self.database.stop()
 

@@ -45,7 +45,7 @@ async def list_albums(
     after: Annotated[Sku | None, Query(description="the `next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> AlbumPage:
-    async with db.transaction() as session:
+    async with db.read() as session:
         # One more than asked tells whether there is a next page without counting.
         found = await AlbumRepository(session).list(
             AlbumFilter(genre=genre, artist=artist, text=q), after=after, limit=limit + 1
@@ -58,7 +58,7 @@ async def list_albums(
 
 @router.get("/{sku}", summary="One album")
 async def get_album(sku: SkuPath, db: CurrentDatabase) -> AlbumOut:
-    async with db.transaction() as session:
+    async with db.read() as session:
         return _out(await AlbumRepository(session).get(sku))
 
 

@@ -1,0 +1,192 @@
+"""Idempotent consumers: durable JetStream pull consumers whose effects happen once per message.
+
+Each message is handled in one transaction of the service's database that also records its id in the
+inbox; a redelivered message finds its id there and has no second effect. The broker's ack comes after
+the commit, so a crash in between means a redelivery, never a loss. A handler that fails is retried with
+backoff (a delayed nak) up to ``max_deliver`` times; then, like a message that cannot be parsed or is of an
+unknown type or version, it is parked in the dead-letter stream with the reason, and the consumer goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import nats.errors
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+from pydantic import ValidationError
+from sqlalchemy import Table, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paved import context
+from paved.database import Database
+from paved.envelope import Envelope
+from paved.messaging.contracts import Message, MessageTypes, UnacceptableMessage
+from paved.messaging.deadletter import park
+from paved.messaging.outbox import Outbox
+
+log = structlog.get_logger(logger_name="paved.consumer")
+
+M = TypeVar("M", bound=Message)
+
+
+@dataclass
+class Handling:
+    """What a handler gets beside its message: the transaction to act in, and a way to send messages."""
+
+    session: AsyncSession
+    envelope: Envelope
+    outbox: Outbox | None
+
+    async def send(self, message: Message, *, subject: str) -> Envelope:
+        """Send ``message`` (caused by the one being handled) through the outbox, in this transaction."""
+        if self.outbox is None:
+            raise RuntimeError("this service has no outbox")
+        envelope = message.envelope(caused_by=self.envelope)
+        await self.outbox.put(self.session, envelope, subject=subject)
+        return envelope
+
+
+Handler = Callable[[Handling, Any], Awaitable[None]]
+
+
+@dataclass
+class Consumer:
+    """One durable consumer of one stream, with a handler per accepted message type."""
+
+    name: str
+    stream: str
+    subjects: list[str]
+    max_deliver: int = 5
+    backoff_seconds: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0)
+    batch_size: int = 100
+    ack_wait_seconds: float = 30.0
+    handlers: dict[tuple[str, int], Handler] = field(default_factory=dict)
+    models: list[type[Message]] = field(default_factory=list)
+
+    def handles(self, message_type: type[M]) -> Callable[[Callable[[Handling, M], Awaitable[None]]], Handler]:
+        """Register the handler of one message type (and version)."""
+
+        def register(handler: Callable[[Handling, M], Awaitable[None]]) -> Handler:
+            self.handlers[(message_type.message_type, message_type.message_version)] = handler
+            self.models.append(message_type)
+            return handler
+
+        return register
+
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.name,
+            ack_policy=AckPolicy.EXPLICIT,
+            # One more than ours: our count decides when to park, the broker's is only a backstop.
+            max_deliver=self.max_deliver + 1,
+            ack_wait=self.ack_wait_seconds,
+            filter_subjects=self.subjects,
+        )
+
+
+class ConsumerRunner:
+    """Fetches, handles and acknowledges messages for one ``Consumer`` until cancelled."""
+
+    def __init__(
+        self, consumer: Consumer, *, js: JetStreamContext, database: Database, inbox: Table, outbox: Outbox | None
+    ) -> None:
+        self.consumer = consumer
+        self.js = js
+        self.database = database
+        self.inbox = inbox
+        self.outbox = outbox
+        self.types = MessageTypes(*consumer.models)
+        self.stopping = False
+
+    async def run(self) -> None:
+        subscription = await self.js.pull_subscribe_bind(durable=self.consumer.name, stream=self.consumer.stream)
+        try:
+            while not self.stopping:
+                try:
+                    messages = await subscription.fetch(self.consumer.batch_size, timeout=1.0)
+                except nats.errors.TimeoutError:
+                    continue
+                except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+                    await asyncio.sleep(0.5)
+                    continue
+                for index, msg in enumerate(messages):
+                    if self.stopping:
+                        # Handed back now rather than after ack_wait: another instance takes them at once.
+                        for unhandled in messages[index:]:
+                            await unhandled.nak()
+                        return
+                    await self.handle(msg)
+        finally:
+            # An open pull subscription would hold up draining the connection at shutdown.
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    async def handle(self, msg: Msg) -> None:
+        """Take one delivery: effect once and ack, retry later, or park; never lose it."""
+        attempts = msg.metadata.num_delivered
+        try:
+            envelope = Envelope.from_bytes(msg.data)
+        except ValidationError as exc:
+            await self._park(msg, f"not a paved envelope: {exc}", attempts)
+            return
+        token = context.correlation_id.set(envelope.correlation_id)
+        try:
+            await self._handle_envelope(msg, envelope, attempts)
+        finally:
+            context.correlation_id.reset(token)
+
+    async def _handle_envelope(self, msg: Msg, envelope: Envelope, attempts: int) -> None:
+        try:
+            message = self.types.parse(envelope)
+        except UnacceptableMessage as exc:
+            await self._park(msg, str(exc), attempts)
+            return
+        handler = self.consumer.handlers[(envelope.type, envelope.version)]
+        try:
+            async with self.database.transaction() as session:
+                if await self._seen_before(session, envelope.id):
+                    log.info("duplicate delivery skipped", message_id=envelope.id, consumer=self.consumer.name)
+                else:
+                    await handler(Handling(session=session, envelope=envelope, outbox=self.outbox), message)
+        except Exception as exc:  # noqa: BLE001 - a handler's failure is data for the retry and the park
+            if attempts >= self.consumer.max_deliver:
+                await self._park(msg, f"failed {attempts} times, last: {type(exc).__name__}: {exc}", attempts)
+                return
+            delay = self.consumer.backoff_seconds[min(attempts, len(self.consumer.backoff_seconds)) - 1]
+            log.warning(
+                "handler failed; will retry",
+                consumer=self.consumer.name,
+                attempt=attempts,
+                retry_in_s=delay,
+                error=f"{type(exc).__name__}: {exc}",
+                message_id=envelope.id,
+            )
+            await msg.nak(delay=delay)
+            return
+        await msg.ack()
+
+    async def _seen_before(self, session: AsyncSession, message_id: str) -> bool:
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    insert(self.inbox).values(
+                        consumer=self.consumer.name, message_id=message_id, processed_at=datetime.now(UTC)
+                    )
+                )
+        except IntegrityError:
+            return True
+        return False
+
+    async def _park(self, msg: Msg, reason: str, attempts: int) -> None:
+        log.error("message parked in the dead-letter stream", consumer=self.consumer.name, reason=reason)
+        await park(self.js, msg, consumer=self.consumer.name, reason=reason, attempts=attempts)
+        await msg.ack()

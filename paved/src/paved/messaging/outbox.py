@@ -1,0 +1,116 @@
+"""The transactional outbox: messages are written with the state change, then relayed to JetStream.
+
+Writing a message is an INSERT in the caller's transaction, so the message exists if and only if the
+state change does. The relay publishes committed rows in the order they were written, with the message
+id as JetStream's de-duplication id (``Nats-Msg-Id``), and deletes them once the broker has acknowledged
+them. A crash between publish and delete re-publishes them after restart; the broker drops the copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import structlog
+from nats.js import JetStreamContext
+from sqlalchemy import Table, delete, event, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paved.database import Database
+from paved.envelope import Envelope
+
+log = structlog.get_logger(logger_name="paved.outbox")
+
+_WAKES = "paved.outbox.wakes"
+
+
+class Outbox:
+    """Where a service writes the messages it sends, and the relay that sends them."""
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        database: Database,
+        batch_size: int = 500,
+        idle_poll_seconds: float = 1.0,
+    ) -> None:
+        self.table = table
+        self.database = database
+        self.batch_size = batch_size
+        # Rows are found without a wake-up too (written before a crash, or by another instance),
+        # by one cheap query per idle period rather than a tight loop.
+        self.idle_poll_seconds = idle_poll_seconds
+        self._written = asyncio.Event()
+
+    async def put(
+        self, session: AsyncSession, envelope: Envelope, *, subject: str, headers: dict[str, str] | None = None
+    ) -> None:
+        """Write ``envelope`` for ``subject`` in the caller's transaction; it is sent after commit."""
+        await session.execute(
+            insert(self.table).values(
+                id=envelope.id,
+                subject=subject,
+                headers={**envelope.headers(), **(headers or {})},
+                body=envelope.to_bytes(),
+                created_at=datetime.now(UTC),
+            )
+        )
+        if _WAKES not in session.info:
+            session.info[_WAKES] = True
+            event.listen(session.sync_session, "after_commit", self._on_commit, once=True)
+
+    def _on_commit(self, session: object) -> None:
+        getattr(session, "info", {}).pop(_WAKES, None)
+        self._written.set()
+
+    async def pending(self) -> int:
+        """How many messages wait to be sent."""
+        async with self.database.read() as session:
+            return int((await session.execute(select(func.count()).select_from(self.table))).scalar_one())
+
+    async def relay(self, js: JetStreamContext) -> None:
+        """Send committed messages until cancelled; woken by commits, polling slowly when idle."""
+        failures = 0
+        while True:
+            try:
+                sent = await self.relay_batch(js)
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the broker or database is away: wait and retry
+                failures += 1
+                delay = min(0.1 * 2**failures, 5.0)
+                log.warning("outbox relay failed; retrying", error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                continue
+            if sent == self.batch_size:
+                continue  # more may be waiting
+            self._written.clear()
+            try:
+                await asyncio.wait_for(self._written.wait(), timeout=self.idle_poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def relay_batch(self, js: JetStreamContext) -> int:
+        """Publish the oldest unsent messages, await the broker's acks, delete them; returns how many.
+
+        No lock is held while the broker answers: writers go on meanwhile. Two relays (two instances)
+        may publish the same rows; the broker keeps the first copy of each id, and since each relay
+        publishes in write order, so does the stream.
+        """
+        async with self.database.read() as session:
+            rows = (
+                await session.execute(
+                    select(self.table.c.seq, self.table.c.subject, self.table.c.headers, self.table.c.body)
+                    .order_by(self.table.c.seq)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        acks = [await js.publish_async(row.subject, row.body, headers=row.headers) for row in rows]
+        await asyncio.wait_for(asyncio.gather(*acks), timeout=10)
+        async with self.database.transaction() as session:
+            await session.execute(delete(self.table).where(self.table.c.seq.in_([row.seq for row in rows])))
+        return len(rows)

@@ -1,0 +1,132 @@
+"""Two tiny services for the messaging tests: `orders` publishes OrderPlaced, `points` consumes it.
+
+Also runnable as a process (`python shop.py ROLE`), so tests can SIGKILL it at chosen moments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+from paved import Service, ServiceSettings
+from paved.messaging import Event, Handling, messaging_tables
+from paved.messaging.tables import create_messaging_tables  # noqa: F401 - re-exported for migrations
+
+
+class OrderPlaced(Event, type="orders.OrderPlaced", version=1):
+    order_id: str
+    total_minor: int
+
+
+class OrderPlacedV2(Event, type="orders.OrderPlaced", version=2):
+    order_id: str
+    total: str
+
+
+orders_metadata = MetaData()
+orders = Table("orders", orders_metadata, Column("id", String, primary_key=True), Column("total_minor", Integer))
+orders_messaging = messaging_tables(orders_metadata)
+
+points_metadata = MetaData()
+points = Table("points", points_metadata, Column("order_id", String), Column("points", Integer))
+points_messaging = messaging_tables(points_metadata)
+
+
+def orders_service(*, database_url: str, nats_url: str) -> Service:
+    service = Service(
+        name="orders",
+        version="0",
+        settings=ServiceSettings(database_url=database_url, nats_url=nats_url),
+        messaging=orders_messaging,
+    )
+    assert service.messaging
+    service.messaging.stream("ORDERS", subjects=["orders.>"])
+    return service
+
+
+async def place_order(service: Service, order_id: str, total_minor: int = 1000) -> None:
+    """The state change and its event, in one transaction."""
+    assert service.messaging
+    async with service.database.transaction() as session:
+        await session.execute(insert(orders).values(id=order_id, total_minor=total_minor))
+        event = OrderPlaced(order_id=order_id, total_minor=total_minor)
+        await service.messaging.outbox.put(session, event.envelope(), subject="orders.placed")
+
+
+def points_service(*, database_url: str, nats_url: str, fail_orders: set[str] = frozenset()) -> Service:
+    service = Service(
+        name="points",
+        version="0",
+        settings=ServiceSettings(database_url=database_url, nats_url=nats_url),
+        messaging=points_messaging,
+    )
+    assert service.messaging
+    service.messaging.stream("ORDERS", subjects=["orders.>"])
+    consumer = service.messaging.consumer(
+        "points-orders",
+        stream="ORDERS",
+        subjects=["orders.>"],
+        max_deliver=3,
+        backoff_seconds=(0.1, 0.2),
+        ack_wait_seconds=3.0,  # so a delivery lost with a killed consumer comes back within the test
+    )
+
+    @consumer.handles(OrderPlaced)
+    async def award_points(handling: Handling, event: OrderPlaced) -> None:
+        if event.order_id in fail_orders:
+            raise RuntimeError(f"cannot award points for {event.order_id}")
+        await handling.session.execute(insert(points).values(order_id=event.order_id, points=event.total_minor // 100))
+
+    return service
+
+
+async def count_points(service: Service) -> tuple[int, int]:
+    """(rows, distinct orders) in the points table: equal when every effect happened once."""
+    async with service.database.transaction() as session:
+        rows = (await session.execute(select(func.count()).select_from(points))).scalar_one()
+        distinct = (await session.execute(select(func.count(points.c.order_id.distinct())))).scalar_one()
+    return rows, distinct
+
+
+async def create_tables(database_url: str, metadata: MetaData) -> None:
+    from paved.database import Database  # noqa: PLC0415
+
+    database = Database(database_url)
+    await database.start()
+    async with database.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    await database.stop()
+
+
+async def _main(role: str) -> None:
+    database_url, nats_url = os.environ["SHOP_DATABASE_URL"], os.environ["SHOP_NATS_URL"]
+    if role == "write-and-die":
+        # Commit orders and their events, then die before the relay can publish them.
+        service = orders_service(database_url=database_url, nats_url=nats_url)
+        await service.database.start()
+        for n in range(int(os.environ["SHOP_COUNT"])):
+            await place_order(service, f"order-{n}")
+        os.kill(os.getpid(), signal.SIGKILL)
+    if role == "relay":
+        service = orders_service(database_url=database_url, nats_url=nats_url)
+    else:
+        service = points_service(database_url=database_url, nats_url=nats_url)
+        if role == "consume-and-die-before-ack":
+            from nats.aio.msg import Msg  # noqa: PLC0415
+
+            async def die(_: Msg) -> None:  # the effect is committed; the ack never leaves
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            Msg.ack = die  # type: ignore[method-assign]
+    async with service.running():
+        Path(os.environ["SHOP_READY_FILE"]).touch()
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(sys.argv[1]))

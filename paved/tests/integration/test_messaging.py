@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import pytest
+
+from paved.envelope import Envelope
+from paved.platform.nats import EmbeddedNats, start_nats
+
+from shop import (
+    OrderPlaced,
+    OrderPlacedV2,
+    count_points,
+    create_tables,
+    orders_metadata,
+    orders_service,
+    place_order,
+    points_metadata,
+    points_service,
+)
+
+pytestmark = pytest.mark.nats
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    server = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def databases(tmp_path: Path) -> tuple[str, str]:
+    orders_url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
+    points_url = f"sqlite+aiosqlite:///{tmp_path}/points.db"
+    await create_tables(orders_url, orders_metadata)
+    await create_tables(points_url, points_metadata)
+    return orders_url, points_url
+
+
+async def eventually(check, *, timeout: float = 20.0):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def dead_letters(url: str) -> list[tuple[dict[str, str], bytes]]:
+    client = await nats.connect(url)
+    js = client.jetstream()
+    found = []
+    try:
+        info = await js.stream_info("PAVED_DLQ")
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            message = await js.get_msg("PAVED_DLQ", seq)
+            found.append((dict(message.headers or {}), message.data))
+    finally:
+        await client.close()
+    return found
+
+
+async def test_an_event_written_with_its_state_change_has_its_effect_once(
+    broker: EmbeddedNats, databases: tuple[str, str]
+) -> None:
+    """Orders committed with their events reach the consumer, each with exactly one effect."""
+    orders_url, points_url = databases
+    orders = orders_service(database_url=orders_url, nats_url=broker.url)
+    points = points_service(database_url=points_url, nats_url=broker.url)
+    async with orders.running(), points.running():
+        for n in range(50):
+            await place_order(orders, f"order-{n}")
+
+        async def all_awarded() -> bool:
+            return await count_points(points) == (50, 50)
+
+        assert await eventually(all_awarded), await count_points(points)
+        assert orders.messaging and await orders.messaging.outbox.pending() == 0
+
+
+async def test_a_redelivered_message_has_no_second_effect(broker: EmbeddedNats, databases: tuple[str, str]) -> None:
+    """The same envelope arriving twice (past the broker's de-duplication) is applied once (inbox)."""
+    _, points_url = databases
+    points = points_service(database_url=points_url, nats_url=broker.url)
+    envelope = OrderPlaced(order_id="twice", total_minor=500).envelope()
+    async with points.running():
+        js = points.broker.connection.jetstream()
+        for copy in range(2):
+            headers = envelope.headers() | {"Nats-Msg-Id": f"{envelope.id}-{copy}"}
+            await js.publish("orders.placed", envelope.to_bytes(), headers=headers)
+
+        async def awarded() -> bool:
+            return await count_points(points) == (1, 1)
+
+        assert await eventually(awarded)
+        await asyncio.sleep(0.5)  # time for the second copy to be (not) applied
+        assert await count_points(points) == (1, 1)
+
+
+async def test_poison_messages_are_parked_with_their_reason_and_the_consumer_goes_on(
+    broker: EmbeddedNats, databases: tuple[str, str]
+) -> None:
+    """Unparseable, unknown, unsupported and always-failing messages land in the DLQ; good ones still pass."""
+    _, points_url = databases
+    points = points_service(database_url=points_url, nats_url=broker.url, fail_orders={"cursed"})
+    async with points.running():
+        js = points.broker.connection.jetstream()
+        await js.publish("orders.placed", b"not json at all")
+        unknown = Envelope.new("orders.OrderShipped", {"order_id": "x"})
+        await js.publish("orders.shipped", unknown.to_bytes(), headers=unknown.headers())
+        newer = OrderPlacedV2(order_id="v2", total="10.00").envelope()
+        await js.publish("orders.placed", newer.to_bytes(), headers=newer.headers())
+        cursed = OrderPlaced(order_id="cursed", total_minor=100).envelope()
+        await js.publish("orders.placed", cursed.to_bytes(), headers=cursed.headers())
+        fine = OrderPlaced(order_id="fine", total_minor=700).envelope()
+        await js.publish("orders.placed", fine.to_bytes(), headers=fine.headers())
+
+        async def four_parked() -> list:
+            parked = await dead_letters(broker.url)
+            return parked if len(parked) == 4 else []
+
+        parked = await eventually(four_parked)
+        assert await count_points(points) == (1, 1)
+    reasons = {headers["Paved-Dlq-Reason"].split(":")[0] for headers, _ in parked}
+    assert reasons == {
+        "not a paved envelope",
+        "unknown message type 'orders.OrderShipped'",
+        "unsupported version 2 of orders.OrderPlaced (accepted",
+        "failed 3 times, last",
+    }
+    by_reason = {headers["Paved-Dlq-Reason"][:6]: (headers, body) for headers, body in parked}
+    headers, body = by_reason["failed"]
+    assert headers["Paved-Dlq-Consumer"] == "points-orders"
+    assert headers["Paved-Dlq-Attempts"] == "3"
+    assert headers["Paved-Dlq-Subject"] == "orders.placed"
+    assert json.loads(headers["Paved-Dlq-Original-Headers"])["Nats-Msg-Id"] == cursed.id
+    assert Envelope.from_bytes(body) == cursed
+
+
+def run_shop(role: str, *, database_url: str, nats_url: str, ready: Path, **env: str) -> subprocess.Popen[bytes]:
+    ready.unlink(missing_ok=True)
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "shop.py"), role],
+        env={
+            **os.environ,
+            "SHOP_DATABASE_URL": database_url,
+            "SHOP_NATS_URL": nats_url,
+            "SHOP_READY_FILE": str(ready),
+            **env,
+        },
+    )
+
+
+def wait_for(path: Path, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, f"exited with {process.returncode}"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+async def test_events_committed_before_a_kill_are_published_after_restart(
+    broker: EmbeddedNats, databases: tuple[str, str], tmp_path: Path
+) -> None:
+    """SIGKILL after commit and before publish: the restarted publisher sends them, each effective once."""
+    orders_url, points_url = databases
+    writer = run_shop("write-and-die", database_url=orders_url, nats_url=broker.url, ready=tmp_path / "w", SHOP_COUNT="30")
+    assert writer.wait(timeout=30) == -signal.SIGKILL
+    points = points_service(database_url=points_url, nats_url=broker.url)
+    async with points.running():
+        assert await count_points(points) == (0, 0)
+        relay = run_shop("relay", database_url=orders_url, nats_url=broker.url, ready=tmp_path / "r")
+        try:
+
+            async def all_awarded() -> bool:
+                return await count_points(points) == (30, 30)
+
+            assert await eventually(all_awarded), await count_points(points)
+        finally:
+            relay.kill()
+            relay.wait()
+
+
+async def test_a_consumer_killed_after_its_effect_and_before_its_ack_does_not_repeat_it(
+    broker: EmbeddedNats, databases: tuple[str, str], tmp_path: Path
+) -> None:
+    """SIGKILL between commit and ack: the message is redelivered, and the inbox stops a second effect."""
+    orders_url, points_url = databases
+    orders = orders_service(database_url=orders_url, nats_url=broker.url)
+    async with orders.running():
+        await place_order(orders, "order-1")
+        dying = run_shop("consume-and-die-before-ack", database_url=points_url, nats_url=broker.url, ready=tmp_path / "d")
+        # Waited for in a thread: this loop must keep running the orders relay meanwhile.
+        code = await asyncio.to_thread(dying.wait, 30)
+        assert code == -signal.SIGKILL  # died on its first ack, after committing
+    points = points_service(database_url=points_url, nats_url=broker.url)
+    async with points.running():
+        assert await count_points(points) == (1, 1)  # the effect before the kill
+
+        async def redelivered_and_acked() -> bool:
+            client = await nats.connect(broker.url)
+            info = await client.jetstream().consumer_info("ORDERS", "points-orders")
+            await client.close()
+            # Two deliveries of the one message (stream_seq 1), the second acknowledged.
+            return info.delivered.consumer_seq == 2 and info.ack_floor.consumer_seq == 2
+
+        # The unacked delivery comes back after ack_wait; the inbox recognises it.
+        if not await eventually(redelivered_and_acked, timeout=45):
+            client = await nats.connect(broker.url)
+            info = await client.jetstream().consumer_info("ORDERS", "points-orders")
+            await client.close()
+            raise AssertionError(info)
+        assert await count_points(points) == (1, 1)
+
+
+async def test_a_broker_restart_mid_stream_loses_and_doubles_nothing(
+    broker: EmbeddedNats, databases: tuple[str, str], tmp_path: Path
+) -> None:
+    """Restarting JetStream while events flow: every event still has exactly one effect."""
+    orders_url, points_url = databases
+    port = int(broker.url.rsplit(":", 1)[1])
+    orders = orders_service(database_url=orders_url, nats_url=broker.url)
+    points = points_service(database_url=points_url, nats_url=broker.url)
+    async with orders.running(), points.running():
+        for n in range(100):
+            await place_order(orders, f"order-{n}")
+        broker.stop()
+        for n in range(100, 200):
+            await place_order(orders, f"order-{n}")  # the outbox holds them while the broker is away
+        restarted = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log", port=port)
+
+        async def all_awarded() -> bool:
+            return await count_points(points) == (200, 200)
+
+        awarded = await eventually(all_awarded, timeout=40)
+        counted = await count_points(points)
+    restarted.stop()
+    assert awarded, counted
