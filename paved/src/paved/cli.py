@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import httpx
+import nats.errors
 import typer
+from nats.js import JetStreamContext
 from rich.console import Console
 from rich.table import Table
 
@@ -19,6 +24,8 @@ from paved.manifest import ManifestError, discover
 from paved.platform import processes
 from paved.platform.state import StateDir
 from paved.platform.up import Platform, default_console
+
+T = TypeVar("T")
 
 app = typer.Typer(help="The paved road: run MusicCorp's services locally.", no_args_is_help=True)
 console = default_console()
@@ -181,6 +188,130 @@ def serve(service_dir: ServiceDirOption = Path()) -> None:
     from paved.serve import serve as run_service  # noqa: PLC0415
 
     run_service(service_dir.resolve())
+
+
+NatsOption = Annotated[
+    str | None, typer.Option("--nats-url", help="The broker; that of the running `paved up` when omitted.")
+]
+dlq = typer.Typer(help="Inspect and re-drive messages parked in the dead-letter stream.", no_args_is_help=True)
+app.add_typer(dlq, name="dlq")
+
+
+def _nats_url(url: str | None, root: Path | None, state_dir: Path | None) -> str:
+    if url:
+        return url
+    run = _state(root, state_dir).read_run()
+    if not run or not run.get("nats") or not processes.is_alive(int(run["pid"])):
+        raise _fail("paved is not running here: start it with `paved up`, or pass --nats-url")
+    return str(run["nats"]["url"])
+
+
+def _broker(action: Callable[[JetStreamContext], Awaitable[T]], url: str) -> T:
+    from paved.messaging.admin import jetstream  # noqa: PLC0415 - see `migrate`
+
+    async def run() -> T:
+        async with jetstream(url) as js:
+            return await action(js)
+
+    try:
+        return asyncio.run(run())
+    except (OSError, TimeoutError, nats.errors.Error) as error:
+        raise _fail(f"the broker at {url}: {error or type(error).__name__}", 1) from error
+
+
+@app.command()
+def streams(nats_url: NatsOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+    """List the broker's streams and their consumers (declared by the services' code)."""
+    from paved.messaging.admin import streams as list_streams  # noqa: PLC0415
+
+    table = Table(title="streams")
+    for column in ("stream", "subjects", "messages", "consumer", "pending", "unacked", "redelivered"):
+        table.add_column(column)
+    for stream in _broker(list_streams, _nats_url(nats_url, root, state_dir)):
+        table.add_row(str(stream["name"]), ", ".join(stream["subjects"]), str(stream["messages"]))  # type: ignore[arg-type]
+        for c in stream["consumers"]:  # type: ignore[attr-defined]
+            table.add_row("", "", "", c["name"], str(c["pending"]), str(c["ack_pending"]), str(c["redelivered"]))
+    console.print(table)
+
+
+@dlq.command("list")
+def dlq_list(nats_url: NatsOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+    """Every parked message: which consumer gave up on it, after how many attempts, and why."""
+    from paved.messaging.admin import dead_letters  # noqa: PLC0415
+
+    letters = _broker(dead_letters, _nats_url(nats_url, root, state_dir))
+    if not letters:
+        console.print("the dead-letter stream is empty")
+        return
+    table = Table(title="dead letters")
+    for column in ("seq", "parked at", "consumer", "subject", "type", "attempts"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("reason")
+    for letter in letters:
+        table.add_row(
+            str(letter.seq),
+            f"{letter.parked_at:%Y-%m-%d %H:%M:%S}",
+            letter.consumer,
+            letter.subject,
+            letter.message_type,
+            str(letter.attempts),
+            letter.reason[:160],
+        )
+    console.print(table)
+
+
+@dlq.command("show")
+def dlq_show(seq: int, nats_url: NatsOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+    """One parked message in full: the reason, the original headers and body."""
+    from paved.messaging.admin import dead_letter  # noqa: PLC0415
+
+    letter = _dlq_action(dead_letter, seq, _nats_url(nats_url, root, state_dir))
+    try:
+        body: object = json.loads(letter.body)
+    except ValueError:
+        body = letter.body.decode(errors="replace")
+    console.print_json(
+        data={
+            "seq": letter.seq,
+            "consumer": letter.consumer,
+            "subject": letter.subject,
+            "attempts": letter.attempts,
+            "parked_at": letter.parked_at.isoformat(),
+            "reason": letter.reason,
+            "headers": letter.original_headers,
+            "body": body,
+        }
+    )
+
+
+@dlq.command("replay")
+def dlq_replay(seq: int, nats_url: NatsOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+    """Send a parked message to its subject again (after the fix); its effect happens once."""
+    from paved.messaging.admin import replay  # noqa: PLC0415
+
+    letter = _dlq_action(replay, seq, _nats_url(nats_url, root, state_dir))
+    console.print(f"replayed {seq} ({letter.message_type}) to {letter.subject}")
+
+
+@dlq.command("discard")
+def dlq_discard(seq: int, nats_url: NatsOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+    """Delete a parked message for good."""
+    from paved.messaging.admin import discard  # noqa: PLC0415
+
+    letter = _dlq_action(discard, seq, _nats_url(nats_url, root, state_dir))
+    console.print(f"discarded {seq} ({letter.message_type}, parked by {letter.consumer})")
+
+
+def _dlq_action(action: Callable[[JetStreamContext, int], Awaitable[T]], seq: int, url: str) -> T:
+    from nats.js.errors import NotFoundError  # noqa: PLC0415
+
+    async def one(js: JetStreamContext) -> T:
+        try:
+            return await action(js, seq)
+        except NotFoundError:
+            raise _fail(f"no dead letter {seq}: see `paved dlq list`") from None
+
+    return _broker(one, url)
 
 
 def main() -> None:

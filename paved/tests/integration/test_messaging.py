@@ -14,6 +14,8 @@ import nats
 import pytest
 
 from paved.envelope import Envelope
+from paved.messaging.admin import dead_letters as admin_dead_letters
+from paved.messaging.admin import jetstream
 from paved.platform.nats import EmbeddedNats, start_nats
 
 from shop import (
@@ -58,17 +60,11 @@ async def eventually(check, *, timeout: float = 20.0):  # noqa: ANN001, ANN201
 
 
 async def dead_letters(url: str) -> list[tuple[dict[str, str], bytes]]:
-    client = await nats.connect(url)
-    js = client.jetstream()
-    found = []
-    try:
-        info = await js.stream_info("PAVED_DLQ")
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            message = await js.get_msg("PAVED_DLQ", seq)
-            found.append((dict(message.headers or {}), message.data))
-    finally:
-        await client.close()
-    return found
+    """(headers, body) of each parked message, as the broker has them."""
+    async with jetstream(url) as js:
+        letters = await admin_dead_letters(js)
+        raw = [await js.get_msg("PAVED_DLQ", letter.seq) for letter in letters]
+    return [(dict(message.headers or {}), message.data or b"") for message in raw]
 
 
 async def test_an_event_written_with_its_state_change_has_its_effect_once(
