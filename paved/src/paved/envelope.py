@@ -26,6 +26,8 @@ class Envelope(BaseModel):
     causation_id: str | None = None
     occurred_at: AwareDatetime = Field(default_factory=_now)
     traceparent: str | None = None
+    # Where the answer to a command goes: a subject every instance of the asking service consumes.
+    reply_to: str | None = None
     data: dict[str, Any]
 
     @classmethod
@@ -36,6 +38,7 @@ class Envelope(BaseModel):
         *,
         version: int = 1,
         caused_by: Envelope | None = None,
+        reply_to: str | None = None,
     ) -> Envelope:
         """A new message; ``caused_by`` is the message being handled, if any.
 
@@ -49,6 +52,7 @@ class Envelope(BaseModel):
                 correlation_id=caused_by.correlation_id,
                 causation_id=caused_by.id,
                 traceparent=caused_by.traceparent,
+                reply_to=reply_to,
             )
         return cls(
             type=type,
@@ -56,6 +60,7 @@ class Envelope(BaseModel):
             data=data,
             correlation_id=context.correlation_id.get() or context.new_id(),
             causation_id=context.request_id.get(),
+            reply_to=reply_to,
         )
 
     def headers(self) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from paved.messaging.consumer import Consumer, Handling
 from paved.messaging.contracts import Command, Event, Message, MessageTypes, Reply, UnacceptableMessage
 from paved.messaging.outbox import Outbox
+from paved.messaging.requests import PendingRequest, Requests
 from paved.messaging.runtime import Messaging
 from paved.messaging.tables import MessagingTables, create_messaging_tables, drop_messaging_tables, messaging_tables
 
@@ -16,7 +17,9 @@ __all__ = [
     "Messaging",
     "MessagingTables",
     "Outbox",
+    "PendingRequest",
     "Reply",
+    "Requests",
     "UnacceptableMessage",
     "create_messaging_tables",
     "drop_messaging_tables",

@@ -54,6 +54,12 @@ class Handling:
         await self.outbox.put(self.session, envelope, subject=subject)
         return envelope
 
+    async def reply(self, message: Message) -> Envelope:
+        """Answer the command being handled, on the subject its sender gave, in this transaction."""
+        if self.envelope.reply_to is None:
+            raise ValueError(f"{self.envelope.type} {self.envelope.id} asked for no reply")
+        return await self.send(message, subject=self.envelope.reply_to)
+
 
 Handler = Callable[[Handling, Any], Awaitable[None]]
 

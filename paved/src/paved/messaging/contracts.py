@@ -30,10 +30,14 @@ class Message(BaseModel):
             cls.message_type = type
             cls.message_version = version
 
-    def envelope(self, *, caused_by: Envelope | None = None) -> Envelope:
+    def envelope(self, *, caused_by: Envelope | None = None, reply_to: str | None = None) -> Envelope:
         """This message in a new envelope; ``caused_by`` is the message being handled, if any."""
         return Envelope.new(
-            self.message_type, self.model_dump(mode="json"), version=self.message_version, caused_by=caused_by
+            self.message_type,
+            self.model_dump(mode="json"),
+            version=self.message_version,
+            caused_by=caused_by,
+            reply_to=reply_to,
         )
 
 

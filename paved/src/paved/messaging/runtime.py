@@ -14,6 +14,7 @@ from paved.database import Database
 from paved.messaging.consumer import Consumer, ConsumerRunner
 from paved.messaging.deadletter import dlq_stream
 from paved.messaging.outbox import Outbox
+from paved.messaging.requests import Requests
 from paved.messaging.tables import MessagingTables
 
 log = structlog.get_logger(logger_name="paved.messaging")
@@ -33,8 +34,10 @@ class Messaging:
         self.outbox = Outbox(tables.outbox, database=database)
         self.streams: list[StreamConfig] = []
         self.consumers: list[Consumer] = []
+        self.requests: Requests | None = None
         self._runners: list[ConsumerRunner] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._consumer_tasks: list[asyncio.Task[None]] = []
+        self._background: list[asyncio.Task[None]] = []
 
     def stream(self, name: str, *, subjects: list[str], max_age_seconds: float | None = None) -> StreamConfig:
         """Declare a stream this service publishes to (created at start and by ``paved up``)."""
@@ -50,6 +53,15 @@ class Messaging:
         self.consumers.append(consumer)
         return consumer
 
+    def send_commands(self, *, service: str) -> Requests:
+        """Let this service send commands and continue from their replies (on ``SERVICE.replies``)."""
+        subject = f"{service}.replies"
+        stream = f"{service.upper().replace('-', '_')}_REPLIES"
+        self.stream(stream, subjects=[subject])
+        replies = self.consumer(f"{service}-replies", stream=stream, subjects=[subject])
+        self.requests = Requests(tables=self.tables, outbox=self.outbox, replies=replies, reply_subject=subject)
+        return self.requests
+
     async def declare(self, js: JetStreamContext) -> None:
         """Create or update the streams and consumers the code declares (idempotent)."""
         for config in (dlq_stream(), *self.streams):
@@ -62,25 +74,29 @@ class Messaging:
 
     async def start(self, js: JetStreamContext) -> None:
         await self.declare(js)
-        self._tasks.append(asyncio.create_task(self.outbox.relay(js), name="paved-outbox-relay"))
+        self._background.append(asyncio.create_task(self.outbox.relay(js), name="paved-outbox-relay"))
+        if self.requests is not None:
+            watch = self.requests.watch_deadlines(self.database)
+            self._background.append(asyncio.create_task(watch, name="paved-request-deadlines"))
         for consumer in self.consumers:
             runner = ConsumerRunner(
                 consumer, js=js, database=self.database, inbox=self.tables.inbox, outbox=self.outbox
             )
             self._runners.append(runner)
-            self._tasks.append(asyncio.create_task(runner.run(), name=f"paved-consumer-{consumer.name}"))
+            self._consumer_tasks.append(asyncio.create_task(runner.run(), name=f"paved-consumer-{consumer.name}"))
 
     async def stop(self) -> None:
-        """Let consumers finish the message in hand (unacked ones are redelivered), then stop the relay."""
+        """Let consumers finish the message in hand (unacked ones are redelivered), then stop the rest."""
         for runner in self._runners:
             runner.stopping = True
-        consumers = self._tasks[1:]
-        if consumers:
-            await asyncio.wait(consumers, timeout=5)
-        for task in self._tasks:
+        if self._consumer_tasks:
+            await asyncio.wait(self._consumer_tasks, timeout=5)
+        tasks = [*self._consumer_tasks, *self._background]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._tasks.clear()
+        self._consumer_tasks.clear()
+        self._background.clear()
         self._runners.clear()

@@ -13,12 +13,14 @@ from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, LargeBinary,
 
 OUTBOX = "paved_outbox"
 INBOX = "paved_inbox"
+REQUESTS = "paved_requests"
 
 
 @dataclass(frozen=True)
 class MessagingTables:
     outbox: Table
     inbox: Table
+    requests: Table
 
 
 def _outbox_columns() -> list[Column]:
@@ -41,11 +43,23 @@ def _inbox_columns() -> list[Column]:
     ]
 
 
+def _requests_columns() -> list[Column]:
+    return [
+        Column("id", String(64), primary_key=True),  # the command's message id
+        Column("command_type", String(200), nullable=False),
+        Column("correlation_id", String(64), nullable=False),
+        # Milliseconds since the epoch: compared in SQL alike on every database.
+        Column("deadline_ms", BigInteger, nullable=False, index=True),
+        Column("state", String(16), nullable=False),  # pending | replied | timed_out
+    ]
+
+
 def messaging_tables(metadata: MetaData) -> MessagingTables:
     """Add paved's messaging tables to a service's ``metadata``."""
     return MessagingTables(
         outbox=Table(OUTBOX, metadata, *_outbox_columns()),
         inbox=Table(INBOX, metadata, *_inbox_columns()),
+        requests=Table(REQUESTS, metadata, *_requests_columns()),
     )
 
 
@@ -53,8 +67,10 @@ def create_messaging_tables() -> None:
     """Create the messaging tables; call from a service's Alembic revision's ``upgrade()``."""
     op.create_table(OUTBOX, *_outbox_columns())
     op.create_table(INBOX, *_inbox_columns())
+    op.create_table(REQUESTS, *_requests_columns())
 
 
 def drop_messaging_tables() -> None:
+    op.drop_table(REQUESTS)
     op.drop_table(INBOX)
     op.drop_table(OUTBOX)

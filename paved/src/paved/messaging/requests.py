@@ -1,0 +1,162 @@
+"""Async request/response: send a command, and later continue from its reply or its timeout.
+
+The reply subject is consumed through one durable consumer shared by every instance of the asking
+service, so the reply may reach an instance other than the one that asked. That instance continues from
+what the asking one wrote in the service's database: the pending request (written in the same
+transaction as the command) and whatever domain state the service keeps with it. A request that gets
+no reply by its deadline is timed out exactly once, by whichever instance sees it first; a reply that
+arrives after that is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import structlog
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from paved.envelope import Envelope
+from paved.messaging.consumer import Consumer, Handling
+from paved.messaging.contracts import Command, Reply
+from paved.messaging.outbox import Outbox
+from paved.messaging.tables import MessagingTables
+
+log = structlog.get_logger(logger_name="paved.requests")
+
+R = TypeVar("R", bound=Reply)
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A command sent and not yet answered, as the asking service recorded it."""
+
+    id: str
+    command_type: str
+    correlation_id: str
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Requests:
+    """The commands one service sends and how it continues from their replies and timeouts."""
+
+    def __init__(
+        self, *, tables: MessagingTables, outbox: Outbox, replies: Consumer, reply_subject: str
+    ) -> None:
+        self.table = tables.requests
+        self.outbox = outbox
+        self.replies = replies
+        self.reply_subject = reply_subject
+        self._on_timeout: dict[str, Callable[[Handling, PendingRequest], Awaitable[None]]] = {}
+
+    async def send(
+        self,
+        session: AsyncSession,
+        command: Command,
+        *,
+        subject: str,
+        deadline: timedelta,
+        caused_by: Envelope | None = None,
+    ) -> Envelope:
+        """Send ``command`` through the outbox and remember it, both in the caller's transaction."""
+        envelope = command.envelope(caused_by=caused_by, reply_to=self.reply_subject)
+        await session.execute(
+            insert(self.table).values(
+                id=envelope.id,
+                command_type=envelope.type,
+                correlation_id=envelope.correlation_id,
+                deadline_ms=_now_ms() + int(deadline.total_seconds() * 1000),
+                state="pending",
+            )
+        )
+        await self.outbox.put(session, envelope, subject=subject)
+        return envelope
+
+    def on_reply(
+        self, reply_type: type[R]
+    ) -> Callable[[Callable[[Handling, R, PendingRequest], Awaitable[None]]], Any]:
+        """Register how to continue when a reply of ``reply_type`` arrives in time."""
+
+        def register(handler: Callable[[Handling, R, PendingRequest], Awaitable[None]]) -> Any:
+            @self.replies.handles(reply_type)
+            async def continue_from(handling: Handling, reply: R) -> None:
+                request = await self._settle(handling.session, handling.envelope.causation_id, "replied")
+                if request is None:
+                    log.info("reply ignored: its request was answered or timed out", reply_id=handling.envelope.id)
+                    return
+                await handler(handling, reply, request)
+
+            return handler
+
+        return register
+
+    def on_timeout(
+        self, command_type: type[Command]
+    ) -> Callable[[Callable[[Handling, PendingRequest], Awaitable[None]]], Any]:
+        """Register how to continue when a command of ``command_type`` gets no reply by its deadline."""
+
+        def register(handler: Callable[[Handling, PendingRequest], Awaitable[None]]) -> Any:
+            self._on_timeout[command_type.message_type] = handler
+            return handler
+
+        return register
+
+    async def _settle(self, session: AsyncSession, request_id: str | None, state: str) -> PendingRequest | None:
+        """Move a pending request to ``state``; None if it was not pending (only one settler wins)."""
+        if request_id is None:
+            return None
+        moved = await session.execute(
+            update(self.table).where(self.table.c.id == request_id, self.table.c.state == "pending").values(state=state)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        row = (await session.execute(select(self.table).where(self.table.c.id == request_id))).mappings().one()
+        return PendingRequest(id=row["id"], command_type=row["command_type"], correlation_id=row["correlation_id"])
+
+    async def time_out_due(self, database: Any) -> int:
+        """Time out the requests past their deadline, each in its own transaction; returns how many."""
+        async with database.read() as session:
+            due = (
+                await session.execute(
+                    select(self.table.c.id, self.table.c.command_type, self.table.c.correlation_id)
+                    .where(self.table.c.state == "pending", self.table.c.deadline_ms <= _now_ms())
+                    .order_by(self.table.c.deadline_ms)
+                    .limit(100)
+                )
+            ).all()
+        timed_out = 0
+        for row in due:
+            async with database.transaction() as session:
+                request = await self._settle(session, row.id, "timed_out")
+                if request is None:
+                    continue  # replied meanwhile, or another instance timed it out
+                handler = self._on_timeout.get(request.command_type)
+                if handler is not None:
+                    timeout = Envelope(
+                        type="paved.RequestTimedOut",
+                        correlation_id=request.correlation_id,
+                        causation_id=request.id,
+                        data={"request_id": request.id, "command_type": request.command_type},
+                    )
+                    await handler(Handling(session=session, envelope=timeout, outbox=self.outbox), request)
+                timed_out += 1
+        return timed_out
+
+    async def watch_deadlines(self, database: Any, *, every_seconds: float = 0.2) -> None:
+        """Time out due requests until cancelled."""
+        while True:
+            try:
+                await self.time_out_due(database)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database is away: try again next round
+                log.warning("timing out requests failed; retrying", error=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(every_seconds)

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import nats
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, insert, select
+
+from paved import Service, ServiceSettings
+from paved.messaging import Command, Handling, PendingRequest, Reply, messaging_tables
+from paved.platform.nats import EmbeddedNats, start_nats
+
+from shop import create_tables
+from test_messaging import eventually
+
+pytestmark = pytest.mark.nats
+
+
+class ReserveStock(Command, type="stock.ReserveStock", version=1):
+    order_id: str
+    sku: str
+
+
+class StockReserved(Reply, type="stock.StockReserved", version=1):
+    order_id: str
+
+
+asker_metadata = MetaData()
+outcomes = Table("outcomes", asker_metadata, Column("order_id", String), Column("outcome", String), Column("by", String))
+asker_messaging = messaging_tables(asker_metadata)
+stock_metadata = MetaData()
+stock_messaging = messaging_tables(stock_metadata)
+
+
+def asker(instance: str, *, database_url: str, nats_url: str) -> Service:
+    """An instance of the asking service; every instance shares the service's database."""
+    service = Service(
+        name="orders",
+        version="0",
+        settings=ServiceSettings(database_url=database_url, nats_url=nats_url),
+        messaging=asker_messaging,
+    )
+    assert service.messaging
+    requests = service.messaging.send_commands(service="orders")
+
+    @requests.on_reply(StockReserved)
+    async def reserved(handling: Handling, reply: StockReserved, request: PendingRequest) -> None:
+        await handling.session.execute(insert(outcomes).values(order_id=reply.order_id, outcome="reserved", by=instance))
+
+    @requests.on_timeout(ReserveStock)
+    async def gave_up(handling: Handling, request: PendingRequest) -> None:
+        await handling.session.execute(insert(outcomes).values(order_id=request.correlation_id, outcome="timed out", by=instance))
+
+    return service
+
+
+def stock(*, database_url: str, nats_url: str) -> Service:
+    service = Service(
+        name="stock",
+        version="0",
+        settings=ServiceSettings(database_url=database_url, nats_url=nats_url),
+        messaging=stock_messaging,
+    )
+    assert service.messaging
+    service.messaging.stream("STOCK_COMMANDS", subjects=["stock.commands.>"])
+    commands = service.messaging.consumer("stock-commands", stream="STOCK_COMMANDS", subjects=["stock.commands.>"])
+
+    @commands.handles(ReserveStock)
+    async def reserve(handling: Handling, command: ReserveStock) -> None:
+        await handling.reply(StockReserved(order_id=command.order_id))
+
+    return service
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    server = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def urls(tmp_path: Path, broker: EmbeddedNats) -> tuple[str, str]:
+    asker_url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
+    stock_url = f"sqlite+aiosqlite:///{tmp_path}/stock.db"
+    await create_tables(asker_url, asker_metadata)
+    await create_tables(stock_url, stock_metadata)
+    client = await nats.connect(broker.url)  # the command stream exists before anyone asks
+    await client.jetstream().add_stream(name="STOCK_COMMANDS", subjects=["stock.commands.>"])
+    await client.close()
+    return asker_url, stock_url
+
+
+async def recorded(service: Service) -> list[tuple[str, str, str]]:
+    async with service.database.read() as session:
+        return [tuple(row) for row in (await session.execute(select(outcomes))).all()]
+
+
+async def test_the_reply_reaches_another_instance_which_continues(broker: EmbeddedNats, urls: tuple[str, str]) -> None:
+    """Instance A asks and stops; the reply comes while only B runs, and B continues from the database."""
+    asker_url, stock_url = urls
+    first = asker("A", database_url=asker_url, nats_url=broker.url)
+    async with first.running():
+        assert first.messaging and first.messaging.requests
+        async with first.database.transaction() as session:
+            await first.messaging.requests.send(
+                session, ReserveStock(order_id="o-1", sku="ALB-00001"), subject="stock.commands.reserve", deadline=timedelta(seconds=60)
+            )
+
+        async def sent() -> bool:
+            return await first.messaging.outbox.pending() == 0  # type: ignore[union-attr]
+
+        assert await eventually(sent)
+    second = asker("B", database_url=asker_url, nats_url=broker.url)
+    async with second.running(), stock(database_url=stock_url, nats_url=broker.url).running():
+
+        async def continued() -> list:
+            return await recorded(second)
+
+        assert await eventually(continued) == [("o-1", "reserved", "B")]
+
+
+async def test_no_reply_by_the_deadline_times_out_once_and_a_late_reply_is_ignored(
+    broker: EmbeddedNats, urls: tuple[str, str]
+) -> None:
+    """With two instances watching, a request past its deadline times out exactly once; its late reply does nothing."""
+    asker_url, stock_url = urls
+    a = asker("A", database_url=asker_url, nats_url=broker.url)
+    b = asker("B", database_url=asker_url, nats_url=broker.url)
+    async with a.running(), b.running():
+        assert a.messaging and a.messaging.requests
+        async with a.database.transaction() as session:
+            sent = await a.messaging.requests.send(
+                session, ReserveStock(order_id="o-2", sku="ALB-00002"), subject="stock.commands.reserve", deadline=timedelta(milliseconds=300)
+            )
+
+        async def timed_out() -> list:
+            return await recorded(a)
+
+        outcome = await eventually(timed_out)
+        assert [(order, what) for order, what, _ in outcome] == [(sent.correlation_id, "timed out")]
+        async with stock(database_url=stock_url, nats_url=broker.url).running():
+            await asyncio.sleep(2)  # the stock service answers now, too late
+        assert [(order, what) for order, what, _ in await recorded(a)] == [(sent.correlation_id, "timed out")]
