@@ -146,8 +146,11 @@ async def test_poison_messages_are_parked_with_their_reason_and_the_consumer_goe
 
 def run_shop(role: str, *, database_url: str, nats_url: str, ready: Path, **env: str) -> subprocess.Popen[bytes]:
     ready.unlink(missing_ok=True)
+    output = ready.with_suffix(".log").open("ab")  # read by assertion messages when a test fails
     return subprocess.Popen(
         [sys.executable, str(HERE / "shop.py"), role],
+        stdout=output,
+        stderr=subprocess.STDOUT,
         env={
             **os.environ,
             "SHOP_DATABASE_URL": database_url,
@@ -182,7 +185,7 @@ async def test_events_committed_before_a_kill_are_published_after_restart(
             async def all_awarded() -> bool:
                 return await count_points(points) == (30, 30)
 
-            assert await eventually(all_awarded), await count_points(points)
+            assert await eventually(all_awarded), (await count_points(points), (tmp_path / "r.log").read_text())
         finally:
             relay.kill()
             relay.wait()
@@ -199,10 +202,11 @@ async def test_a_consumer_killed_after_its_effect_and_before_its_ack_does_not_re
         dying = run_shop("consume-and-die-before-ack", database_url=points_url, nats_url=broker.url, ready=tmp_path / "d")
         # Waited for in a thread: this loop must keep running the orders relay meanwhile.
         code = await asyncio.to_thread(dying.wait, 30)
-        assert code == -signal.SIGKILL  # died on its first ack, after committing
+        log = (tmp_path / "d.log").read_text(errors="replace")
+        assert code == -signal.SIGKILL, log  # died on its first ack, after committing
     points = points_service(database_url=points_url, nats_url=broker.url)
     async with points.running():
-        assert await count_points(points) == (1, 1)  # the effect before the kill
+        assert await count_points(points) == (1, 1), log  # the effect before the kill
 
         async def redelivered_and_acked() -> bool:
             client = await nats.connect(broker.url)
@@ -216,7 +220,7 @@ async def test_a_consumer_killed_after_its_effect_and_before_its_ack_does_not_re
             client = await nats.connect(broker.url)
             info = await client.jetstream().consumer_info("ORDERS", "points-orders")
             await client.close()
-            raise AssertionError(info)
+            raise AssertionError(f"{info}\n{log}")
         assert await count_points(points) == (1, 1)
 
 
