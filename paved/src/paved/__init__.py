@@ -10,12 +10,13 @@ from paved.client import service_client
 from paved.database import Database
 from paved.envelope import Envelope
 from paved.problems import Problem
-from paved.service import CurrentDatabase, Service
+from paved.service import CurrentDatabase, CurrentOutbox, Service
 from paved.settings import ServiceSettings
 
 __all__ = [
     "AdminOnly",
     "CurrentDatabase",
+    "CurrentOutbox",
     "Database",
     "Envelope",
     "Problem",

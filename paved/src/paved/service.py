@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from paved.database import Database
 from paved.envelope import Envelope
+from paved.messaging.outbox import Outbox
 from paved.messaging.runtime import Messaging
 from paved.messaging.tables import MessagingTables
 from paved.metrics import ServiceMetrics
@@ -145,3 +146,14 @@ def _current_database(request: Request) -> Database:
 
 CurrentDatabase = Annotated[Database, Depends(_current_database)]
 """The serving service's database, for an endpoint's parameters."""
+
+
+def _current_outbox(request: Request) -> Outbox:
+    messaging = request.app.state.paved.messaging
+    if messaging is None:
+        raise RuntimeError("this service was built without messaging tables, so it has no outbox")
+    return messaging.outbox  # type: ignore[no-any-return]
+
+
+CurrentOutbox = Annotated[Outbox, Depends(_current_outbox)]
+"""The serving service's outbox: messages written in the endpoint's transaction."""

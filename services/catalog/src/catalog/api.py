@@ -5,24 +5,37 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from paved import AdminOnly, CurrentDatabase
+from paved import AdminOnly, CurrentDatabase, CurrentOutbox
 
 from catalog.contract import (
     SKU_PATTERN,
     AlbumDetails,
     AlbumOut,
     AlbumPage,
+    PRICE_CHANGED_SUBJECT,
     NewAlbum,
     Price,
     PriceChange,
+    PriceChanged,
     Sku,
 )
 from catalog.domain import Album, Money
+from catalog.domain import PriceChanged as PriceChangedFact
 from catalog.store import AlbumFilter, AlbumRepository
 
 router = APIRouter(prefix="/albums", tags=["albums"])
 
 SkuPath = Annotated[str, Path(pattern=SKU_PATTERN, description="the album's stock-keeping id")]
+
+
+def _price(money: Money) -> Price:
+    return Price(amount_minor=money.amount_minor, currency=money.currency)
+
+
+def _published(fact: PriceChangedFact) -> PriceChanged:
+    return PriceChanged(
+        sku=fact.sku, old_price=_price(fact.old_price), new_price=_price(fact.new_price), changed_at=fact.changed_at
+    )
 
 
 def _out(album: Album) -> AlbumOut:
@@ -32,7 +45,7 @@ def _out(album: Album) -> AlbumOut:
         artist=album.artist,
         genre=album.genre,
         released=album.released,
-        price=Price(amount_minor=album.price.amount_minor, currency=album.price.currency),
+        price=_price(album.price),
     )
 
 
@@ -89,10 +102,13 @@ async def describe_album(sku: SkuPath, details: AlbumDetails, db: CurrentDatabas
 
 
 @router.put("/{sku}/price", dependencies=[AdminOnly], summary="Change an album's price (admin)")
-async def change_price(sku: SkuPath, change: PriceChange, db: CurrentDatabase) -> AlbumOut:
+async def change_price(sku: SkuPath, change: PriceChange, db: CurrentDatabase, outbox: CurrentOutbox) -> AlbumOut:
     async with db.transaction() as session:
         albums = AlbumRepository(session)
         album = await albums.get(sku)
         album.change_price(Money(change.price.amount_minor, change.price.currency))
         await albums.save(album)
+        # The fact goes out with the change or not at all: same transaction, through the outbox.
+        for fact in album.events:
+            await outbox.put(session, _published(fact).envelope(), subject=PRICE_CHANGED_SUBJECT)
     return _out(album)

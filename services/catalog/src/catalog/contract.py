@@ -1,5 +1,6 @@
 """What the catalog promises other services and the storefront: its HTTP request and response models.
 
+Events go to the stream CATALOG_EVENTS, on subjects ``catalog.events.<kind>``.
 Changes here are compatible only (new optional fields); a breaking change is a new version beside this one.
 """
 
@@ -7,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from paved.messaging import Event
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
@@ -51,3 +53,16 @@ class PriceChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     price: Price
+
+
+EVENTS_STREAM = "CATALOG_EVENTS"
+PRICE_CHANGED_SUBJECT = "catalog.events.price-changed"
+
+
+class PriceChanged(Event, type="catalog.PriceChanged", version=1):
+    """An album's price changed; orders placed from now on are charged the new price."""
+
+    sku: str
+    old_price: Price
+    new_price: Price
+    changed_at: AwareDatetime

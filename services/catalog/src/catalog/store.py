@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paved.messaging import messaging_tables
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,10 @@ albums = Table(
     Column("price_minor", Integer, nullable=False),
     Column("currency", String(3), nullable=False),
 )
+
+
+# paved's outbox and inbox live in the catalog's own database, beside its albums.
+messaging = messaging_tables(metadata)
 
 
 @dataclass(frozen=True)

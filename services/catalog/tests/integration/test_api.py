@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import nats
 import pytest
+from paved import Envelope
 
 NEW_ALBUM = {
     "sku": "TEST-0001",
@@ -132,3 +136,43 @@ async def test_bad_query_parameters_name_the_parameter(
     response = await client.get("/albums", params=params)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == field
+
+
+async def test_a_price_change_publishes_price_changed_once(
+    client: httpx.AsyncClient, admin: dict[str, str], nats_url: str
+) -> None:
+    """The change and its PriceChanged event commit together; the relay puts the event on CATALOG_EVENTS."""
+    await client.post("/albums", json=NEW_ALBUM, headers=admin)
+    changed = await client.put(
+        "/albums/TEST-0001/price", json={"price": {"amount_minor": 799, "currency": "GBP"}}, headers=admin
+    )
+    again = await client.put(
+        "/albums/TEST-0001/price", json={"price": {"amount_minor": 799, "currency": "GBP"}}, headers=admin
+    )
+    assert again.status_code == 200  # the same price again: no change, so no event
+    requests = {changed.headers["x-correlation-id"], again.headers["x-correlation-id"]}
+
+    async def published() -> list[Envelope]:
+        connection = await nats.connect(nats_url)
+        js = connection.jetstream()
+        try:
+            info = await js.stream_info("CATALOG_EVENTS")
+            found = []
+            for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                envelope = Envelope.from_bytes((await js.get_msg("CATALOG_EVENTS", seq)).data)
+                if envelope.correlation_id in requests:
+                    found.append(envelope)
+            return found
+        finally:
+            await connection.close()
+
+    for _ in range(100):
+        if events := await published():
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # time for a wrong second event to show up
+    [event] = await published()
+    assert event.type == "catalog.PriceChanged" and event.correlation_id == changed.headers["x-correlation-id"]
+    assert event.data["old_price"] == {"amount_minor": 1099, "currency": "GBP"}
+    assert event.data["new_price"] == {"amount_minor": 799, "currency": "GBP"}
+    assert events == [event]
