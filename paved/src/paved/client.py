@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from paved import context
-from paved.middleware import CORRELATION_ID, REQUEST_ID
+from paved.middleware import CORRELATION_ID
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 

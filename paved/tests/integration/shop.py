@@ -9,11 +9,14 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from paved import Service, ServiceSettings
+from paved.messaging.admin import dead_letters as admin_dead_letters
+from paved.messaging.admin import jetstream
 from paved.messaging import Event, Handling, messaging_tables
 from paved.messaging.tables import create_messaging_tables  # noqa: F401 - re-exported for migrations
 
@@ -101,6 +104,23 @@ async def create_tables(database_url: str, metadata: MetaData) -> None:
     async with database.engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
     await database.stop()
+
+
+async def eventually(check, *, timeout: float = 20.0):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def dead_letters(url: str) -> list[tuple[dict[str, str], bytes]]:
+    """(headers, body) of each parked message, as the broker has them."""
+    async with jetstream(url) as js:
+        letters = await admin_dead_letters(js)
+        raw = [await js.get_msg("PAVED_DLQ", letter.seq) for letter in letters]
+    return [(dict(message.headers or {}), message.data or b"") for message in raw]
 
 
 async def _main(role: str) -> None:

@@ -7,19 +7,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import nats
 import pytest
 
 from paved.envelope import Envelope
-from paved.messaging.admin import dead_letters as admin_dead_letters
-from paved.messaging.admin import jetstream
 from paved.platform.nats import EmbeddedNats, start_nats
 
 from shop import (
     OrderPlaced,
+    dead_letters,
+    eventually,
     OrderPlacedV2,
     count_points,
     create_tables,
@@ -35,36 +34,12 @@ HERE = Path(__file__).parent
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    server = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 async def databases(tmp_path: Path) -> tuple[str, str]:
     orders_url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
     points_url = f"sqlite+aiosqlite:///{tmp_path}/points.db"
     await create_tables(orders_url, orders_metadata)
     await create_tables(points_url, points_metadata)
     return orders_url, points_url
-
-
-async def eventually(check, *, timeout: float = 20.0):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.05)
-
-
-async def dead_letters(url: str) -> list[tuple[dict[str, str], bytes]]:
-    """(headers, body) of each parked message, as the broker has them."""
-    async with jetstream(url) as js:
-        letters = await admin_dead_letters(js)
-        raw = [await js.get_msg("PAVED_DLQ", letter.seq) for letter in letters]
-    return [(dict(message.headers or {}), message.data or b"") for message in raw]
 
 
 async def test_an_event_written_with_its_state_change_has_its_effect_once(

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,10 +10,9 @@ from sqlalchemy import Column, MetaData, String, Table, insert, select
 
 from paved import Service, ServiceSettings
 from paved.messaging import Command, Handling, PendingRequest, Reply, messaging_tables
-from paved.platform.nats import EmbeddedNats, start_nats
+from paved.platform.nats import EmbeddedNats
 
-from shop import create_tables
-from test_messaging import eventually
+from shop import create_tables, eventually
 
 pytestmark = pytest.mark.nats
 
@@ -73,13 +71,6 @@ def stock(*, database_url: str, nats_url: str) -> Service:
         await handling.reply(StockReserved(order_id=command.order_id))
 
     return service
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[EmbeddedNats]:
-    server = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log")
-    yield server
-    server.stop()
 
 
 @pytest.fixture
