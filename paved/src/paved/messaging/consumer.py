@@ -100,7 +100,7 @@ class Consumer:
 
 
 class ConsumerRunner:
-    """Fetches, handles and acknowledges messages for one ``Consumer`` until cancelled."""
+    """Fetches, handles and acknowledges messages for one ``Consumer`` until told to stop."""
 
     def __init__(
         self, consumer: Consumer, *, js: JetStreamContext, database: Database, inbox: Table, outbox: Outbox | None
@@ -124,17 +124,25 @@ class ConsumerRunner:
                 except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
                     await asyncio.sleep(0.5)
                     continue
-                for index, msg in enumerate(messages):
-                    if self.stopping:
-                        # Handed back now rather than after ack_wait: another instance takes them at once.
-                        for unhandled in messages[index:]:
-                            await unhandled.nak()
-                        return
-                    await self.handle(msg)
+                try:
+                    await self._handle_batch(messages)
+                except Exception as exc:  # noqa: BLE001 - e.g. an ack while the broker is away
+                    # The runner must outlive it: what was not acked is redelivered after ack_wait.
+                    log.warning("consumer interrupted; going on", consumer=self.consumer.name, error=repr(exc))
+                    await asyncio.sleep(0.5)
         finally:
             # An open pull subscription would hold up draining the connection at shutdown.
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
+
+    async def _handle_batch(self, messages: list[Msg]) -> None:
+        for index, msg in enumerate(messages):
+            if self.stopping:
+                # Handed back now rather than after ack_wait: another instance takes them at once.
+                for unhandled in messages[index:]:
+                    await unhandled.nak()
+                return
+            await self.handle(msg)
 
     async def handle(self, msg: Msg) -> None:
         """Take one delivery: effect once and ack, retry later, or park; never lose it."""
