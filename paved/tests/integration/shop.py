@@ -106,7 +106,7 @@ async def create_tables(database_url: str, metadata: MetaData) -> None:
     await database.stop()
 
 
-async def eventually(check, *, timeout: float = 20.0):  # noqa: ANN001, ANN201
+async def eventually(check, *, timeout: float = 30.0):  # noqa: ANN001, ANN201
     deadline = time.monotonic() + timeout
     while True:
         result = await check()

@@ -160,7 +160,7 @@ async def test_events_committed_before_a_kill_are_published_after_restart(
             async def all_awarded() -> bool:
                 return await count_points(points) == (30, 30)
 
-            assert await eventually(all_awarded), (await count_points(points), (tmp_path / "r.log").read_text())
+            assert await eventually(all_awarded, timeout=45), (await count_points(points), (tmp_path / "r.log").read_text())
         finally:
             relay.kill()
             relay.wait()
@@ -187,8 +187,8 @@ async def test_a_consumer_killed_after_its_effect_and_before_its_ack_does_not_re
             client = await nats.connect(broker.url)
             info = await client.jetstream().consumer_info("ORDERS", "points-orders")
             await client.close()
-            # Two deliveries of the one message (stream_seq 1), the second acknowledged.
-            return info.delivered.consumer_seq == 2 and info.ack_floor.consumer_seq == 2
+            # Delivered again (more than once if the machine is slow past ack_wait), and all acked.
+            return info.delivered.consumer_seq >= 2 and info.num_ack_pending == 0 and info.num_pending == 0
 
         # The unacked delivery comes back after ack_wait; the inbox recognises it.
         if not await eventually(redelivered_and_acked, timeout=45):
