@@ -114,20 +114,24 @@ class ConsumerRunner:
         self.stopping = False
 
     async def run(self) -> None:
-        subscription = await self.js.pull_subscribe_bind(durable=self.consumer.name, stream=self.consumer.stream)
+        while True:
+            try:
+                subscription = await self.js.pull_subscribe_bind(
+                    durable=self.consumer.name, stream=self.consumer.stream
+                )
+                break
+            except Exception as exc:  # noqa: BLE001 - the broker is not answering yet: keep trying
+                log.warning("cannot bind consumer yet; retrying", consumer=self.consumer.name, error=repr(exc))
+                await asyncio.sleep(1.0)
         try:
             while not self.stopping:
                 try:
                     messages = await subscription.fetch(self.consumer.batch_size, timeout=1.0)
-                except nats.errors.TimeoutError:
-                    continue
-                except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
-                    await asyncio.sleep(0.5)
-                    continue
-                try:
                     await self._handle_batch(messages)
-                except Exception as exc:  # noqa: BLE001 - e.g. an ack while the broker is away
-                    # The runner must outlive it: what was not acked is redelivered after ack_wait.
+                except TimeoutError:  # nothing to fetch (nats-py raises asyncio's, or its own subclass)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - e.g. the broker away mid-fetch or mid-ack
+                    # The runner must outlive any of it: what was not acked comes back after ack_wait.
                     log.warning("consumer interrupted; going on", consumer=self.consumer.name, error=repr(exc))
                     await asyncio.sleep(0.5)
         finally:

@@ -72,6 +72,12 @@ class Messaging:
         for consumer in self.consumers:
             await js.add_consumer(consumer.stream, consumer.config())
 
+    @staticmethod
+    def _report_if_failed(task: asyncio.Task[None]) -> None:
+        # A background task must not die unnoticed: that would stop a consumer or the relay silently.
+        if not task.cancelled() and task.exception() is not None:
+            log.error("messaging task failed", task=task.get_name(), error=repr(task.exception()))
+
     async def start(self, js: JetStreamContext) -> None:
         await self.declare(js)
         self._background.append(asyncio.create_task(self.outbox.relay(js), name="paved-outbox-relay"))
@@ -84,6 +90,8 @@ class Messaging:
             )
             self._runners.append(runner)
             self._consumer_tasks.append(asyncio.create_task(runner.run(), name=f"paved-consumer-{consumer.name}"))
+        for task in (*self._background, *self._consumer_tasks):
+            task.add_done_callback(self._report_if_failed)
 
     async def stop(self) -> None:
         """Let consumers finish the message in hand (unacked ones are redelivered), then stop the rest."""
