@@ -13,7 +13,6 @@ from faststream.nats import NatsBroker
 from starlette.responses import JSONResponse
 
 from paved.database import Database
-from paved.envelope import Envelope
 from paved.messaging.outbox import Outbox
 from paved.messaging.runtime import Messaging
 from paved.messaging.tables import MessagingTables
@@ -72,10 +71,6 @@ class Service:
     def map_error(self, error_type: type[Exception], *, status: int, title: str) -> None:
         """Answer a domain error with a problem response of ``status``."""
         map_error(self.app, error_type, status=status, title=title)
-
-    async def publish(self, envelope: Envelope, *, subject: str) -> None:
-        """Publish ``envelope`` on ``subject`` (the broker de-duplicates on its id)."""
-        await self.broker.publish(envelope.to_bytes(), subject, headers=envelope.headers())
 
     async def is_ready(self) -> dict[str, bool]:
         """Which of the service's dependencies answer now."""

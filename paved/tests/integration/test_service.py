@@ -5,11 +5,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import nats
 import pytest
 from sqlalchemy import text
 
-from paved import Envelope, Service, ServiceSettings
+from paved import Service, ServiceSettings
 from paved.platform.nats import start_nats
 from paved.testing import running_nats
 
@@ -89,20 +88,3 @@ async def test_the_database_transaction_commits_or_rolls_back(tmp_path: Path, na
             mode = (await session.execute(text("PRAGMA journal_mode"))).scalar()
     assert rows == ["kept"]
     assert mode == "wal"
-
-
-async def test_published_envelopes_reach_jetstream_once(tmp_path: Path, nats_url: str) -> None:
-    """Publishing the same envelope twice stores it once: its id is the de-duplication id."""
-    client = await nats.connect(nats_url)
-    js = client.jetstream()
-    await js.add_stream(name="PROBE", subjects=["probe.>"])
-    service = make_service(tmp_path, nats_url)
-    envelope = Envelope.new("PriceChanged", {"sku": "ALB-00001"})
-    async with service.running():
-        await service.publish(envelope, subject="probe.price-changed")
-        await service.publish(envelope, subject="probe.price-changed")
-    info = await js.stream_info("PROBE")
-    message = await js.get_last_msg("PROBE", "probe.price-changed")
-    await client.close()
-    assert info.state.messages == 1
-    assert Envelope.from_bytes(message.data) == envelope
