@@ -86,12 +86,16 @@ class Database:
             await self._engine.dispose()
             self._engine = None
 
+    @property
+    def _session_factory(self) -> async_sessionmaker[AsyncSession]:
+        if self._sessions is None:
+            raise RuntimeError("the database is not started")
+        return self._sessions
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed when the block ends, rolled back if it raises."""
-        if self._sessions is None:
-            raise RuntimeError("the database is not started")
-        async with self._sessions() as session, session.begin():
+        async with self._session_factory() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -101,9 +105,7 @@ class Database:
         On SQLite each query sees a consistent snapshot, but two queries may see different ones;
         read in ``transaction()`` when they must agree.
         """
-        if self._sessions is None:
-            raise RuntimeError("the database is not started")
-        async with self._sessions() as session, session.begin():
+        async with self._session_factory() as session, session.begin():
             await session.connection(execution_options={_READ_ONLY: True})
             yield session
 

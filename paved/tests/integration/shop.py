@@ -17,8 +17,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from paved import Service, ServiceSettings
 from paved.messaging.admin import dead_letters as admin_dead_letters
 from paved.messaging.admin import jetstream
-from paved.messaging import Event, Handling, messaging_tables
-from paved.messaging.tables import create_messaging_tables  # noqa: F401 - re-exported for migrations
+from paved.messaging import Event, Handling, MessagingTables, messaging_tables
 
 
 class OrderPlaced(Event, type="orders.OrderPlaced", version=1):
@@ -40,13 +39,18 @@ points = Table("points", points_metadata, Column("order_id", String), Column("po
 points_messaging = messaging_tables(points_metadata)
 
 
-def orders_service(*, database_url: str, nats_url: str) -> Service:
-    service = Service(
-        name="orders",
+def messaging_service(name: str, tables: MessagingTables, *, database_url: str, nats_url: str) -> Service:
+    """A bare paved Service with messaging, on the given database and broker."""
+    return Service(
+        name=name,
         version="0",
         settings=ServiceSettings(database_url=database_url, nats_url=nats_url),
-        messaging=orders_messaging,
+        messaging=tables,
     )
+
+
+def orders_service(*, database_url: str, nats_url: str) -> Service:
+    service = messaging_service("orders", orders_messaging, database_url=database_url, nats_url=nats_url)
     assert service.messaging
     service.messaging.stream("ORDERS", subjects=["orders.>"])
     return service
@@ -62,12 +66,7 @@ async def place_order(service: Service, order_id: str, total_minor: int = 1000) 
 
 
 def points_service(*, database_url: str, nats_url: str, fail_orders: set[str] = frozenset()) -> Service:
-    service = Service(
-        name="points",
-        version="0",
-        settings=ServiceSettings(database_url=database_url, nats_url=nats_url),
-        messaging=points_messaging,
-    )
+    service = messaging_service("points", points_messaging, database_url=database_url, nats_url=nats_url)
     assert service.messaging
     service.messaging.stream("ORDERS", subjects=["orders.>"])
     consumer = service.messaging.consumer(

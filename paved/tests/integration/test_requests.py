@@ -8,11 +8,11 @@ import nats
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, insert, select
 
-from paved import Service, ServiceSettings
+from paved import Service
 from paved.messaging import Command, Handling, PendingRequest, Reply, messaging_tables
 from paved.platform.nats import EmbeddedNats
 
-from shop import create_tables, eventually
+from shop import create_tables, eventually, messaging_service
 
 pytestmark = pytest.mark.nats
 
@@ -35,12 +35,7 @@ stock_messaging = messaging_tables(stock_metadata)
 
 def asker(instance: str, *, database_url: str, nats_url: str) -> Service:
     """An instance of the asking service; every instance shares the service's database."""
-    service = Service(
-        name="orders",
-        version="0",
-        settings=ServiceSettings(database_url=database_url, nats_url=nats_url),
-        messaging=asker_messaging,
-    )
+    service = messaging_service("orders", asker_messaging, database_url=database_url, nats_url=nats_url)
     assert service.messaging
     requests = service.messaging.send_commands(service="orders")
 
@@ -56,12 +51,7 @@ def asker(instance: str, *, database_url: str, nats_url: str) -> Service:
 
 
 def stock(*, database_url: str, nats_url: str) -> Service:
-    service = Service(
-        name="stock",
-        version="0",
-        settings=ServiceSettings(database_url=database_url, nats_url=nats_url),
-        messaging=stock_messaging,
-    )
+    service = messaging_service("stock", stock_messaging, database_url=database_url, nats_url=nats_url)
     assert service.messaging
     service.messaging.stream("STOCK_COMMANDS", subjects=["stock.commands.>"])
     commands = service.messaging.consumer("stock-commands", stream="STOCK_COMMANDS", subjects=["stock.commands.>"])

@@ -63,9 +63,6 @@ class MessageTypes:
     def __init__(self, *types: type[Message]) -> None:
         self._types = {(t.message_type, t.message_version): t for t in types}
 
-    def __contains__(self, key: tuple[str, int]) -> bool:
-        return key in self._types
-
     def parse(self, envelope: Envelope) -> Message:
         """The typed message in ``envelope``; raises ``UnacceptableMessage`` saying why not."""
         model = self._types.get((envelope.type, envelope.version))

@@ -15,6 +15,7 @@ import structlog
 from nats.js import JetStreamContext
 from sqlalchemy import Table, delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from paved.database import Database
 from paved.envelope import Envelope
@@ -43,15 +44,13 @@ class Outbox:
         self.idle_poll_seconds = idle_poll_seconds
         self._written = asyncio.Event()
 
-    async def put(
-        self, session: AsyncSession, envelope: Envelope, *, subject: str, headers: dict[str, str] | None = None
-    ) -> None:
+    async def put(self, session: AsyncSession, envelope: Envelope, *, subject: str) -> None:
         """Write ``envelope`` for ``subject`` in the caller's transaction; it is sent after commit."""
         await session.execute(
             insert(self.table).values(
                 id=envelope.id,
                 subject=subject,
-                headers={**envelope.headers(), **(headers or {})},
+                headers=envelope.headers(),
                 body=envelope.to_bytes(),
                 created_at=datetime.now(UTC),
             )
@@ -60,8 +59,8 @@ class Outbox:
             session.info[_WAKES] = True
             event.listen(session.sync_session, "after_commit", self._on_commit, once=True)
 
-    def _on_commit(self, session: object) -> None:
-        getattr(session, "info", {}).pop(_WAKES, None)
+    def _on_commit(self, session: Session) -> None:
+        session.info.pop(_WAKES, None)
         self._written.set()
 
     async def pending(self) -> int:
@@ -73,11 +72,11 @@ class Outbox:
         """Send committed messages until cancelled; woken by commits, polling slowly when idle."""
         failures = 0
         while True:
+            # Cleared before reading, so a commit during the batch wakes the next round at once.
+            self._written.clear()
             try:
                 sent = await self.relay_batch(js)
                 failures = 0
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # noqa: BLE001 - the broker or database is away: wait and retry
                 failures += 1
                 delay = min(0.1 * 2**failures, 5.0)
@@ -86,7 +85,6 @@ class Outbox:
                 continue
             if sent == self.batch_size:
                 continue  # more may be waiting
-            self._written.clear()
             try:
                 await asyncio.wait_for(self._written.wait(), timeout=self.idle_poll_seconds)
             except TimeoutError:

@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from paved.database import Database
 from paved.envelope import Envelope
 from paved.messaging.consumer import Consumer, Handling
 from paved.messaging.contracts import Command, Reply
@@ -49,9 +50,10 @@ class Requests:
     """The commands one service sends and how it continues from their replies and timeouts."""
 
     def __init__(
-        self, *, tables: MessagingTables, outbox: Outbox, replies: Consumer, reply_subject: str
+        self, *, tables: MessagingTables, database: Database, outbox: Outbox, replies: Consumer, reply_subject: str
     ) -> None:
         self.table = tables.requests
+        self.database = database
         self.outbox = outbox
         self.replies = replies
         self.reply_subject = reply_subject
@@ -121,9 +123,9 @@ class Requests:
         row = (await session.execute(select(self.table).where(self.table.c.id == request_id))).mappings().one()
         return PendingRequest(id=row["id"], command_type=row["command_type"], correlation_id=row["correlation_id"])
 
-    async def time_out_due(self, database: Any) -> int:
+    async def time_out_due(self) -> int:
         """Time out the requests past their deadline, each in its own transaction; returns how many."""
-        async with database.read() as session:
+        async with self.database.read() as session:
             due = (
                 await session.execute(
                     select(self.table.c.id, self.table.c.command_type, self.table.c.correlation_id)
@@ -134,7 +136,7 @@ class Requests:
             ).all()
         timed_out = 0
         for row in due:
-            async with database.transaction() as session:
+            async with self.database.transaction() as session:
                 request = await self._settle(session, row.id, "timed_out")
                 if request is None:
                     continue  # replied meanwhile, or another instance timed it out
@@ -150,13 +152,11 @@ class Requests:
                 timed_out += 1
         return timed_out
 
-    async def watch_deadlines(self, database: Any, *, every_seconds: float = 0.2) -> None:
+    async def watch_deadlines(self, *, every_seconds: float = 0.2) -> None:
         """Time out due requests until cancelled."""
         while True:
             try:
-                await self.time_out_due(database)
-            except asyncio.CancelledError:
-                raise
+                await self.time_out_due()
             except Exception as exc:  # noqa: BLE001 - the database is away: try again next round
                 log.warning("timing out requests failed; retrying", error=f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(every_seconds)

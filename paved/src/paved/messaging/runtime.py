@@ -40,7 +40,7 @@ class Messaging:
         self._background: list[asyncio.Task[None]] = []
 
     def stream(self, name: str, *, subjects: list[str], max_age_seconds: float | None = None) -> StreamConfig:
-        """Declare a stream this service publishes to (created at start and by ``paved up``)."""
+        """Declare a stream this service publishes to (created or updated when the service starts)."""
         config = StreamConfig(
             name=name, subjects=subjects, duplicate_window=DUPLICATE_WINDOW_SECONDS, max_age=max_age_seconds
         )
@@ -59,7 +59,9 @@ class Messaging:
         stream = f"{service.upper().replace('-', '_')}_REPLIES"
         self.stream(stream, subjects=[subject])
         replies = self.consumer(f"{service}-replies", stream=stream, subjects=[subject])
-        self.requests = Requests(tables=self.tables, outbox=self.outbox, replies=replies, reply_subject=subject)
+        self.requests = Requests(
+            tables=self.tables, database=self.database, outbox=self.outbox, replies=replies, reply_subject=subject
+        )
         return self.requests
 
     async def declare(self, js: JetStreamContext) -> None:
@@ -82,7 +84,7 @@ class Messaging:
         await self.declare(js)
         self._background.append(asyncio.create_task(self.outbox.relay(js), name="paved-outbox-relay"))
         if self.requests is not None:
-            watch = self.requests.watch_deadlines(self.database)
+            watch = self.requests.watch_deadlines()
             self._background.append(asyncio.create_task(watch, name="paved-request-deadlines"))
         for consumer in self.consumers:
             runner = ConsumerRunner(

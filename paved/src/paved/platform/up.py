@@ -158,7 +158,7 @@ class Platform:
     def _preflight(self) -> None:
         """Checks that start nothing: what fails here leaves nothing behind."""
         run = self.state.read_run()
-        if run and run.get("pid") != os.getpid() and processes.is_alive(int(run["pid"])):
+        if run and processes.is_alive(int(run["pid"])):
             raise SetupError(
                 f"paved is already running from {self.state.path} (pid {run['pid']}); "
                 "run `paved down` first",

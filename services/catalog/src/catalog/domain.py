@@ -41,7 +41,7 @@ class Money:
 
 @dataclass(frozen=True)
 class PriceChanged:
-    """The price of an album changed (a fact, to be published once the outbox exists)."""
+    """The price of an album changed (published as the contract's PriceChanged, through the outbox)."""
 
     sku: str
     old_price: Money
