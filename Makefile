@@ -28,8 +28,9 @@ test-services:
 test-system: install
 	.venv/bin/python -m pytest system-tests
 
-bench: install ## benchmarks (not part of test); results go to bench/README.md
+bench: install ## benchmarks (not part of test); results go to bench/results/, analysis to bench/README.md
 	.venv/bin/python bench/run.py
+	.venv/bin/python bench/messaging.py
 
 clean:
 	rm -rf .venv paved/.venv services/*/.venv

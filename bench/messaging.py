@@ -1,7 +1,7 @@
 """Issue 3 benchmark (first cut): events end to end through outbox, relay, JetStream and inbox, against
 raw nats-py publish/consume on the same broker, in one run.
 
-Run with paved's environment: paved/.venv/bin/python bench/messaging.py [N]
+Run by `make bench`, or: .venv/bin/python bench/messaging.py [N]
 Both sides of the paved path run in this one process (so they share one GIL): a pessimistic figure.
 """
 
