@@ -79,6 +79,34 @@ async def test_a_redelivered_message_has_no_second_effect(broker: EmbeddedNats, 
         assert await count_points(points) == (1, 1)
 
 
+async def test_a_failing_handler_in_a_batch_costs_the_others_nothing(
+    broker: EmbeddedNats, databases: tuple[str, str]
+) -> None:
+    """A batch is one transaction; when one handler fails the batch's effects are rolled back and
+    handled one by one, so every other message still has its effect once, and the failing one is parked."""
+    orders_url, points_url = databases
+    orders = orders_service(database_url=orders_url, nats_url=broker.url)
+    async with orders.running():
+        for n in range(30):
+            await place_order(orders, "cursed" if n == 15 else f"order-{n}")
+        outbox = orders.messaging.outbox if orders.messaging else None
+        assert outbox
+
+        async def relayed() -> bool:
+            return await outbox.pending() == 0
+
+        assert await eventually(relayed)
+    # All 30 wait in the stream, so the consumer's first fetch takes them in one batch.
+    points = points_service(database_url=points_url, nats_url=broker.url, fail_orders={"cursed"})
+    async with points.running():
+
+        async def parked() -> list:
+            return await dead_letters(broker.url)
+
+        assert len(await eventually(parked)) == 1
+        assert await count_points(points) == (29, 29)
+
+
 async def test_poison_messages_are_parked_with_their_reason_and_the_consumer_goes_on(
     broker: EmbeddedNats, databases: tuple[str, str]
 ) -> None:

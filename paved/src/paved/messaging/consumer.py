@@ -1,7 +1,8 @@
 """Idempotent consumers: durable JetStream pull consumers whose effects happen once per message.
 
-Each message is handled in one transaction of the service's database that also records its id in the
-inbox; a redelivered message finds its id there and has no second effect. The broker's ack comes after
+Each message is handled in a transaction of the service's database that also records its id in the
+inbox (one transaction per fetched batch); a redelivered message finds its id there and has no second
+effect. The broker's ack comes after
 the commit, so a crash in between means a redelivery, never a loss. A handler that fails is retried with
 backoff (a delayed nak) up to ``max_deliver`` times; then, like a message that cannot be parsed or is of an
 unknown type or version, it is parked in the dead-letter stream with the reason, and the consumer goes on.
@@ -143,41 +144,69 @@ class ConsumerRunner:
                 await subscription.unsubscribe()
 
     async def _handle_batch(self, messages: list[Msg]) -> None:
-        for index, msg in enumerate(messages):
-            if self.stopping:
-                # Handed back now rather than after ack_wait: another instance takes them at once.
-                for unhandled in messages[index:]:
-                    await unhandled.nak()
-                return
-            await self.handle(msg)
+        """Handle a fetched batch in one transaction, then ack it; one by one if any handler fails.
 
-    async def handle(self, msg: Msg) -> None:
-        """Take one delivery: effect once and ack, retry later, or park; never lose it."""
-        attempts = msg.metadata.num_delivered
+        One commit per batch instead of per message is what lets a consumer keep up (on SQLite a
+        commit is most of a message's cost). A failing handler rolls back the batch's effects and
+        inbox rows together, so handling them again one at a time has each effect once.
+        """
+        accepted: list[tuple[Msg, Envelope, Message]] = []
+        for msg in messages:
+            delivery = await self._accept(msg)
+            if delivery is not None:
+                accepted.append((msg, *delivery))
+        if self.stopping:
+            # Handed back now rather than after ack_wait: another instance takes them at once.
+            for msg, _, _ in accepted:
+                await msg.nak()
+            return
+        if len(accepted) > 1:
+            try:
+                async with self.database.transaction() as session:
+                    for _, envelope, message in accepted:
+                        await self._apply(session, envelope, message)
+            except Exception:  # noqa: BLE001 - which one failed, and how often, is found one by one
+                log.info("a handler failed in a batch; handling it one by one", consumer=self.consumer.name)
+            else:
+                for msg, _, _ in accepted:
+                    await msg.ack()
+                return
+        for msg, envelope, message in accepted:
+            if self.stopping:
+                await msg.nak()
+                continue
+            await self._handle_alone(msg, envelope, message)
+
+    async def _accept(self, msg: Msg) -> tuple[Envelope, Message] | None:
+        """The delivery's envelope and typed message, or None once it is parked as unreadable."""
         try:
             envelope = Envelope.from_bytes(msg.data)
         except ValidationError as exc:
-            await self._park(msg, f"not a paved envelope: {exc}", attempts)
-            return
+            await self._park(msg, f"not a paved envelope: {exc}", msg.metadata.num_delivered)
+            return None
+        try:
+            return envelope, self.types.parse(envelope)
+        except UnacceptableMessage as exc:
+            await self._park(msg, str(exc), msg.metadata.num_delivered)
+            return None
+
+    async def _apply(self, session: AsyncSession, envelope: Envelope, message: Message) -> None:
+        """The message's effect in ``session``, unless the inbox shows it was had before."""
         token = context.correlation_id.set(envelope.correlation_id)
         try:
-            await self._handle_envelope(msg, envelope, attempts)
+            if await self._seen_before(session, envelope.id):
+                log.info("duplicate delivery skipped", message_id=envelope.id, consumer=self.consumer.name)
+                return
+            handler = self.consumer.handlers[type(message)]
+            await handler(Handling(session=session, envelope=envelope, outbox=self.outbox), message)
         finally:
             context.correlation_id.reset(token)
 
-    async def _handle_envelope(self, msg: Msg, envelope: Envelope, attempts: int) -> None:
-        try:
-            message = self.types.parse(envelope)
-        except UnacceptableMessage as exc:
-            await self._park(msg, str(exc), attempts)
-            return
-        handler = self.consumer.handlers[type(message)]
+    async def _handle_alone(self, msg: Msg, envelope: Envelope, message: Message) -> None:
+        attempts = msg.metadata.num_delivered
         try:
             async with self.database.transaction() as session:
-                if await self._seen_before(session, envelope.id):
-                    log.info("duplicate delivery skipped", message_id=envelope.id, consumer=self.consumer.name)
-                else:
-                    await handler(Handling(session=session, envelope=envelope, outbox=self.outbox), message)
+                await self._apply(session, envelope, message)
         except Exception as exc:  # noqa: BLE001 - a handler's failure is data for the retry and the park
             if attempts >= self.consumer.max_deliver:
                 await self._park(msg, f"failed {attempts} times, last: {type(exc).__name__}: {exc}", attempts)
@@ -190,6 +219,7 @@ class ConsumerRunner:
                 retry_in_s=delay,
                 error=f"{type(exc).__name__}: {exc}",
                 message_id=envelope.id,
+                correlation_id=envelope.correlation_id,
             )
             await msg.nak(delay=delay)
             return
