@@ -1,118 +1,279 @@
-"""Issue 3 benchmark (first cut): events end to end through outbox, relay, JetStream and inbox, against
-raw nats-py publish/consume on the same broker, in one run.
+"""Issue 3 benchmark: events end to end through outbox, relay, JetStream and inbox, against raw nats-py
+publish/consume on the same broker, in one run; SQLite and PostgreSQL; at the maximum rate and at half of it.
 
-Run by `make bench`, or: .venv/bin/python bench/messaging.py [N]
-Both sides of the paved path run in this one process (so they share one GIL): a pessimistic figure.
+Run by `make bench`, or: .venv/bin/python bench/messaging.py [EVENTS]
+
+Producer and consumer are separate processes, as two services would be (this script, with a role
+argument). A producer writes one event per transaction (a state change and its event, as a service
+does), as fast as it can or paced to a rate. Latency is from the producer's timestamp in the event to the
+commit of the consumer's transaction that holds its effect (raw: to the consumer's ack).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import nats
-from sqlalchemy import Column, Float, MetaData, String, Table, insert
+from sqlalchemy import Column, Float, MetaData, String, Table, event, insert
+from sqlalchemy.orm import Session
 
 from paved import Service, ServiceSettings
 from paved.database import Database
 from paved.messaging import Event, Handling, messaging_tables
 from paved.platform.nats import start_nats
+from paved.testing import postgres_database, postgres_is_reachable
+
+HERE = Path(__file__).resolve()
+SUBJECT = "bench.happened"
+# One event per transaction is a service's usual unit of work; 20 is a unit of work that emits many
+# (an import, a batch job), or the backlog after an outage: what the relay and consumer can carry.
+PER_TRANSACTION = (1, 20)
 
 
 class Happened(Event, type="bench.Happened", version=1):
-    n: str
+    n: int
     sent_at: float
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+producer_metadata, consumer_metadata = MetaData(), MetaData()
+producer_messaging = messaging_tables(producer_metadata)
+consumer_messaging = messaging_tables(consumer_metadata)
+effects = Table("effects", consumer_metadata, Column("n", String), Column("sent_at", Float))
 
 
-async def raw(url: str, count: int) -> tuple[float, list[float]]:
-    client = await nats.connect(url)
-    js = client.jetstream()
-    await js.add_stream(name="RAW", subjects=["raw.>"])
-    subscription = await js.pull_subscribe("raw.>", durable="raw-consumer", stream="RAW")
-    latencies: list[float] = []
+def service(name: str, tables: Any, database_url: str, nats_url: str) -> Service:
+    settings = ServiceSettings(database_url=database_url, nats_url=nats_url)
+    built = Service(name=name, version="0", settings=settings, messaging=tables)
+    assert built.messaging
+    built.messaging.stream("BENCH", subjects=["bench.>"])
+    return built
+
+
+async def paced(count: int, rate: float | None) -> Any:
+    """Yields 0..count-1, each at its time when a rate is given, else as fast as asked."""
     started = time.perf_counter()
-
-    async def consume() -> None:
-        while len(latencies) < count:
-            try:
-                for msg in await subscription.fetch(200, timeout=1.0):
-                    latencies.append(time.perf_counter() - float(msg.data))
-                    await msg.ack()
-            except TimeoutError:
-                continue
-
-    consumer = asyncio.create_task(consume())
-    for start in range(0, count, 500):
-        acks = [await js.publish_async("raw.happened", str(time.perf_counter()).encode()) for _ in range(start, min(count, start + 500))]
-        await asyncio.gather(*acks)
-    await consumer
-    elapsed = time.perf_counter() - started
-    await client.close()
-    return count / elapsed, latencies
+    for n in range(count):
+        if rate:
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        yield n
 
 
-async def through_paved(url: str, folder: Path, count: int) -> tuple[float, list[float]]:
-    producer_meta, consumer_meta = MetaData(), MetaData()
-    producer_tables = messaging_tables(producer_meta)
-    effects = Table("effects", consumer_meta, Column("n", String), Column("latency", Float))
-    consumer_tables = messaging_tables(consumer_meta)
-    urls = {name: f"sqlite+aiosqlite:///{folder}/{name}.db" for name in ("producer", "consumer")}
-    for name, meta in (("producer", producer_meta), ("consumer", consumer_meta)):
-        database = Database(urls[name])
-        await database.start()
-        async with database.engine.begin() as connection:
-            await connection.run_sync(meta.create_all)
-        await database.stop()
-    producer = Service(name="producer", version="0", settings=ServiceSettings(database_url=urls["producer"], nats_url=url), messaging=producer_tables)
-    consumer = Service(name="consumer", version="0", settings=ServiceSettings(database_url=urls["consumer"], nats_url=url), messaging=consumer_tables)
-    assert producer.messaging and consumer.messaging
-    producer.messaging.stream("BENCH", subjects=["bench.>"])
-    handler = consumer.messaging.consumer("bench-consumer", stream="BENCH", subjects=["bench.>"], batch_size=200)
+# --- the paved path: two services -------------------------------------------------------------------
+
+
+async def produce(nats_url: str, database_url: str, count: int, rate: float | None) -> None:
+    producer = service("producer", producer_messaging, database_url, nats_url)
+    assert producer.messaging
+    outbox = producer.messaging.outbox
+    per_transaction = int(os.environ.get("BENCH_PER_TRANSACTION", "1"))
+    async with producer.running():
+        async for n in paced(count // per_transaction, rate and rate / per_transaction):
+            async with producer.database.transaction() as session:
+                for k in range(per_transaction):
+                    happened = Happened(n=n * per_transaction + k, sent_at=time.time())
+                    await outbox.put(session, happened.envelope(), subject=SUBJECT)
+        while await outbox.pending():
+            await asyncio.sleep(0.05)
+
+
+async def consume(nats_url: str, database_url: str, count: int, report: Path) -> None:
+    consumer = service("consumer", consumer_messaging, database_url, nats_url)
+    assert consumer.messaging
+    handler = consumer.messaging.consumer("bench-consumer", stream="BENCH", subjects=["bench.>"], batch_size=500)
     latencies: list[float] = []
+    first_sent = [float("inf")]
     done = asyncio.Event()
 
-    @handler.handles(Happened)
-    async def record(handling: Handling, event: Happened) -> None:
-        latency = time.perf_counter() - event.sent_at
-        await handling.session.execute(insert(effects).values(n=event.n, latency=latency))
-        latencies.append(latency)
+    def committed(session: Session) -> None:  # the effect counts from its commit, not its handler
+        now = time.time()
+        sent = session.info.pop("bench", [])
+        first_sent[0] = min(first_sent[0], *sent)
+        latencies.extend(now - sent_at for sent_at in sent)
         if len(latencies) >= count:
             done.set()
 
-    async with producer.running(), consumer.running():
-        started = time.perf_counter()
-        for n in range(count):
-            async with producer.database.transaction() as session:
-                await producer.messaging.outbox.put(session, Happened(n=str(n), sent_at=time.perf_counter()).envelope(), subject="bench.happened")
-        await asyncio.wait_for(done.wait(), timeout=600)
-        elapsed = time.perf_counter() - started
-    return count / elapsed, latencies
+    @handler.handles(Happened)
+    async def record(handling: Handling, happened: Happened) -> None:
+        await handling.session.execute(insert(effects).values(n=str(happened.n), sent_at=happened.sent_at))
+        if "bench" not in handling.session.info:
+            handling.session.info["bench"] = []
+            event.listen(handling.session.sync_session, "after_commit", committed, once=True)
+        handling.session.info["bench"].append(happened.sent_at)
+
+    async with consumer.running():
+        report.with_suffix(".ready").touch()
+        await asyncio.wait_for(done.wait(), timeout=900)
+        finished = time.time()
+    report.write_text(json.dumps({"latencies": latencies, "first_sent": first_sent[0], "finished": finished}))
+
+
+# --- the peer: raw nats-py ---------------------------------------------------------------------------
+
+
+async def raw_produce(nats_url: str, _: str, count: int, rate: float | None) -> None:
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    acks = []
+    async for _n in paced(count, rate):
+        acks.append(await js.publish_async(SUBJECT, str(time.time()).encode()))
+        if len(acks) >= 500:
+            await asyncio.gather(*acks)
+            acks.clear()
+    await asyncio.gather(*acks)
+    await client.close()
+
+
+async def raw_consume(nats_url: str, _: str, count: int, report: Path) -> None:
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    await js.add_stream(name="BENCH", subjects=["bench.>"])
+    subscription = await js.pull_subscribe("bench.>", durable="raw-consumer", stream="BENCH")
+    report.with_suffix(".ready").touch()
+    latencies: list[float] = []
+    first_sent = float("inf")
+    while len(latencies) < count:
+        try:
+            for msg in await subscription.fetch(500, timeout=1.0):
+                await msg.ack()
+                sent_at = float(msg.data)
+                first_sent = min(first_sent, sent_at)
+                latencies.append(time.time() - sent_at)
+        except TimeoutError:
+            continue
+    finished = time.time()
+    report.write_text(json.dumps({"latencies": latencies, "first_sent": first_sent, "finished": finished}))
+    await client.close()
+
+
+ROLES = {"produce": produce, "consume": consume, "raw-produce": raw_produce, "raw-consume": raw_consume}
+
+
+# --- the run -----------------------------------------------------------------------------------------
+
+
+async def prepare(database_url: str, metadata: MetaData) -> None:
+    database = Database(database_url)
+    await database.start()
+    async with database.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    await database.stop()
+
+
+def run_once(
+    kind: str, nats_url: str, urls: tuple[str, str], count: int, rate: float | None, folder: Path, per_transaction: int
+) -> dict[str, float]:
+    """One producer and one consumer process; the figures of what the consumer saw."""
+    report = folder / f"{kind}-{time.monotonic_ns()}.json"
+    prefix = "raw-" if kind == "raw" else ""
+    consumer = subprocess.Popen([sys.executable, str(HERE), f"{prefix}consume", nats_url, urls[1], str(count), str(report)])
+    while not report.with_suffix(".ready").exists():
+        if consumer.poll() is not None:
+            raise SystemExit(f"the {kind} consumer exited with {consumer.returncode}")
+        time.sleep(0.05)
+    producer = subprocess.Popen(
+        [sys.executable, str(HERE), f"{prefix}produce", nats_url, urls[0], str(count), str(rate or 0)],
+        env=os.environ | {"BENCH_PER_TRANSACTION": str(per_transaction)},
+    )
+    if consumer.wait(timeout=900) or producer.wait(timeout=60):
+        raise SystemExit(f"the {kind} run failed: consumer {consumer.returncode}, producer {producer.returncode}")
+    result = json.loads(report.read_text())
+    latencies = sorted(result["latencies"])
+    return {
+        # From the first event's timestamp, so neither process's start-up counts.
+        "rate": count / (result["finished"] - result["first_sent"]),
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+    }
+
+
+async def databases(backend: str, folder: Path, run: int) -> Any:
+    if backend == "sqlite":
+        urls = tuple(f"sqlite+aiosqlite:///{folder}/{name}-{run}.db" for name in ("producer", "consumer"))
+        for url, metadata in zip(urls, (producer_metadata, consumer_metadata), strict=True):
+            await prepare(url, metadata)
+        return _Given(urls)
+    return _Postgres()
+
+
+class _Given:
+    def __init__(self, urls: tuple[str, ...]) -> None:
+        self.urls = urls
+
+    async def __aenter__(self) -> tuple[str, ...]:
+        return self.urls
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+class _Postgres:
+    async def __aenter__(self) -> tuple[str, ...]:
+        self._producer = postgres_database("bench_producer")
+        self._consumer = postgres_database("bench_consumer")
+        urls = (await self._producer.__aenter__(), await self._consumer.__aenter__())
+        for url, metadata in zip(urls, (producer_metadata, consumer_metadata), strict=True):
+            await prepare(url, metadata)
+        return urls
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.__aexit__(*exc)
+        await self._producer.__aexit__(*exc)
 
 
 async def main(count: int) -> None:
+    backends = ["sqlite"] + (["postgresql"] if await postgres_is_reachable() else [])
+    rows: list[tuple[str, int, str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="paved-bench-msg-") as name:
         folder = Path(name)
-        broker = start_nats(state_dir=folder / "nats", log_path=folder / "nats.log")
-        try:
-            raw_rate, raw_latency = await raw(broker.url, count)
-            paved_rate, paved_latency = await through_paved(broker.url, folder, count)
-        finally:
-            broker.stop()
-    print(f"| path | events/s | p50 | p99 |\n|---|---|---|---|")
-    for label, rate, latency in (("raw nats-py publish/consume", raw_rate, raw_latency), ("paved: outbox → relay → JetStream → inbox (SQLite both sides)", paved_rate, paved_latency)):
-        print(f"| {label} | {rate:.0f} | {percentile(latency, 0.5) * 1000:.1f} ms | {percentile(latency, 0.99) * 1000:.1f} ms |")
-    print(f"| ratio paved / raw | {paved_rate / raw_rate:.3f} | | |")
-    print(f"\n{count} events, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; as fast as the producer commits (max rate), not at half of it.")
+        runs = 0
+        paths = [("raw", 1)] + [(backend, n) for backend in backends for n in PER_TRANSACTION]
+        for kind, per_transaction in paths:
+            # Each path on a new broker (its stream starts empty), at full speed and then at half of it.
+            broker = start_nats(state_dir=folder / f"nats-{runs}", log_path=folder / f"nats-{runs}.log")
+            try:
+                full: dict[str, float] | None = None
+                for label in ("max", "half"):
+                    runs += 1
+                    async with await databases(kind, folder, runs) if kind != "raw" else _Given(("", "")) as urls:
+                        rate = None if full is None else full["rate"] / 2
+                        events = count if full is None else count // 2
+                        figures = run_once(kind, broker.url, urls, events, rate, folder, per_transaction)
+                    full = full or figures
+                    rows.append((kind, per_transaction, label, figures))
+                    print(kind, per_transaction, label, {k: round(v, 1) for k, v in figures.items()}, flush=True)
+            finally:
+                broker.stop()
+    raw = {label: figures for kind, _, label, figures in rows if kind == "raw"}
+    print(f"\n### {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}, {count:,} events\n")
+    print("| path | events per transaction | rate | events/s | ratio to raw | p50 | p99 |")
+    print("|---|---|---|---|---|---|---|")
+    names = {"raw": "raw nats-py publish/consume", "sqlite": "paved, SQLite both sides", "postgresql": "paved, PostgreSQL both sides"}
+    for kind, per_transaction, label, figures in rows:
+        ratio = figures["rate"] / raw[label]["rate"]
+        rate = "maximum" if label == "max" else "half of its maximum"
+        per = "" if kind == "raw" else per_transaction
+        print(
+            f"| {names[kind]} | {per} | {rate} | {figures['rate']:,.0f} | {ratio:.2f} "
+            f"| {figures['p50']:.1f} ms | {figures['p99']:.1f} ms |"
+        )
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000))
+    if len(sys.argv) > 1 and sys.argv[1] in ROLES:
+        role, nats_url, database_url, count, last = sys.argv[1:6]
+        argument: Any = Path(last) if role.endswith("consume") else (float(last) or None)
+        asyncio.run(ROLES[role](nats_url, database_url, int(count), argument))
+    else:
+        asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000))

@@ -183,6 +183,21 @@ def migrate(service_dir: ServiceDirOption = Path()) -> None:
 
 
 @app.command()
+def prepare(service_dir: ServiceDirOption = Path()) -> None:
+    """Migrate a service's database, then declare its streams and consumers (what `paved up` runs first)."""
+    from paved.serve import CannotReachBroker, declare  # noqa: PLC0415
+
+    migrate(service_dir)
+    try:
+        declare(service_dir.resolve())
+    except CannotReachBroker as error:
+        raise _fail(str(error), 3) from error
+    except Exception as error:  # noqa: BLE001 - e.g. the broker refusing a changed stream
+        traceback.print_exc(file=sys.stderr, limit=-3)
+        raise _fail(f"declaring streams failed: {type(error).__name__}: {error}", 4) from error
+
+
+@app.command()
 def serve(service_dir: ServiceDirOption = Path()) -> None:
     """Run one service's HTTP app with its database and broker (what `paved up` starts)."""
     from paved.serve import serve as run_service  # noqa: PLC0415

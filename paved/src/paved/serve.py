@@ -1,4 +1,5 @@
-"""What runs inside one service process: ``paved migrate`` and ``paved serve``."""
+"""What runs inside one service's environment: ``paved migrate``, ``paved declare`` (both in ``paved prepare``)
+and ``paved serve``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ from paved.settings import ServiceSettings
 
 class CannotReachDatabase(Exception):
     """The database URL does not lead to a database that answers."""
+
+
+class CannotReachBroker(Exception):
+    """The broker URL does not lead to a JetStream server that answers."""
 
 
 def load_service(service_dir: Path) -> Service:
@@ -50,6 +55,31 @@ def migrate(service_dir: Path) -> None:
     url = ServiceSettings().database_url
     asyncio.run(_check_reachable(url))
     upgrade(migrations_dir=service_dir / "migrations", database_url=url)
+
+
+def declare(service_dir: Path) -> None:
+    """Create or update the streams and consumers the service's code declares, on ``PAVED_NATS_URL``.
+
+    ``paved up`` runs it after the migrations and before starting any service, so that every stream
+    and durable consumer exists before either side of it runs (a service declares its own again at
+    start, which then changes nothing, so that it also runs on its own).
+    """
+    service = load_service(service_dir)
+    if service.messaging is not None:
+        asyncio.run(_declare(service))
+
+
+async def _declare(service: Service) -> None:
+    from nats.errors import NoServersError  # noqa: PLC0415 - only services with messaging need these
+
+    from paved.messaging.admin import jetstream  # noqa: PLC0415
+
+    assert service.messaging is not None
+    try:
+        async with jetstream(service.settings.nats_url) as js:
+            await service.messaging.declare(js)
+    except (OSError, TimeoutError, NoServersError) as exc:
+        raise CannotReachBroker(f"cannot reach NATS at {service.settings.nats_url}: {exc!r}") from exc
 
 
 def serve(service_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""``paved up``: start the broker, migrate and start every service, wait until ready, supervise.
+"""``paved up``: start the broker; prepare (migrate, declare streams), start and supervise every service.
 
 Everything happens in this one foreground process, so one Ctrl-C (or ``paved down``) stops it all,
 in order: services first (they drain in-flight work), then the broker.
@@ -139,7 +139,7 @@ class Platform:
             self._start_broker()
             self._write_run()
             for service in self.services:
-                self._migrate(service)
+                self._prepare(service)
             for service in self.services:
                 service.start()
             self._write_run()
@@ -207,11 +207,14 @@ class Platform:
         for service in self.services:
             service.env["PAVED_NATS_URL"] = self.nats.url
 
-    def _migrate(self, service: Supervised) -> None:
+    def _prepare(self, service: Supervised) -> None:
         self._check_interrupted()
-        self.console.print(f"migrating [bold]{service.name}[/] ({_redacted(service.database_url)})", highlight=False)
+        self.console.print(
+            f"preparing [bold]{service.name}[/]: migrations ({_redacted(service.database_url)}), streams",
+            highlight=False,
+        )
         result = subprocess.run(
-            [service.manifest.python, "-m", "paved", "migrate", "--service-dir", str(service.manifest.directory)],
+            [service.manifest.python, "-m", "paved", "prepare", "--service-dir", str(service.manifest.directory)],
             env=service.env,
             cwd=service.manifest.directory,
             capture_output=True,
