@@ -13,6 +13,7 @@ import nats
 import pytest
 
 from paved.envelope import Envelope
+from paved.messaging.admin import jetstream
 from paved.platform.nats import EmbeddedNats, start_nats
 
 from shop import (
@@ -76,6 +77,28 @@ async def test_a_redelivered_message_has_no_second_effect(broker: EmbeddedNats, 
 
         assert await eventually(awarded)
         await asyncio.sleep(0.5)  # time for the second copy to be (not) applied
+        assert await count_points(points) == (1, 1)
+
+
+async def test_a_message_twice_in_one_batch_has_one_effect(broker: EmbeddedNats, databases: tuple[str, str]) -> None:
+    """Both copies wait in the stream, so one fetch takes them together: the batch's one inbox
+    statement must not let the second copy through."""
+    _, points_url = databases
+    envelope = OrderPlaced(order_id="twice-in-a-batch", total_minor=500).envelope()
+    async with jetstream(broker.url) as js:
+        await js.add_stream(name="ORDERS", subjects=["orders.>"])
+        for copy in range(2):
+            headers = envelope.headers() | {"Nats-Msg-Id": f"{envelope.id}-{copy}"}
+            await js.publish("orders.placed", envelope.to_bytes(), headers=headers)
+    points = points_service(database_url=points_url, nats_url=broker.url)
+    async with points.running():
+
+        async def both_acked() -> bool:
+            async with jetstream(broker.url) as js:
+                info = await js.consumer_info("ORDERS", "points-orders")
+            return info.num_pending == 0 and info.num_ack_pending == 0
+
+        assert await eventually(both_acked)
         assert await count_points(points) == (1, 1)
 
 
