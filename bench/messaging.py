@@ -49,6 +49,7 @@ producer_metadata, consumer_metadata = MetaData(), MetaData()
 producer_messaging = messaging_tables(producer_metadata)
 consumer_messaging = messaging_tables(consumer_metadata)
 effects = Table("effects", consumer_metadata, Column("n", String), Column("sent_at", Float))
+insert_effect = insert(effects)  # built once, as a service's hot path would
 
 
 def service(name: str, tables: Any, database_url: str, nats_url: str) -> Service:
@@ -106,7 +107,7 @@ async def consume(nats_url: str, database_url: str, count: int, report: Path) ->
 
     @handler.handles(Happened)
     async def record(handling: Handling, happened: Happened) -> None:
-        await handling.session.execute(insert(effects).values(n=str(happened.n), sent_at=happened.sent_at))
+        await handling.session.execute(insert_effect, {"n": str(happened.n), "sent_at": happened.sent_at})
         if "bench" not in handling.session.info:
             handling.session.info["bench"] = []
             event.listen(handling.session.sync_session, "after_commit", committed, once=True)
@@ -177,7 +178,11 @@ def run_once(
     """One producer and one consumer process; the figures of what the consumer saw."""
     report = folder / f"{kind}-{time.monotonic_ns()}.json"
     prefix = "raw-" if kind == "raw" else ""
-    consumer = subprocess.Popen([sys.executable, str(HERE), f"{prefix}consume", nats_url, urls[1], str(count), str(report)])
+    # BENCH_PROFILE=DIR writes a cProfile of each consumer there (where the time goes, for bench/README.md).
+    profile = ["-m", "cProfile", "-o", f"{os.environ['BENCH_PROFILE']}/{report.stem}.prof"] if os.environ.get("BENCH_PROFILE") else []
+    consumer = subprocess.Popen(
+        [sys.executable, *profile, str(HERE), f"{prefix}consume", nats_url, urls[1], str(count), str(report)]
+    )
     while not report.with_suffix(".ready").exists():
         if consumer.poll() is not None:
             raise SystemExit(f"the {kind} consumer exited with {consumer.returncode}")

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
+from shop import OrderPlaced, count_points, create_tables, eventually, points_metadata, points_service
 from sqlalchemy import make_url, text
 
 from paved.database import Database
+from paved.messaging.admin import jetstream
+from paved.platform.nats import EmbeddedNats
 from paved.testing import POSTGRES_URL, postgres_database
 
 pytestmark = pytest.mark.postgres
@@ -27,3 +32,28 @@ async def test_a_service_database_is_hidden_from_other_roles(postgres_available:
             await asyncpg.connect(
                 host=server.host, port=server.port, user=b.username, database=a.database
             )
+
+
+async def test_the_inbox_on_postgresql_has_each_effect_once(postgres_available: None, broker: EmbeddedNats) -> None:
+    """The consumer's batch inbox statement (INSERT … ON CONFLICT DO NOTHING RETURNING, many rows) on
+    PostgreSQL: distinct events each have an effect, a copy (twice in one batch) has none."""
+    copied = OrderPlaced(order_id="copied", total_minor=300).envelope()
+    async with jetstream(broker.url) as js:
+        await js.add_stream(name="ORDERS", subjects=["orders.>"])
+        for n in range(20):
+            event = OrderPlaced(order_id=f"order-{n}", total_minor=100).envelope()
+            await js.publish("orders.placed", event.to_bytes(), headers=event.headers())
+        for copy in range(2):
+            headers = copied.headers() | {"Nats-Msg-Id": f"{copied.id}-{copy}"}
+            await js.publish("orders.placed", copied.to_bytes(), headers=headers)
+    async with postgres_database("paved_points") as url:
+        await create_tables(url, points_metadata)
+        points = points_service(database_url=url, nats_url=broker.url)
+        async with points.running():
+
+            async def all_awarded() -> bool:
+                return await count_points(points) == (21, 21)
+
+            assert await eventually(all_awarded), await count_points(points)
+            await asyncio.sleep(0.5)  # time for a second effect of the copy to (not) appear
+            assert await count_points(points) == (21, 21)

@@ -114,7 +114,9 @@ class ConsumerRunner:
         self.outbox = outbox
         self.types = MessageTypes(*consumer.handlers)
         # One statement records a batch's ids, or finds them there: no savepoint, no query per message.
-        self._insert_new = _INSERT_IGNORING_DUPLICATES[database.url.get_backend_name()]
+        insert_new = _INSERT_IGNORING_DUPLICATES[database.url.get_backend_name()]
+        # Built once and run with a list of rows (SQLAlchemy's "insertmanyvalues"): compiled once, cached.
+        self._record = insert_new(inbox).on_conflict_do_nothing().returning(inbox.c.message_id)
         self.stopping = False
 
     async def run(self) -> None:
@@ -231,10 +233,8 @@ class ConsumerRunner:
         """Record the ids in the inbox in one statement; returns those that were not there yet."""
         now = datetime.now(UTC)
         recorded = await session.execute(
-            self._insert_new(self.inbox)
-            .values([{"consumer": self.consumer.name, "message_id": id_, "processed_at": now} for id_ in message_ids])
-            .on_conflict_do_nothing()
-            .returning(self.inbox.c.message_id)
+            self._record,
+            [{"consumer": self.consumer.name, "message_id": id_, "processed_at": now} for id_ in message_ids],
         )
         return set(recorded.scalars())
 
