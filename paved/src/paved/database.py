@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -106,9 +105,6 @@ def create_engine(url: str | URL) -> AsyncEngine:
     return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-_in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("paved_in_transaction", default=False)
-
-
 class NestedTransactionError(RuntimeError):
     """A unit of work was opened inside another one, in the same task."""
 
@@ -123,6 +119,7 @@ class Database:
         # SQLite has one writer. Waiting for it here (not inside SQLite, which would block the loop
         # that runs the transaction holding the lock) lets the other tasks go on meanwhile.
         self._writer = asyncio.Lock() if is_sqlite(self.url) else None
+        self._tasks_in_transaction: set[asyncio.Task[Any] | None] = set()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -152,14 +149,15 @@ class Database:
         Not re-entrant: the inner one would be a second transaction, waiting for the outer one's
         lock (SQLite) or committing apart from it (PostgreSQL); pass the session down instead.
         """
-        if _in_transaction.get():
+        task = asyncio.current_task()
+        if task in self._tasks_in_transaction:
             raise NestedTransactionError("a transaction is already open in this task; pass its session down")
-        token = _in_transaction.set(True)
+        self._tasks_in_transaction.add(task)
         try:
             async with self._writer or nullcontext(), self._session_factory() as session, session.begin():
                 yield session
         finally:
-            _in_transaction.reset(token)
+            self._tasks_in_transaction.discard(task)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -84,3 +84,19 @@ async def test_a_failed_transaction_rolls_back_and_frees_the_writer(database: Da
         await session.execute(text("INSERT INTO t VALUES ('kept', 1)"))
     async with database.read() as session:
         assert (await session.execute(text("SELECT task FROM t"))).scalars().all() == ["kept"]
+
+
+async def test_a_task_started_inside_a_transaction_waits_its_turn(database: Database) -> None:
+    """Only the same task nesting is refused: another task (even one started inside) waits instead."""
+    async with asyncio.timeout(3):
+        async with database.transaction() as session:
+            await session.execute(text("INSERT INTO t VALUES ('outer', 1)"))
+
+            async def later() -> None:
+                async with database.transaction() as inner:
+                    await inner.execute(text("INSERT INTO t VALUES ('child', 1)"))
+
+            child = asyncio.create_task(later())
+        await child
+    async with database.read() as session:
+        assert (await session.execute(text("SELECT task FROM t ORDER BY rowid"))).scalars().all() == ["outer", "child"]
