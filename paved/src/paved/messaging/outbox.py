@@ -93,7 +93,10 @@ class Outbox:
             if sent == self.batch_size:
                 continue  # more may be waiting
             try:
-                await asyncio.wait_for(self._written.wait(), timeout=self.idle_poll_seconds)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                # arrives as the event is set, and the relay then outlives its service's shutdown.
+                async with asyncio.timeout(self.idle_poll_seconds):
+                    await self._written.wait()
             except TimeoutError:
                 continue
             await asyncio.sleep(self.linger_seconds)
@@ -116,7 +119,8 @@ class Outbox:
         if not rows:
             return 0
         acks = [await js.publish_async(row.subject, row.body, headers=row.headers) for row in rows]
-        await asyncio.wait_for(asyncio.gather(*acks), timeout=10)
+        async with asyncio.timeout(10):
+            await asyncio.gather(*acks)
         async with self.database.transaction() as session:
             await session.execute(delete(self.table).where(self.table.c.seq.in_([row.seq for row in rows])))
         return len(rows)

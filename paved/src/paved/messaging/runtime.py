@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 from nats.js import JetStreamContext
@@ -104,9 +103,11 @@ class Messaging:
         tasks = [*self._consumer_tasks, *self._background]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            # Bounded: a task that swallows its cancellation must not keep the service from stopping.
+            _, still_running = await asyncio.wait(tasks, timeout=5)
+            for task in still_running:
+                log.error("messaging task did not stop when cancelled", task=task.get_name())
         self._consumer_tasks.clear()
         self._background.clear()
         self._runners.clear()
