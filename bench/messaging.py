@@ -261,18 +261,26 @@ async def main(count: int) -> None:
             finally:
                 broker.stop()
     raw = {label: figures for kind, _, label, figures in rows if kind == "raw"}
-    print(f"\n### {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} — {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}, {count:,} events\n")
-    print("| path | events per transaction | rate | events/s | ratio to raw | p50 | p99 |")
-    print("|---|---|---|---|---|---|---|")
+    lines = [
+        f"### {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} — {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {count:,} events",
+        "",
+        "| path | events per transaction | rate | events/s | ratio to raw | p50 | p99 |",
+        "|---|---|---|---|---|---|---|",
+    ]
     names = {"raw": "raw nats-py publish/consume", "sqlite": "paved, SQLite both sides", "postgresql": "paved, PostgreSQL both sides"}
     for kind, per_transaction, label, figures in rows:
         ratio = figures["rate"] / raw[label]["rate"]
         rate = "maximum" if label == "max" else "half of its maximum"
         per = "" if kind == "raw" else per_transaction
-        print(
+        lines.append(
             f"| {names[kind]} | {per} | {rate} | {figures['rate']:,.0f} | {ratio:.2f} "
             f"| {figures['p50']:.1f} ms | {figures['p99']:.1f} ms |"
         )
+    report = "\n".join(lines) + "\n"
+    out = HERE.parent / "results" / f"{time.strftime('%Y-%m-%d-%H%M', time.gmtime())}-messaging.md"
+    out.write_text(report)
+    print(f"\n{report}\nwritten to {out.relative_to(HERE.parents[1])}")
 
 
 if __name__ == "__main__":
