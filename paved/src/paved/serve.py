@@ -1,5 +1,5 @@
-"""What runs inside one service's environment: ``paved migrate``, ``paved declare`` (both in ``paved prepare``)
-and ``paved serve``."""
+"""What runs inside one service's environment: ``paved migrate``, ``paved prepare`` (the migrations, then
+the streams) and ``paved serve``."""
 
 from __future__ import annotations
 
