@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +30,9 @@ from sqlalchemy import Column, Float, MetaData, String, Table, event, insert
 from sqlalchemy.orm import Session
 
 from paved import Service, ServiceSettings
-from paved.database import Database
 from paved.messaging import Event, Handling, messaging_tables
 from paved.platform.nats import start_nats
-from paved.testing import postgres_database, postgres_is_reachable
+from paved.testing import create_tables, postgres_database, postgres_is_reachable
 
 HERE = Path(__file__).resolve()
 SUBJECT = "bench.happened"
@@ -164,14 +165,6 @@ ROLES = {"produce": produce, "consume": consume, "raw-produce": raw_produce, "ra
 # --- the run -----------------------------------------------------------------------------------------
 
 
-async def prepare(database_url: str, metadata: MetaData) -> None:
-    database = Database(database_url)
-    await database.start()
-    async with database.engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    await database.stop()
-
-
 def run_once(
     kind: str, nats_url: str, urls: tuple[str, str], count: int, rate: float | None, folder: Path, per_transaction: int
 ) -> dict[str, float]:
@@ -203,38 +196,23 @@ def run_once(
     }
 
 
-async def databases(backend: str, folder: Path, run: int) -> Any:
-    if backend == "sqlite":
-        urls = tuple(f"sqlite+aiosqlite:///{folder}/{name}-{run}.db" for name in ("producer", "consumer"))
-        for url, metadata in zip(urls, (producer_metadata, consumer_metadata), strict=True):
-            await prepare(url, metadata)
-        return _Given(urls)
-    return _Postgres()
-
-
-class _Given:
-    def __init__(self, urls: tuple[str, ...]) -> None:
-        self.urls = urls
-
-    async def __aenter__(self) -> tuple[str, ...]:
-        return self.urls
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
-
-
-class _Postgres:
-    async def __aenter__(self) -> tuple[str, ...]:
-        self._producer = postgres_database("bench_producer")
-        self._consumer = postgres_database("bench_consumer")
-        urls = (await self._producer.__aenter__(), await self._consumer.__aenter__())
-        for url, metadata in zip(urls, (producer_metadata, consumer_metadata), strict=True):
-            await prepare(url, metadata)
-        return urls
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._consumer.__aexit__(*exc)
-        await self._producer.__aexit__(*exc)
+@asynccontextmanager
+async def databases(kind: str, folder: Path, run: int) -> AsyncIterator[tuple[str, str]]:
+    """The producer's and the consumer's databases, with their tables (none for the raw peer)."""
+    async with AsyncExitStack() as stack:
+        if kind == "raw":
+            yield "", ""
+            return
+        if kind == "sqlite":
+            urls = tuple(f"sqlite+aiosqlite:///{folder}/{side}-{run}.db" for side in ("producer", "consumer"))
+        else:  # each service its own role and database, as in production
+            urls = (
+                await stack.enter_async_context(postgres_database("bench_producer")),
+                await stack.enter_async_context(postgres_database("bench_consumer")),
+            )
+        await create_tables(urls[0], producer_metadata)
+        await create_tables(urls[1], consumer_metadata)
+        yield urls
 
 
 async def main(count: int) -> None:
@@ -251,7 +229,7 @@ async def main(count: int) -> None:
                 full: dict[str, float] | None = None
                 for label in ("max", "half"):
                     runs += 1
-                    async with await databases(kind, folder, runs) if kind != "raw" else _Given(("", "")) as urls:
+                    async with databases(kind, folder, runs) as urls:
                         rate = None if full is None else full["rate"] / 2
                         events = count if full is None else count // 2
                         figures = run_once(kind, broker.url, urls, events, rate, folder, per_transaction)

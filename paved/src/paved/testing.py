@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-from sqlalchemy import make_url
+from sqlalchemy import MetaData, make_url
 
 from paved.context import new_id
+from paved.database import Database
 from paved.platform.nats import start_nats
 
 POSTGRES_URL = os.environ.get("PAVED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -65,3 +66,14 @@ async def postgres_database(prefix: str, admin_url: str = POSTGRES_URL) -> Async
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'DROP ROLE IF EXISTS "{name}"')
         await admin.close()
+
+
+async def create_tables(database_url: str, metadata: MetaData) -> None:
+    """Create ``metadata``'s tables, for tests and benchmarks that need no migrations."""
+    database = Database(database_url)
+    await database.start()
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+    finally:
+        await database.stop()

@@ -95,16 +95,6 @@ async def count_points(service: Service) -> tuple[int, int]:
     return rows, distinct
 
 
-async def create_tables(database_url: str, metadata: MetaData) -> None:
-    from paved.database import Database  # noqa: PLC0415
-
-    database = Database(database_url)
-    await database.start()
-    async with database.engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    await database.stop()
-
-
 async def eventually(check, *, timeout: float = 30.0):  # noqa: ANN001, ANN201
     deadline = time.monotonic() + timeout
     while True:

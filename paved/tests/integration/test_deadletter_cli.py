@@ -10,7 +10,8 @@ import pytest
 from paved.messaging.admin import jetstream
 from paved.platform.nats import EmbeddedNats
 
-from shop import OrderPlaced, count_points, create_tables, dead_letters, eventually, points_metadata, points_service
+from paved.testing import create_tables
+from shop import OrderPlaced, count_points, dead_letters, eventually, points_metadata, points_service
 
 pytestmark = pytest.mark.nats
 

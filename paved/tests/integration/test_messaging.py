@@ -16,13 +16,13 @@ from paved.envelope import Envelope
 from paved.messaging.admin import jetstream
 from paved.platform.nats import EmbeddedNats, start_nats
 
+from paved.testing import create_tables
 from shop import (
     OrderPlaced,
     dead_letters,
     eventually,
     OrderPlacedV2,
     count_points,
-    create_tables,
     orders_metadata,
     orders_service,
     place_order,

@@ -4,13 +4,13 @@ import asyncio
 
 import asyncpg
 import pytest
-from shop import OrderPlaced, count_points, create_tables, eventually, points_metadata, points_service
+from shop import OrderPlaced, count_points, eventually, points_metadata, points_service
 from sqlalchemy import make_url, text
 
 from paved.database import Database
 from paved.messaging.admin import jetstream
 from paved.platform.nats import EmbeddedNats
-from paved.testing import POSTGRES_URL, postgres_database
+from paved.testing import POSTGRES_URL, postgres_database, create_tables
 
 pytestmark = pytest.mark.postgres
 

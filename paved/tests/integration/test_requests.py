@@ -12,7 +12,8 @@ from paved import Service
 from paved.messaging import Command, Handling, PendingRequest, Reply, messaging_tables
 from paved.platform.nats import EmbeddedNats
 
-from shop import create_tables, eventually, messaging_service
+from paved.testing import create_tables
+from shop import eventually, messaging_service
 
 pytestmark = pytest.mark.nats
 
