@@ -51,6 +51,9 @@ class _InlineSQLiteConnection(aiosqlite.Connection):
     """
 
     def __init__(self, path: str) -> None:
+        # isolation_level=None: the driver's own transaction handling defers BEGIN to the first write
+        # and breaks SAVEPOINT (releasing one commits everything); paved emits BEGIN itself instead
+        # (see _begin_sqlite).
         connect = functools.partial(sqlite3.connect, path, isolation_level=None, check_same_thread=False)
         super().__init__(connect, iter_chunk_size=64)
         self._tx = _RunAtOnce()  # type: ignore[assignment]
@@ -60,9 +63,6 @@ class _InlineSQLiteConnection(aiosqlite.Connection):
 
 
 def _tune_sqlite(dbapi_connection: Any, _: Any) -> None:
-    # The driver's own transaction handling defers BEGIN to the first write and breaks SAVEPOINT
-    # (releasing one commits everything); paved emits BEGIN itself instead (see _begin_sqlite).
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the writer; busy_timeout waits for a lock instead of failing.
     for pragma in (

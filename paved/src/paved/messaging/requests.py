@@ -116,12 +116,13 @@ class Requests:
         if request_id is None:
             return None
         moved = await session.execute(
-            update(self.table).where(self.table.c.id == request_id, self.table.c.state == "pending").values(state=state)
+            update(self.table)
+            .where(self.table.c.id == request_id, self.table.c.state == "pending")
+            .values(state=state)
+            .returning(self.table.c.id, self.table.c.command_type, self.table.c.correlation_id)
         )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        row = (await session.execute(select(self.table).where(self.table.c.id == request_id))).mappings().one()
-        return PendingRequest(id=row["id"], command_type=row["command_type"], correlation_id=row["correlation_id"])
+        row = moved.one_or_none()
+        return None if row is None else PendingRequest(*row)
 
     async def time_out_due(self) -> int:
         """Time out the requests past their deadline, each in its own transaction; returns how many."""
