@@ -53,8 +53,8 @@ effects = Table("effects", consumer_metadata, Column("n", String), Column("sent_
 insert_effect = insert(effects)  # built once, as a service's hot path would
 
 
-def service(name: str, tables: Any, database_url: str, nats_url: str) -> Service:
-    settings = ServiceSettings(database_url=database_url, nats_url=nats_url)
+def service(name: str, tables: Any, database_url: str, broker_url: str) -> Service:
+    settings = ServiceSettings(database_url=database_url, broker_url=broker_url)
     built = Service(name=name, version="0", settings=settings, messaging=tables)
     assert built.messaging
     built.messaging.stream("BENCH", subjects=["bench.>"])
@@ -75,8 +75,8 @@ async def paced(count: int, rate: float | None) -> Any:
 # --- the paved path: two services -------------------------------------------------------------------
 
 
-async def produce(nats_url: str, database_url: str, count: int, rate: float | None) -> None:
-    producer = service("producer", producer_messaging, database_url, nats_url)
+async def produce(broker_url: str, database_url: str, count: int, rate: float | None) -> None:
+    producer = service("producer", producer_messaging, database_url, broker_url)
     assert producer.messaging
     outbox = producer.messaging.outbox
     per_transaction = int(os.environ.get("BENCH_PER_TRANSACTION", "1"))
@@ -90,8 +90,8 @@ async def produce(nats_url: str, database_url: str, count: int, rate: float | No
             await asyncio.sleep(0.05)
 
 
-async def consume(nats_url: str, database_url: str, count: int, report: Path) -> None:
-    consumer = service("consumer", consumer_messaging, database_url, nats_url)
+async def consume(broker_url: str, database_url: str, count: int, report: Path) -> None:
+    consumer = service("consumer", consumer_messaging, database_url, broker_url)
     assert consumer.messaging
     handler = consumer.messaging.consumer("bench-consumer", stream="BENCH", subjects=["bench.>"], batch_size=500)
     latencies: list[float] = []
@@ -124,8 +124,8 @@ async def consume(nats_url: str, database_url: str, count: int, report: Path) ->
 # --- the peer: raw nats-py ---------------------------------------------------------------------------
 
 
-async def raw_produce(nats_url: str, _: str, count: int, rate: float | None) -> None:
-    client = await nats.connect(nats_url)
+async def raw_produce(broker_url: str, _: str, count: int, rate: float | None) -> None:
+    client = await nats.connect(broker_url)
     js = client.jetstream()
     acks = []
     async for _n in paced(count, rate):
@@ -137,8 +137,8 @@ async def raw_produce(nats_url: str, _: str, count: int, rate: float | None) -> 
     await client.close()
 
 
-async def raw_consume(nats_url: str, _: str, count: int, report: Path) -> None:
-    client = await nats.connect(nats_url)
+async def raw_consume(broker_url: str, _: str, count: int, report: Path) -> None:
+    client = await nats.connect(broker_url)
     js = client.jetstream()
     await js.add_stream(name="BENCH", subjects=["bench.>"])
     subscription = await js.pull_subscribe("bench.>", durable="raw-consumer", stream="BENCH")
@@ -166,7 +166,7 @@ ROLES = {"produce": produce, "consume": consume, "raw-produce": raw_produce, "ra
 
 
 def run_once(
-    kind: str, nats_url: str, urls: tuple[str, str], count: int, rate: float | None, folder: Path, per_transaction: int
+    kind: str, broker_url: str, urls: tuple[str, str], count: int, rate: float | None, folder: Path, per_transaction: int
 ) -> dict[str, float]:
     """One producer and one consumer process; the figures of what the consumer saw."""
     report = folder / f"{kind}-{time.monotonic_ns()}.json"
@@ -174,14 +174,14 @@ def run_once(
     # BENCH_PROFILE=DIR writes a cProfile of each consumer there (where the time goes, for bench/README.md).
     profile = ["-m", "cProfile", "-o", f"{os.environ['BENCH_PROFILE']}/{report.stem}.prof"] if os.environ.get("BENCH_PROFILE") else []
     consumer = subprocess.Popen(
-        [sys.executable, *profile, str(HERE), f"{prefix}consume", nats_url, urls[1], str(count), str(report)]
+        [sys.executable, *profile, str(HERE), f"{prefix}consume", broker_url, urls[1], str(count), str(report)]
     )
     while not report.with_suffix(".ready").exists():
         if consumer.poll() is not None:
             raise SystemExit(f"the {kind} consumer exited with {consumer.returncode}")
         time.sleep(0.05)
     producer = subprocess.Popen(
-        [sys.executable, str(HERE), f"{prefix}produce", nats_url, urls[0], str(count), str(rate or 0)],
+        [sys.executable, str(HERE), f"{prefix}produce", broker_url, urls[0], str(count), str(rate or 0)],
         env=os.environ | {"BENCH_PER_TRANSACTION": str(per_transaction)},
     )
     if consumer.wait(timeout=900) or producer.wait(timeout=60):
@@ -263,8 +263,8 @@ async def main(count: int) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in ROLES:
-        role, nats_url, database_url, count, last = sys.argv[1:6]
+        role, broker_url, database_url, count, last = sys.argv[1:6]
         argument: Any = Path(last) if role.endswith("consume") else (float(last) or None)
-        asyncio.run(ROLES[role](nats_url, database_url, int(count), argument))
+        asyncio.run(ROLES[role](broker_url, database_url, int(count), argument))
     else:
         asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000))

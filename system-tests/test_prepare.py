@@ -14,11 +14,11 @@ from conftest import PAVED, ROOT
 CATALOG = ROOT / "services" / "catalog"
 
 
-def prepare(tmp_path: Path, nats_url: str) -> subprocess.CompletedProcess[str]:
+def prepare(tmp_path: Path, broker_url: str) -> subprocess.CompletedProcess[str]:
     env = os.environ | {
         "PAVED_ENVIRONMENT": "development",
         "PAVED_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/catalog.db",
-        "PAVED_NATS_URL": nats_url,
+        "PAVED_BROKER_URL": broker_url,
     }
     return subprocess.run(
         [CATALOG / ".venv" / "bin" / "python", "-m", "paved", "prepare", "--service-dir", CATALOG],
@@ -32,7 +32,7 @@ def test_prepare_migrates_and_declares_the_streams_before_the_service_runs(tmp_p
         assert result.returncode == 0, result.stderr
         assert (tmp_path / "catalog.db").stat().st_size > 0
         listed = subprocess.run(
-            [PAVED, "streams", "--nats-url", url], capture_output=True, text=True, timeout=60, check=False
+            [PAVED, "streams", "--broker-url", url], capture_output=True, text=True, timeout=60, check=False
         )
     assert listed.returncode == 0, listed.stderr
     assert "CATALOG_EVENTS" in listed.stdout and "catalog.events.>" in listed.stdout

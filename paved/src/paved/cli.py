@@ -205,19 +205,19 @@ def serve(service_dir: ServiceDirOption = Path()) -> None:
     run_service(service_dir.resolve())
 
 
-NatsOption = Annotated[
-    str | None, typer.Option("--nats-url", help="The broker; that of the running `paved up` when omitted.")
+BrokerOption = Annotated[
+    str | None, typer.Option("--broker-url", help="The broker; that of the running `paved up` when omitted.")
 ]
 dlq = typer.Typer(help="Inspect and re-drive messages parked in the dead-letter stream.", no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
 
 
-def _nats_url(url: str | None, root: Path | None, state_dir: Path | None) -> str:
+def _broker_url(url: str | None, root: Path | None, state_dir: Path | None) -> str:
     if url:
         return url
     run = _state(root, state_dir).read_run()
     if not run or not run.get("nats") or not processes.is_alive(int(run["pid"])):
-        raise _fail("paved is not running here: start it with `paved up`, or pass --nats-url")
+        raise _fail("paved is not running here: start it with `paved up`, or pass --broker-url")
     return str(run["nats"]["url"])
 
 
@@ -235,14 +235,14 @@ def _broker(action: Callable[[JetStreamContext], Awaitable[T]], url: str) -> T:
 
 
 @app.command()
-def streams(nats_url: NatsOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def streams(broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
     """List the broker's streams and their consumers (declared by the services' code)."""
     from paved.messaging.admin import streams as list_streams  # noqa: PLC0415
 
     table = Table(title="streams")
     for column in ("stream", "subjects", "messages", "consumer", "pending", "unacked", "redelivered"):
         table.add_column(column)
-    for stream in _broker(list_streams, _nats_url(nats_url, root, state_dir)):
+    for stream in _broker(list_streams, _broker_url(broker_url, root, state_dir)):
         table.add_row(str(stream["name"]), ", ".join(stream["subjects"]), str(stream["messages"]))  # type: ignore[arg-type]
         for c in stream["consumers"]:  # type: ignore[attr-defined]
             table.add_row("", "", "", c["name"], str(c["pending"]), str(c["ack_pending"]), str(c["redelivered"]))
@@ -250,11 +250,11 @@ def streams(nats_url: NatsOption = None, root: RootOption = None, state_dir: Sta
 
 
 @dlq.command("list")
-def dlq_list(nats_url: NatsOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def dlq_list(broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
     """Every parked message: which consumer gave up on it, after how many attempts, and why."""
     from paved.messaging.admin import dead_letters  # noqa: PLC0415
 
-    letters = _broker(dead_letters, _nats_url(nats_url, root, state_dir))
+    letters = _broker(dead_letters, _broker_url(broker_url, root, state_dir))
     if not letters:
         console.print("the dead-letter stream is empty")
         return
@@ -276,11 +276,11 @@ def dlq_list(nats_url: NatsOption = None, root: RootOption = None, state_dir: St
 
 
 @dlq.command("show")
-def dlq_show(seq: int, nats_url: NatsOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def dlq_show(seq: int, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
     """One parked message in full: the reason, the original headers and body."""
     from paved.messaging.admin import dead_letter  # noqa: PLC0415
 
-    letter = _dlq_action(dead_letter, seq, _nats_url(nats_url, root, state_dir))
+    letter = _dlq_action(dead_letter, seq, _broker_url(broker_url, root, state_dir))
     try:
         body: object = json.loads(letter.body)
     except ValueError:
@@ -300,20 +300,20 @@ def dlq_show(seq: int, nats_url: NatsOption = None, root: RootOption = None, sta
 
 
 @dlq.command("replay")
-def dlq_replay(seq: int, nats_url: NatsOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def dlq_replay(seq: int, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
     """Send a parked message to its subject again (after the fix); its effect happens once."""
     from paved.messaging.admin import replay  # noqa: PLC0415
 
-    letter = _dlq_action(replay, seq, _nats_url(nats_url, root, state_dir))
+    letter = _dlq_action(replay, seq, _broker_url(broker_url, root, state_dir))
     console.print(f"replayed {seq} ({letter.message_type}) to {letter.subject}")
 
 
 @dlq.command("discard")
-def dlq_discard(seq: int, nats_url: NatsOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def dlq_discard(seq: int, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
     """Delete a parked message for good."""
     from paved.messaging.admin import discard  # noqa: PLC0415
 
-    letter = _dlq_action(discard, seq, _nats_url(nats_url, root, state_dir))
+    letter = _dlq_action(discard, seq, _broker_url(broker_url, root, state_dir))
     console.print(f"discarded {seq} ({letter.message_type}, parked by {letter.consumer})")
 
 

@@ -58,7 +58,7 @@ def migrate(service_dir: Path) -> None:
 
 
 def declare(service_dir: Path) -> None:
-    """Create or update the streams and consumers the service's code declares, on ``PAVED_NATS_URL``.
+    """Create or update the streams and consumers the service's code declares, on ``PAVED_BROKER_URL``.
 
     ``paved up`` runs it after the migrations and before starting any service, so that every stream
     and durable consumer exists before either side of it runs (a service declares its own again at
@@ -76,10 +76,10 @@ async def _declare(service: Service) -> None:
 
     assert service.messaging is not None
     try:
-        async with jetstream(service.settings.nats_url) as js:
+        async with jetstream(service.settings.broker_url) as js:
             await service.messaging.declare(js)
     except (OSError, TimeoutError, NoServersError) as exc:
-        raise CannotReachBroker(f"cannot reach NATS at {service.settings.nats_url}: {exc!r}") from exc
+        raise CannotReachBroker(f"cannot reach NATS at {service.settings.broker_url}: {exc!r}") from exc
 
 
 def serve(service_dir: Path) -> None:

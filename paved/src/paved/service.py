@@ -52,7 +52,7 @@ class Service:
         self.metrics = ServiceMetrics(service=name, version=version)
         self.database = Database(self.settings.database_url)
         self.broker = NatsBroker(
-            self.settings.nats_url,
+            self.settings.broker_url,
             connect_timeout=2,
             max_reconnect_attempts=-1,
             logger=logging.getLogger("paved.broker"),

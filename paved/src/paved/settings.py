@@ -14,7 +14,7 @@ class ServiceSettings(BaseSettings):
     """Settings every paved service has; a service subclasses it to add its own.
 
     Values come from ``PAVED_*`` environment variables (``paved up`` sets them), e.g.
-    ``PAVED_DATABASE_URL`` or ``PAVED_NATS_URL``.
+    ``PAVED_DATABASE_URL`` or ``PAVED_BROKER_URL``.
     """
 
     model_config = SettingsConfigDict(env_prefix="PAVED_", extra="ignore", frozen=True)
@@ -23,7 +23,8 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = "sqlite+aiosqlite:///service.db"
-    nats_url: str = "nats://127.0.0.1:4222"
+    # The scheme chooses the broker: nats://… (JetStream, the default) or amqp://… (RabbitMQ).
+    broker_url: str = "nats://127.0.0.1:4222"
     # Bearer token for admin-only endpoints until identity issues JWTs.
     admin_token: SecretStr | None = None
     log_level: str = "INFO"

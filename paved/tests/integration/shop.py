@@ -39,18 +39,18 @@ points = Table("points", points_metadata, Column("order_id", String), Column("po
 points_messaging = messaging_tables(points_metadata)
 
 
-def messaging_service(name: str, tables: MessagingTables, *, database_url: str, nats_url: str) -> Service:
+def messaging_service(name: str, tables: MessagingTables, *, database_url: str, broker_url: str) -> Service:
     """A bare paved Service with messaging, on the given database and broker."""
     return Service(
         name=name,
         version="0",
-        settings=ServiceSettings(database_url=database_url, nats_url=nats_url),
+        settings=ServiceSettings(database_url=database_url, broker_url=broker_url),
         messaging=tables,
     )
 
 
-def orders_service(*, database_url: str, nats_url: str) -> Service:
-    service = messaging_service("orders", orders_messaging, database_url=database_url, nats_url=nats_url)
+def orders_service(*, database_url: str, broker_url: str) -> Service:
+    service = messaging_service("orders", orders_messaging, database_url=database_url, broker_url=broker_url)
     assert service.messaging
     service.messaging.stream("ORDERS", subjects=["orders.>"])
     return service
@@ -65,8 +65,8 @@ async def place_order(service: Service, order_id: str, total_minor: int = 1000) 
         await service.messaging.outbox.put(session, event.envelope(), subject="orders.placed")
 
 
-def points_service(*, database_url: str, nats_url: str, fail_orders: set[str] = frozenset()) -> Service:
-    service = messaging_service("points", points_messaging, database_url=database_url, nats_url=nats_url)
+def points_service(*, database_url: str, broker_url: str, fail_orders: set[str] = frozenset()) -> Service:
+    service = messaging_service("points", points_messaging, database_url=database_url, broker_url=broker_url)
     assert service.messaging
     service.messaging.stream("ORDERS", subjects=["orders.>"])
     consumer = service.messaging.consumer(
@@ -113,18 +113,18 @@ async def dead_letters(url: str) -> list[tuple[dict[str, str], bytes]]:
 
 
 async def _main(role: str) -> None:
-    database_url, nats_url = os.environ["SHOP_DATABASE_URL"], os.environ["SHOP_NATS_URL"]
+    database_url, broker_url = os.environ["SHOP_DATABASE_URL"], os.environ["SHOP_BROKER_URL"]
     if role == "write-and-die":
         # Commit orders and their events, then die before the relay can publish them.
-        service = orders_service(database_url=database_url, nats_url=nats_url)
+        service = orders_service(database_url=database_url, broker_url=broker_url)
         await service.database.start()
         for n in range(int(os.environ["SHOP_COUNT"])):
             await place_order(service, f"order-{n}")
         os.kill(os.getpid(), signal.SIGKILL)
     if role == "relay":
-        service = orders_service(database_url=database_url, nats_url=nats_url)
+        service = orders_service(database_url=database_url, broker_url=broker_url)
     else:
-        service = points_service(database_url=database_url, nats_url=nats_url)
+        service = points_service(database_url=database_url, broker_url=broker_url)
         if role == "consume-and-die-before-ack":
             from nats.aio.msg import Msg  # noqa: PLC0415
 

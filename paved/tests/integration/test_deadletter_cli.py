@@ -28,7 +28,7 @@ async def test_a_parked_message_replayed_after_the_fix_has_exactly_one_effect(
     """`paved dlq list` shows why it was parked; `replay` after the fix applies it once; `discard` drops one."""
     url = f"sqlite+aiosqlite:///{tmp_path}/points.db"
     await create_tables(url, points_metadata)
-    broken = points_service(database_url=url, nats_url=broker.url, fail_orders={"cursed", "doomed"})
+    broken = points_service(database_url=url, broker_url=broker.url, fail_orders={"cursed", "doomed"})
     async with broken.running():
         js = broken.broker.connection.jetstream()
         for order_id in ("cursed", "doomed"):
@@ -44,15 +44,15 @@ async def test_a_parked_message_replayed_after_the_fix_has_exactly_one_effect(
 
         assert await eventually(both_parked_and_acked)
 
-    listed = await asyncio.to_thread(paved, "dlq", "list", "--nats-url", broker.url)
+    listed = await asyncio.to_thread(paved, "dlq", "list", "--broker-url", broker.url)
     assert listed.returncode == 0, listed.stderr
     assert "points-orders" in listed.stdout and "cannot award points for" in listed.stdout
-    shown = await asyncio.to_thread(paved, "dlq", "show", "1", "--nats-url", broker.url)
+    shown = await asyncio.to_thread(paved, "dlq", "show", "1", "--broker-url", broker.url)
     assert '"order_id": "cursed"' in shown.stdout and '"attempts": 3' in shown.stdout
 
-    fixed = points_service(database_url=url, nats_url=broker.url)
+    fixed = points_service(database_url=url, broker_url=broker.url)
     async with fixed.running():
-        replayed = await asyncio.to_thread(paved, "dlq", "replay", "1", "--nats-url", broker.url)
+        replayed = await asyncio.to_thread(paved, "dlq", "replay", "1", "--broker-url", broker.url)
         assert replayed.returncode == 0 and "replayed 1" in replayed.stdout, replayed.stdout + replayed.stderr
 
         async def awarded_once() -> bool:
@@ -61,12 +61,12 @@ async def test_a_parked_message_replayed_after_the_fix_has_exactly_one_effect(
         if not await eventually(awarded_once):
             async with jetstream(broker.url) as js:
                 raise AssertionError(await js.consumer_info("ORDERS", "points-orders"))
-        again = await asyncio.to_thread(paved, "dlq", "replay", "1", "--nats-url", broker.url)
+        again = await asyncio.to_thread(paved, "dlq", "replay", "1", "--broker-url", broker.url)
         assert again.returncode == 2 and "no dead letter 1" in again.stderr
-        discarded = await asyncio.to_thread(paved, "dlq", "discard", "2", "--nats-url", broker.url)
+        discarded = await asyncio.to_thread(paved, "dlq", "discard", "2", "--broker-url", broker.url)
         assert discarded.returncode == 0
         await asyncio.sleep(0.5)
         assert await count_points(fixed) == (1, 1)
     assert await dead_letters(broker.url) == []
-    streams = await asyncio.to_thread(paved, "streams", "--nats-url", broker.url)
+    streams = await asyncio.to_thread(paved, "streams", "--broker-url", broker.url)
     assert "ORDERS" in streams.stdout and "points-orders" in streams.stdout and "PAVED_DLQ" in streams.stdout

@@ -47,11 +47,11 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
     (tmp_path / "slowsvc.py").write_text(textwrap.dedent(SLOW_SERVICE))
     (tmp_path / "service.toml").write_text('name = "slow"\napp = "slowsvc:create_service"\nport = 9999\n')
     port = free_port()
-    with running_nats() as nats_url:
+    with running_nats() as broker_url:
         env = {
             **os.environ,
             "PAVED_PORT": str(port),
-            "PAVED_NATS_URL": nats_url,
+            "PAVED_BROKER_URL": broker_url,
             "PAVED_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/slow.db",
         }
         server = subprocess.Popen(

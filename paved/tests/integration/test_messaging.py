@@ -48,8 +48,8 @@ async def test_an_event_written_with_its_state_change_has_its_effect_once(
 ) -> None:
     """Orders committed with their events reach the consumer, each with exactly one effect."""
     orders_url, points_url = databases
-    orders = orders_service(database_url=orders_url, nats_url=broker.url)
-    points = points_service(database_url=points_url, nats_url=broker.url)
+    orders = orders_service(database_url=orders_url, broker_url=broker.url)
+    points = points_service(database_url=points_url, broker_url=broker.url)
     async with orders.running(), points.running():
         for n in range(50):
             await place_order(orders, f"order-{n}")
@@ -64,7 +64,7 @@ async def test_an_event_written_with_its_state_change_has_its_effect_once(
 async def test_a_redelivered_message_has_no_second_effect(broker: EmbeddedNats, databases: tuple[str, str]) -> None:
     """The same envelope arriving twice (past the broker's de-duplication) is applied once (inbox)."""
     _, points_url = databases
-    points = points_service(database_url=points_url, nats_url=broker.url)
+    points = points_service(database_url=points_url, broker_url=broker.url)
     envelope = OrderPlaced(order_id="twice", total_minor=500).envelope()
     async with points.running():
         js = points.broker.connection.jetstream()
@@ -90,7 +90,7 @@ async def test_a_message_twice_in_one_batch_has_one_effect(broker: EmbeddedNats,
         for copy in range(2):
             headers = envelope.headers() | {"Nats-Msg-Id": f"{envelope.id}-{copy}"}
             await js.publish("orders.placed", envelope.to_bytes(), headers=headers)
-    points = points_service(database_url=points_url, nats_url=broker.url)
+    points = points_service(database_url=points_url, broker_url=broker.url)
     async with points.running():
 
         async def both_acked() -> bool:
@@ -108,7 +108,7 @@ async def test_a_failing_handler_in_a_batch_costs_the_others_nothing(
     """A batch is one transaction; when one handler fails the batch's effects are rolled back and
     handled one by one, so every other message still has its effect once, and the failing one is parked."""
     orders_url, points_url = databases
-    orders = orders_service(database_url=orders_url, nats_url=broker.url)
+    orders = orders_service(database_url=orders_url, broker_url=broker.url)
     async with orders.running():
         for n in range(30):
             await place_order(orders, "cursed" if n == 15 else f"order-{n}")
@@ -120,7 +120,7 @@ async def test_a_failing_handler_in_a_batch_costs_the_others_nothing(
 
         assert await eventually(relayed)
     # All 30 wait in the stream, so the consumer's first fetch takes them in one batch.
-    points = points_service(database_url=points_url, nats_url=broker.url, fail_orders={"cursed"})
+    points = points_service(database_url=points_url, broker_url=broker.url, fail_orders={"cursed"})
     async with points.running():
 
         async def parked() -> list:
@@ -135,7 +135,7 @@ async def test_poison_messages_are_parked_with_their_reason_and_the_consumer_goe
 ) -> None:
     """Unparseable, unknown, unsupported and always-failing messages land in the DLQ; good ones still pass."""
     _, points_url = databases
-    points = points_service(database_url=points_url, nats_url=broker.url, fail_orders={"cursed"})
+    points = points_service(database_url=points_url, broker_url=broker.url, fail_orders={"cursed"})
     async with points.running():
         js = points.broker.connection.jetstream()
         await js.publish("orders.placed", b"not json at all")
@@ -170,7 +170,7 @@ async def test_poison_messages_are_parked_with_their_reason_and_the_consumer_goe
     assert Envelope.from_bytes(body) == cursed
 
 
-def run_shop(role: str, *, database_url: str, nats_url: str, ready: Path, **env: str) -> subprocess.Popen[bytes]:
+def run_shop(role: str, *, database_url: str, broker_url: str, ready: Path, **env: str) -> subprocess.Popen[bytes]:
     ready.unlink(missing_ok=True)
     output = ready.with_suffix(".log").open("ab")  # read by assertion messages when a test fails
     return subprocess.Popen(
@@ -180,7 +180,7 @@ def run_shop(role: str, *, database_url: str, nats_url: str, ready: Path, **env:
         env={
             **os.environ,
             "SHOP_DATABASE_URL": database_url,
-            "SHOP_NATS_URL": nats_url,
+            "SHOP_BROKER_URL": broker_url,
             "SHOP_READY_FILE": str(ready),
             **env,
         },
@@ -200,12 +200,12 @@ async def test_events_committed_before_a_kill_are_published_after_restart(
 ) -> None:
     """SIGKILL after commit and before publish: the restarted publisher sends them, each effective once."""
     orders_url, points_url = databases
-    writer = run_shop("write-and-die", database_url=orders_url, nats_url=broker.url, ready=tmp_path / "w", SHOP_COUNT="30")
+    writer = run_shop("write-and-die", database_url=orders_url, broker_url=broker.url, ready=tmp_path / "w", SHOP_COUNT="30")
     assert writer.wait(timeout=30) == -signal.SIGKILL
-    points = points_service(database_url=points_url, nats_url=broker.url)
+    points = points_service(database_url=points_url, broker_url=broker.url)
     async with points.running():
         assert await count_points(points) == (0, 0)
-        relay = run_shop("relay", database_url=orders_url, nats_url=broker.url, ready=tmp_path / "r")
+        relay = run_shop("relay", database_url=orders_url, broker_url=broker.url, ready=tmp_path / "r")
         try:
 
             async def all_awarded() -> bool:
@@ -222,15 +222,15 @@ async def test_a_consumer_killed_after_its_effect_and_before_its_ack_does_not_re
 ) -> None:
     """SIGKILL between commit and ack: the message is redelivered, and the inbox stops a second effect."""
     orders_url, points_url = databases
-    orders = orders_service(database_url=orders_url, nats_url=broker.url)
+    orders = orders_service(database_url=orders_url, broker_url=broker.url)
     async with orders.running():
         await place_order(orders, "order-1")
-        dying = run_shop("consume-and-die-before-ack", database_url=points_url, nats_url=broker.url, ready=tmp_path / "d")
+        dying = run_shop("consume-and-die-before-ack", database_url=points_url, broker_url=broker.url, ready=tmp_path / "d")
         # Waited for in a thread: this loop must keep running the orders relay meanwhile.
         code = await asyncio.to_thread(dying.wait, 30)
         log = (tmp_path / "d.log").read_text(errors="replace")
         assert code == -signal.SIGKILL, log  # died on its first ack, after committing
-    points = points_service(database_url=points_url, nats_url=broker.url)
+    points = points_service(database_url=points_url, broker_url=broker.url)
     async with points.running():
         assert await count_points(points) == (1, 1), log  # the effect before the kill
 
@@ -256,8 +256,8 @@ async def test_a_broker_restart_mid_stream_loses_and_doubles_nothing(
     """Restarting JetStream while events flow: every event still has exactly one effect."""
     orders_url, points_url = databases
     port = int(broker.url.rsplit(":", 1)[1])
-    orders = orders_service(database_url=orders_url, nats_url=broker.url)
-    points = points_service(database_url=points_url, nats_url=broker.url)
+    orders = orders_service(database_url=orders_url, broker_url=broker.url)
+    points = points_service(database_url=points_url, broker_url=broker.url)
     async with orders.running(), points.running():
         for n in range(100):
             await place_order(orders, f"order-{n}")

@@ -48,7 +48,7 @@ async def test_the_inbox_on_postgresql_has_each_effect_once(postgres_available: 
             await js.publish("orders.placed", copied.to_bytes(), headers=headers)
     async with postgres_database("paved_points") as url:
         await create_tables(url, points_metadata)
-        points = points_service(database_url=url, nats_url=broker.url)
+        points = points_service(database_url=url, broker_url=broker.url)
         async with points.running():
 
             async def all_awarded() -> bool:

@@ -34,9 +34,9 @@ stock_metadata = MetaData()
 stock_messaging = messaging_tables(stock_metadata)
 
 
-def asker(instance: str, *, database_url: str, nats_url: str) -> Service:
+def asker(instance: str, *, database_url: str, broker_url: str) -> Service:
     """An instance of the asking service; every instance shares the service's database."""
-    service = messaging_service("orders", asker_messaging, database_url=database_url, nats_url=nats_url)
+    service = messaging_service("orders", asker_messaging, database_url=database_url, broker_url=broker_url)
     assert service.messaging
     requests = service.messaging.send_commands(service="orders")
 
@@ -51,8 +51,8 @@ def asker(instance: str, *, database_url: str, nats_url: str) -> Service:
     return service
 
 
-def stock(*, database_url: str, nats_url: str) -> Service:
-    service = messaging_service("stock", stock_messaging, database_url=database_url, nats_url=nats_url)
+def stock(*, database_url: str, broker_url: str) -> Service:
+    service = messaging_service("stock", stock_messaging, database_url=database_url, broker_url=broker_url)
     assert service.messaging
     service.messaging.stream("STOCK_COMMANDS", subjects=["stock.commands.>"])
     commands = service.messaging.consumer("stock-commands", stream="STOCK_COMMANDS", subjects=["stock.commands.>"])
@@ -84,7 +84,7 @@ async def recorded(service: Service) -> list[tuple[str, str, str]]:
 async def test_the_reply_reaches_another_instance_which_continues(broker: EmbeddedNats, urls: tuple[str, str]) -> None:
     """Instance A asks and stops; the reply comes while only B runs, and B continues from the database."""
     asker_url, stock_url = urls
-    first = asker("A", database_url=asker_url, nats_url=broker.url)
+    first = asker("A", database_url=asker_url, broker_url=broker.url)
     async with first.running():
         assert first.messaging and first.messaging.requests
         async with first.database.transaction() as session:
@@ -96,8 +96,8 @@ async def test_the_reply_reaches_another_instance_which_continues(broker: Embedd
             return await first.messaging.outbox.pending() == 0  # type: ignore[union-attr]
 
         assert await eventually(sent)
-    second = asker("B", database_url=asker_url, nats_url=broker.url)
-    async with second.running(), stock(database_url=stock_url, nats_url=broker.url).running():
+    second = asker("B", database_url=asker_url, broker_url=broker.url)
+    async with second.running(), stock(database_url=stock_url, broker_url=broker.url).running():
 
         async def continued() -> list:
             return await recorded(second)
@@ -110,8 +110,8 @@ async def test_no_reply_by_the_deadline_times_out_once_and_a_late_reply_is_ignor
 ) -> None:
     """With two instances watching, a request past its deadline times out exactly once; its late reply does nothing."""
     asker_url, stock_url = urls
-    a = asker("A", database_url=asker_url, nats_url=broker.url)
-    b = asker("B", database_url=asker_url, nats_url=broker.url)
+    a = asker("A", database_url=asker_url, broker_url=broker.url)
+    b = asker("B", database_url=asker_url, broker_url=broker.url)
     async with a.running(), b.running():
         assert a.messaging and a.messaging.requests
         async with a.database.transaction() as session:
@@ -124,6 +124,6 @@ async def test_no_reply_by_the_deadline_times_out_once_and_a_late_reply_is_ignor
 
         outcome = await eventually(timed_out)
         assert [(order, what) for order, what, _ in outcome] == [(sent.correlation_id, "timed out")]
-        async with stock(database_url=stock_url, nats_url=broker.url).running():
+        async with stock(database_url=stock_url, broker_url=broker.url).running():
             await asyncio.sleep(2)  # the stock service answers now, too late
         assert [(order, what) for order, what, _ in await recorded(a)] == [(sent.correlation_id, "timed out")]

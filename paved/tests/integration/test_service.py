@@ -16,19 +16,19 @@ pytestmark = pytest.mark.nats
 
 
 @pytest.fixture(scope="module")
-def nats_url() -> Iterator[str]:
+def broker_url() -> Iterator[str]:
     with running_nats() as url:
         yield url
 
 
-def make_service(tmp_path: Path, nats_url: str) -> Service:
-    settings = ServiceSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/svc.db", nats_url=nats_url)
+def make_service(tmp_path: Path, broker_url: str) -> Service:
+    settings = ServiceSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/svc.db", broker_url=broker_url)
     return Service(name="probe", version="1.2.3", settings=settings)
 
 
-async def test_ready_when_database_and_broker_answer(tmp_path: Path, nats_url: str) -> None:
+async def test_ready_when_database_and_broker_answer(tmp_path: Path, broker_url: str) -> None:
     """/health/ready is 200 once the real database and broker answer; /health/live always."""
-    service = make_service(tmp_path, nats_url)
+    service = make_service(tmp_path, broker_url)
     async with service.running():
         transport = httpx.ASGITransport(app=service.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -71,9 +71,9 @@ async def test_readiness_follows_the_broker_down_and_back(tmp_path: Path) -> Non
     assert "broker" in down.json()["detail"]
 
 
-async def test_the_database_transaction_commits_or_rolls_back(tmp_path: Path, nats_url: str) -> None:
+async def test_the_database_transaction_commits_or_rolls_back(tmp_path: Path, broker_url: str) -> None:
     """A block that raises leaves nothing behind; one that ends is committed."""
-    service = make_service(tmp_path, nats_url)
+    service = make_service(tmp_path, broker_url)
     async with service.running():
         async with service.database.transaction() as session:
             await session.execute(text("CREATE TABLE notes (body TEXT)"))

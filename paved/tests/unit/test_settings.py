@@ -9,9 +9,9 @@ from paved.settings import ServiceSettings
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """PAVED_* variables set the typed settings."""
     monkeypatch.setenv("PAVED_PORT", "9123")
-    monkeypatch.setenv("PAVED_NATS_URL", "nats://127.0.0.1:4333")
+    monkeypatch.setenv("PAVED_BROKER_URL", "nats://127.0.0.1:4333")
     settings = ServiceSettings()
-    assert (settings.port, settings.nats_url) == (9123, "nats://127.0.0.1:4333")
+    assert (settings.port, settings.broker_url) == (9123, "nats://127.0.0.1:4333")
 
 
 def test_production_without_an_admin_token_refuses_to_start() -> None:

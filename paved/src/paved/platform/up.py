@@ -205,7 +205,7 @@ class Platform:
         except BrokerError as error:
             raise SetupError(str(error)) from error
         for service in self.services:
-            service.env["PAVED_NATS_URL"] = self.nats.url
+            service.env["PAVED_BROKER_URL"] = self.nats.url
 
     def _prepare(self, service: Supervised) -> None:
         self._check_interrupted()

@@ -18,7 +18,7 @@ ADMIN_TOKEN = "test-admin-token"
 
 
 @pytest.fixture(scope="session")
-def nats_url() -> Iterator[str]:
+def broker_url() -> Iterator[str]:
     with running_nats() as url:
         yield url
 
@@ -41,9 +41,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 
 @pytest.fixture
-async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def client(database_url: str, broker_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The catalog's HTTP API with its real database and broker, without a network hop."""
-    settings = ServiceSettings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN)
+    settings = ServiceSettings(database_url=database_url, broker_url=broker_url, admin_token=ADMIN_TOKEN)
     service = create_service(settings)
     async with service.running():
         transport = httpx.ASGITransport(app=service.app)

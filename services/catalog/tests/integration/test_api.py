@@ -139,7 +139,7 @@ async def test_bad_query_parameters_name_the_parameter(
 
 
 async def test_a_price_change_publishes_price_changed_once(
-    client: httpx.AsyncClient, admin: dict[str, str], nats_url: str
+    client: httpx.AsyncClient, admin: dict[str, str], broker_url: str
 ) -> None:
     """The change and its PriceChanged event commit together; the relay puts the event on CATALOG_EVENTS."""
     await client.post("/albums", json=NEW_ALBUM, headers=admin)
@@ -153,7 +153,7 @@ async def test_a_price_change_publishes_price_changed_once(
     requests = {changed.headers["x-correlation-id"], again.headers["x-correlation-id"]}
 
     async def published() -> list[Envelope]:
-        connection = await nats.connect(nats_url)
+        connection = await nats.connect(broker_url)
         js = connection.jetstream()
         try:
             info = await js.stream_info("CATALOG_EVENTS")
