@@ -11,12 +11,10 @@ import time
 import traceback
 from pathlib import Path
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import httpx
-import nats.errors
 import typer
-from nats.js import JetStreamContext
 from rich.console import Console
 from rich.table import Table
 
@@ -24,6 +22,9 @@ from paved.manifest import ManifestError, discover
 from paved.platform import processes
 from paved.platform.state import StateDir
 from paved.platform.up import Platform, default_console
+
+if TYPE_CHECKING:
+    from paved.messaging.transport import DeadLetter, Transport
 
 T = TypeVar("T")
 
@@ -74,6 +75,14 @@ def up(
         typer.Option("--database-url", help="SERVICE=URL: use this database instead of .paved/data/SERVICE.db."),
     ] = None,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be ready.")] = 60.0,
+    broker_url: Annotated[
+        str | None,
+        typer.Option(
+            "--broker-url",
+            envvar="PAVED_BROKER_URL",
+            help="Run on this broker (nats://… or amqp://… for RabbitMQ) instead of starting NATS.",
+        ),
+    ] = None,
 ) -> None:
     """Start NATS, migrate and start every service, wait until all are ready; Ctrl-C stops all."""
     project = _find_root(root)
@@ -94,6 +103,7 @@ def up(
         free_ports=free_ports,
         database_urls=urls,
         ready_timeout=ready_timeout,
+        broker_url=broker_url,
     )
     raise typer.Exit(platform.run())
 
@@ -208,7 +218,8 @@ def serve(service_dir: ServiceDirOption = Path()) -> None:
 BrokerOption = Annotated[
     str | None, typer.Option("--broker-url", help="The broker; that of the running `paved up` when omitted.")
 ]
-dlq = typer.Typer(help="Inspect and re-drive messages parked in the dead-letter stream.", no_args_is_help=True)
+LetterId = Annotated[str, typer.Argument(help="The dead letter's id, as `paved dlq list` shows it.")]
+dlq = typer.Typer(help="Inspect and re-drive messages consumers parked as dead letters.", no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
 
 
@@ -216,33 +227,33 @@ def _broker_url(url: str | None, root: Path | None, state_dir: Path | None) -> s
     if url:
         return url
     run = _state(root, state_dir).read_run()
-    if not run or not run.get("nats") or not processes.is_alive(int(run["pid"])):
+    if not run or not run.get("broker_url") or not processes.is_alive(int(run["pid"])):
         raise _fail("paved is not running here: start it with `paved up`, or pass --broker-url")
-    return str(run["nats"]["url"])
+    return str(run["broker_url"])
 
 
-def _broker(action: Callable[[JetStreamContext], Awaitable[T]], url: str) -> T:
-    from paved.messaging.admin import jetstream  # noqa: PLC0415 - see `migrate`
+def _broker(action: Callable[[Transport], Awaitable[T]], url: str) -> T:
+    from paved.messaging.transport import BrokerUnreachable, connected  # noqa: PLC0415 - see `migrate`
 
     async def run() -> T:
-        async with jetstream(url) as js:
-            return await action(js)
+        async with connected(url) as transport:
+            return await action(transport)
 
     try:
         return asyncio.run(run())
-    except (OSError, TimeoutError, nats.errors.Error) as error:
+    except BrokerUnreachable as error:
+        raise _fail(str(error), 1) from error
+    except (OSError, TimeoutError) as error:
         raise _fail(f"the broker at {url}: {error or type(error).__name__}", 1) from error
 
 
 @app.command()
 def streams(broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
     """List the broker's streams and their consumers (declared by the services' code)."""
-    from paved.messaging.admin import streams as list_streams  # noqa: PLC0415
-
     table = Table(title="streams")
     for column in ("stream", "subjects", "messages", "consumer", "pending", "unacked", "redelivered"):
         table.add_column(column)
-    for stream in _broker(list_streams, _broker_url(broker_url, root, state_dir)):
+    for stream in _broker(lambda transport: transport.describe(), _broker_url(broker_url, root, state_dir)):
         table.add_row(str(stream["name"]), ", ".join(stream["subjects"]), str(stream["messages"]))  # type: ignore[arg-type]
         for c in stream["consumers"]:  # type: ignore[attr-defined]
             table.add_row("", "", "", c["name"], str(c["pending"]), str(c["ack_pending"]), str(c["redelivered"]))
@@ -252,19 +263,17 @@ def streams(broker_url: BrokerOption = None, root: RootOption = None, state_dir:
 @dlq.command("list")
 def dlq_list(broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
     """Every parked message: which consumer gave up on it, after how many attempts, and why."""
-    from paved.messaging.admin import dead_letters  # noqa: PLC0415
-
-    letters = _broker(dead_letters, _broker_url(broker_url, root, state_dir))
+    letters = _broker(lambda transport: transport.dead_letters(), _broker_url(broker_url, root, state_dir))
     if not letters:
-        console.print("the dead-letter stream is empty")
+        console.print("there are no dead letters")
         return
     table = Table(title="dead letters")
-    for column in ("seq", "parked at", "consumer", "subject", "type", "attempts"):
+    for column in ("id", "parked at", "consumer", "subject", "type", "attempts"):
         table.add_column(column, no_wrap=True)
     table.add_column("reason")
     for letter in letters:
         table.add_row(
-            str(letter.seq),
+            letter.id,
             f"{letter.parked_at:%Y-%m-%d %H:%M:%S}",
             letter.consumer,
             letter.subject,
@@ -276,18 +285,16 @@ def dlq_list(broker_url: BrokerOption = None, root: RootOption = None, state_dir
 
 
 @dlq.command("show")
-def dlq_show(seq: int, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def dlq_show(letter_id: LetterId, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
     """One parked message in full: the reason, the original headers and body."""
-    from paved.messaging.admin import dead_letter  # noqa: PLC0415
-
-    letter = _dlq_action(dead_letter, seq, _broker_url(broker_url, root, state_dir))
+    letter = _dlq_action("dead_letter", letter_id, _broker_url(broker_url, root, state_dir))
     try:
         body: object = json.loads(letter.body)
     except ValueError:
         body = letter.body.decode(errors="replace")
     console.print_json(
         data={
-            "seq": letter.seq,
+            "id": letter.id,
             "consumer": letter.consumer,
             "subject": letter.subject,
             "attempts": letter.attempts,
@@ -300,31 +307,25 @@ def dlq_show(seq: int, broker_url: BrokerOption = None, root: RootOption = None,
 
 
 @dlq.command("replay")
-def dlq_replay(seq: int, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
-    """Send a parked message to its subject again (after the fix); its effect happens once."""
-    from paved.messaging.admin import replay  # noqa: PLC0415
-
-    letter = _dlq_action(replay, seq, _broker_url(broker_url, root, state_dir))
-    console.print(f"replayed {seq} ({letter.message_type}) to {letter.subject}")
+def dlq_replay(letter_id: LetterId, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+    """Deliver a parked message again (after the fix) to the consumer that parked it; its effect happens once."""
+    letter = _dlq_action("replay", letter_id, _broker_url(broker_url, root, state_dir))
+    console.print(f"replayed {letter_id} ({letter.message_type}) to {letter.consumer}")
 
 
 @dlq.command("discard")
-def dlq_discard(seq: int, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def dlq_discard(letter_id: LetterId, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
     """Delete a parked message for good."""
-    from paved.messaging.admin import discard  # noqa: PLC0415
-
-    letter = _dlq_action(discard, seq, _broker_url(broker_url, root, state_dir))
-    console.print(f"discarded {seq} ({letter.message_type}, parked by {letter.consumer})")
+    letter = _dlq_action("discard", letter_id, _broker_url(broker_url, root, state_dir))
+    console.print(f"discarded {letter_id} ({letter.message_type}, parked by {letter.consumer})")
 
 
-def _dlq_action(action: Callable[[JetStreamContext, int], Awaitable[T]], seq: int, url: str) -> T:
-    from nats.js.errors import NotFoundError  # noqa: PLC0415
-
-    async def one(js: JetStreamContext) -> T:
+def _dlq_action(action: Literal["dead_letter", "replay", "discard"], letter_id: str, url: str) -> DeadLetter:
+    async def one(transport: Transport) -> DeadLetter:
         try:
-            return await action(js, seq)
-        except NotFoundError:
-            raise _fail(f"no dead letter {seq}: see `paved dlq list`") from None
+            return await getattr(transport, action)(letter_id)  # type: ignore[no-any-return]
+        except KeyError:
+            raise _fail(f"no dead letter {letter_id}: see `paved dlq list`") from None
 
     return _broker(one, url)
 

@@ -64,8 +64,8 @@ class Envelope(BaseModel):
         )
 
     def headers(self) -> dict[str, str]:
-        """Broker headers: the id doubles as JetStream's de-duplication id."""
-        headers = {"Nats-Msg-Id": self.id, "Paved-Type": self.type, "Paved-Version": str(self.version)}
+        """Broker headers: what a consumer or a person needs to know of a message without parsing it."""
+        headers = {"Paved-Id": self.id, "Paved-Type": self.type, "Paved-Version": str(self.version)}
         if self.traceparent:
             headers["traceparent"] = self.traceparent
         return headers

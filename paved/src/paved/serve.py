@@ -23,7 +23,7 @@ class CannotReachDatabase(Exception):
 
 
 class CannotReachBroker(Exception):
-    """The broker URL does not lead to a JetStream server that answers."""
+    """The broker URL does not lead to a broker that answers."""
 
 
 def load_service(service_dir: Path) -> Service:
@@ -70,16 +70,14 @@ def declare(service_dir: Path) -> None:
 
 
 async def _declare(service: Service) -> None:
-    from nats.errors import NoServersError  # noqa: PLC0415 - only services with messaging need these
-
-    from paved.messaging.admin import jetstream  # noqa: PLC0415
+    from paved.messaging.transport import BrokerUnreachable, connected  # noqa: PLC0415 - only with messaging
 
     assert service.messaging is not None
     try:
-        async with jetstream(service.settings.broker_url) as js:
-            await service.messaging.declare(js)
-    except (OSError, TimeoutError, NoServersError) as exc:
-        raise CannotReachBroker(f"cannot reach NATS at {service.settings.broker_url}: {exc!r}") from exc
+        async with connected(service.settings.broker_url) as transport:
+            await service.messaging.declare(transport)
+    except BrokerUnreachable as exc:
+        raise CannotReachBroker(str(exc)) from exc
 
 
 def serve(service_dir: Path) -> None:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
-from faststream.nats import NatsBroker
 from starlette.responses import JSONResponse
 
 from paved.database import Database
 from paved.messaging.outbox import Outbox
 from paved.messaging.runtime import Messaging
 from paved.messaging.tables import MessagingTables
+from paved.messaging.transport import faststream_broker, transport_of
 from paved.metrics import ServiceMetrics
 from paved.middleware import RequestContextMiddleware
 from paved.problems import PROBLEM_JSON, install_problem_handlers, map_error
@@ -51,12 +50,9 @@ class Service:
         self.settings = settings if settings is not None else ServiceSettings()
         self.metrics = ServiceMetrics(service=name, version=version)
         self.database = Database(self.settings.database_url)
-        self.broker = NatsBroker(
-            self.settings.broker_url,
-            connect_timeout=2,
-            max_reconnect_attempts=-1,
-            logger=logging.getLogger("paved.broker"),
-        )
+        # FastStream's NatsBroker or RabbitBroker, by the URL's scheme: a service's own FastStream
+        # subscribers may use it too; paved's messaging runs over its connection.
+        self.broker = faststream_broker(self.settings.broker_url, name=name)
         self.messaging = Messaging(messaging, database=self.database) if messaging else None
         self.app = FastAPI(title=name, version=version, lifespan=self._lifespan)
         self.app.state.paved = self
@@ -118,7 +114,7 @@ class Service:
             await self.broker.start()
             try:
                 if self.messaging is not None:
-                    await self.messaging.start(self.broker.connection.jetstream())
+                    await self.messaging.start(transport_of(self.broker))
                 try:
                     yield
                 finally:

@@ -15,9 +15,9 @@ from pathlib import Path
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from paved import Service, ServiceSettings
-from paved.messaging.admin import dead_letters as admin_dead_letters
-from paved.messaging.admin import jetstream
+from paved.envelope import Envelope
 from paved.messaging import Event, Handling, MessagingTables, messaging_tables
+from paved.messaging.transport import DeadLetter, Outgoing, connected
 
 
 class OrderPlaced(Event, type="orders.OrderPlaced", version=1):
@@ -104,12 +104,28 @@ async def eventually(check, *, timeout: float = 30.0):  # noqa: ANN001, ANN201
         await asyncio.sleep(0.05)
 
 
-async def dead_letters(url: str) -> list[tuple[dict[str, str], bytes]]:
-    """(headers, body) of each parked message, as the broker has them."""
-    async with jetstream(url) as js:
-        letters = await admin_dead_letters(js)
-        raw = [await js.get_msg("PAVED_DLQ", letter.seq) for letter in letters]
-    return [(dict(message.headers or {}), message.data or b"") for message in raw]
+async def dead_letters(url: str) -> list[DeadLetter]:
+    """Every parked message, as the broker has it."""
+    async with connected(url) as transport:
+        return await transport.dead_letters()
+
+
+async def publish(url: str, subject: str, body: bytes, *, envelope: Envelope | None = None, broker_id: str | None = None) -> None:
+    """Put a message on the broker as any publisher might, bypassing an outbox.
+
+    ``broker_id`` is the broker's de-duplication id (the envelope's id unless given).
+    """
+    headers = envelope.headers() if envelope else {}
+    message_id = broker_id or (envelope.id if envelope else Envelope.new("x", {}).id)
+    async with connected(url) as transport:
+        await transport.publish([Outgoing(message_id, subject, body, headers)])
+
+
+async def declare(url: str, service: Service) -> None:
+    """Create the service's streams and consumers before it runs (what `paved prepare` does)."""
+    assert service.messaging
+    async with connected(url) as transport:
+        await service.messaging.declare(transport)
 
 
 async def _main(role: str) -> None:
@@ -126,12 +142,13 @@ async def _main(role: str) -> None:
     else:
         service = points_service(database_url=database_url, broker_url=broker_url)
         if role == "consume-and-die-before-ack":
-            from nats.aio.msg import Msg  # noqa: PLC0415
+            from paved.messaging import jetstream, rabbitmq  # noqa: PLC0415
 
-            async def die(_: Msg) -> None:  # the effect is committed; the ack never leaves
+            async def die(_: object) -> None:  # the effect is committed; the ack never leaves
                 os.kill(os.getpid(), signal.SIGKILL)
 
-            Msg.ack = die  # type: ignore[method-assign]
+            for delivery in (jetstream._JetStreamDelivery, rabbitmq._RabbitDelivery):
+                delivery.ack = die  # type: ignore[method-assign]
     async with service.running():
         Path(os.environ["SHOP_READY_FILE"]).touch()
         await asyncio.Event().wait()

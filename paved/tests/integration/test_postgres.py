@@ -4,11 +4,10 @@ import asyncio
 
 import asyncpg
 import pytest
-from shop import OrderPlaced, count_points, eventually, points_metadata, points_service
+from shop import OrderPlaced, count_points, declare, eventually, points_metadata, points_service, publish
 from sqlalchemy import make_url, text
 
 from paved.database import Database
-from paved.messaging.admin import jetstream
 from paved.platform.nats import EmbeddedNats
 from paved.testing import POSTGRES_URL, postgres_database, create_tables
 
@@ -38,17 +37,15 @@ async def test_the_inbox_on_postgresql_has_each_effect_once(postgres_available: 
     """The consumer's batch inbox statement (INSERT … ON CONFLICT DO NOTHING RETURNING, many rows) on
     PostgreSQL: distinct events each have an effect, a copy (twice in one batch) has none."""
     copied = OrderPlaced(order_id="copied", total_minor=300).envelope()
-    async with jetstream(broker.url) as js:
-        await js.add_stream(name="ORDERS", subjects=["orders.>"])
-        for n in range(20):
-            event = OrderPlaced(order_id=f"order-{n}", total_minor=100).envelope()
-            await js.publish("orders.placed", event.to_bytes(), headers=event.headers())
-        for copy in range(2):
-            headers = copied.headers() | {"Nats-Msg-Id": f"{copied.id}-{copy}"}
-            await js.publish("orders.placed", copied.to_bytes(), headers=headers)
     async with postgres_database("paved_points") as url:
         await create_tables(url, points_metadata)
         points = points_service(database_url=url, broker_url=broker.url)
+        await declare(broker.url, points)
+        for n in range(20):
+            event = OrderPlaced(order_id=f"order-{n}", total_minor=100).envelope()
+            await publish(broker.url, "orders.placed", event.to_bytes(), envelope=event)
+        for copy in range(2):
+            await publish(broker.url, "orders.placed", copied.to_bytes(), envelope=copied, broker_id=f"{copied.id}-{copy}")
         async with points.running():
 
             async def all_awarded() -> bool:

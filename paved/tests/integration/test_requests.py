@@ -4,18 +4,15 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-import nats
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, insert, select
 
 from paved import Service
 from paved.messaging import Command, Handling, PendingRequest, Reply, messaging_tables
-from paved.platform.nats import EmbeddedNats
 
+from conftest import TestBroker
 from paved.testing import create_tables
-from shop import eventually, messaging_service
-
-pytestmark = pytest.mark.nats
+from shop import declare, eventually, messaging_service
 
 
 class ReserveStock(Command, type="stock.ReserveStock", version=1):
@@ -65,14 +62,13 @@ def stock(*, database_url: str, broker_url: str) -> Service:
 
 
 @pytest.fixture
-async def urls(tmp_path: Path, broker: EmbeddedNats) -> tuple[str, str]:
+async def urls(tmp_path: Path, any_broker: TestBroker) -> tuple[str, str]:
     asker_url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
     stock_url = f"sqlite+aiosqlite:///{tmp_path}/stock.db"
     await create_tables(asker_url, asker_metadata)
     await create_tables(stock_url, stock_metadata)
-    client = await nats.connect(broker.url)  # the command stream exists before anyone asks
-    await client.jetstream().add_stream(name="STOCK_COMMANDS", subjects=["stock.commands.>"])
-    await client.close()
+    # The command's stream and consumer exist before anyone asks, as `paved prepare` makes them.
+    await declare(any_broker.url, stock(database_url=stock_url, broker_url=any_broker.url))
     return asker_url, stock_url
 
 
@@ -81,10 +77,10 @@ async def recorded(service: Service) -> list[tuple[str, str, str]]:
         return [tuple(row) for row in (await session.execute(select(outcomes))).all()]
 
 
-async def test_the_reply_reaches_another_instance_which_continues(broker: EmbeddedNats, urls: tuple[str, str]) -> None:
+async def test_the_reply_reaches_another_instance_which_continues(any_broker: TestBroker, urls: tuple[str, str]) -> None:
     """Instance A asks and stops; the reply comes while only B runs, and B continues from the database."""
     asker_url, stock_url = urls
-    first = asker("A", database_url=asker_url, broker_url=broker.url)
+    first = asker("A", database_url=asker_url, broker_url=any_broker.url)
     async with first.running():
         assert first.messaging and first.messaging.requests
         async with first.database.transaction() as session:
@@ -96,8 +92,8 @@ async def test_the_reply_reaches_another_instance_which_continues(broker: Embedd
             return await first.messaging.outbox.pending() == 0  # type: ignore[union-attr]
 
         assert await eventually(sent)
-    second = asker("B", database_url=asker_url, broker_url=broker.url)
-    async with second.running(), stock(database_url=stock_url, broker_url=broker.url).running():
+    second = asker("B", database_url=asker_url, broker_url=any_broker.url)
+    async with second.running(), stock(database_url=stock_url, broker_url=any_broker.url).running():
 
         async def continued() -> list:
             return await recorded(second)
@@ -106,12 +102,12 @@ async def test_the_reply_reaches_another_instance_which_continues(broker: Embedd
 
 
 async def test_no_reply_by_the_deadline_times_out_once_and_a_late_reply_is_ignored(
-    broker: EmbeddedNats, urls: tuple[str, str]
+    any_broker: TestBroker, urls: tuple[str, str]
 ) -> None:
     """With two instances watching, a request past its deadline times out exactly once; its late reply does nothing."""
     asker_url, stock_url = urls
-    a = asker("A", database_url=asker_url, broker_url=broker.url)
-    b = asker("B", database_url=asker_url, broker_url=broker.url)
+    a = asker("A", database_url=asker_url, broker_url=any_broker.url)
+    b = asker("B", database_url=asker_url, broker_url=any_broker.url)
     async with a.running(), b.running():
         assert a.messaging and a.messaging.requests
         async with a.database.transaction() as session:
@@ -124,6 +120,6 @@ async def test_no_reply_by_the_deadline_times_out_once_and_a_late_reply_is_ignor
 
         outcome = await eventually(timed_out)
         assert [(order, what) for order, what, _ in outcome] == [(sent.correlation_id, "timed out")]
-        async with stock(database_url=stock_url, broker_url=broker.url).running():
+        async with stock(database_url=stock_url, broker_url=any_broker.url).running():
             await asyncio.sleep(2)  # the stock service answers now, too late
         assert [(order, what) for order, what, _ in await recorded(a)] == [(sent.correlation_id, "timed out")]

@@ -26,10 +26,10 @@ def test_a_message_made_in_a_request_takes_its_correlation_id() -> None:
 
 
 def test_round_trip_and_broker_headers() -> None:
-    """The envelope survives serialisation; its id is JetStream's de-duplication id."""
+    """The envelope survives serialisation; its headers carry its id, type and version."""
     envelope = Envelope.new("PriceChanged", {"sku": "ALB-00001", "amount_minor": 999}, version=2)
     assert Envelope.from_bytes(envelope.to_bytes()) == envelope
-    assert envelope.headers()["Nats-Msg-Id"] == envelope.id
+    assert envelope.headers()["Paved-Id"] == envelope.id
     assert envelope.headers()["Paved-Version"] == "2"
     assert envelope.occurred_at.tzinfo is not None
 

@@ -1,26 +1,23 @@
-"""Idempotent consumers: durable JetStream pull consumers whose effects happen once per message.
+"""Idempotent consumers: durable consumers whose effects happen once per message.
 
 Each message is handled in a transaction of the service's database that also records its id in the
 inbox (one transaction per fetched batch); a redelivered message finds its id there and has no second
-effect. The broker's ack comes after
-the commit, so a crash in between means a redelivery, never a loss. A handler that fails is retried with
-backoff (a delayed nak) up to ``max_deliver`` times; then, like a message that cannot be parsed or is of an
-unknown type or version, it is parked in the dead-letter stream with the reason, and the consumer goes on.
+effect. The broker's ack comes after the commit, so a crash in between means a redelivery, never a
+loss. A handler that fails is retried with backoff up to ``max_deliver`` times; then, like a message
+that cannot be parsed or is of an unknown type or version, it is parked in the dead letters with the
+reason, and the consumer goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import structlog
-from nats.aio.msg import Msg
-from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig
 from pydantic import ValidationError
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -31,8 +28,8 @@ from paved import context
 from paved.database import Database
 from paved.envelope import Envelope
 from paved.messaging.contracts import Message, MessageTypes, UnacceptableMessage
-from paved.messaging.deadletter import park
 from paved.messaging.outbox import Outbox
+from paved.messaging.transport import Delivery, Subscription, Transport
 
 log = structlog.get_logger(logger_name="paved.consumer")
 
@@ -76,7 +73,8 @@ class Consumer:
     backoff_seconds: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0)
     batch_size: int = 100
     ack_wait_seconds: float = 30.0
-    # 1 keeps an aggregate's events in order even across retries, at the cost of throughput.
+    # 1 keeps an aggregate's events in order even across retries on JetStream, at the cost of
+    # throughput (on RabbitMQ a retried message is overtaken: see docs/messaging.md).
     max_ack_pending: int = 1000
     handlers: dict[type[Message], Handler] = field(default_factory=dict)
 
@@ -89,26 +87,15 @@ class Consumer:
 
         return register
 
-    def config(self) -> ConsumerConfig:
-        return ConsumerConfig(
-            durable_name=self.name,
-            ack_policy=AckPolicy.EXPLICIT,
-            # One more than ours: our count decides when to park, the broker's is only a backstop.
-            max_deliver=self.max_deliver + 1,
-            ack_wait=self.ack_wait_seconds,
-            max_ack_pending=self.max_ack_pending,
-            filter_subjects=self.subjects,
-        )
-
 
 class ConsumerRunner:
     """Fetches, handles and acknowledges messages for one ``Consumer`` until told to stop."""
 
     def __init__(
-        self, consumer: Consumer, *, js: JetStreamContext, database: Database, inbox: Table, outbox: Outbox
+        self, consumer: Consumer, *, transport: Transport, database: Database, inbox: Table, outbox: Outbox
     ) -> None:
         self.consumer = consumer
-        self.js = js
+        self.transport = transport
         self.database = database
         self.inbox = inbox
         self.outbox = outbox
@@ -122,9 +109,7 @@ class ConsumerRunner:
     async def run(self) -> None:
         while True:
             try:
-                subscription = await self.js.pull_subscribe_bind(
-                    durable=self.consumer.name, stream=self.consumer.stream
-                )
+                subscription: Subscription = await self.transport.subscribe(self.consumer)
                 break
             except Exception as exc:  # noqa: BLE001 - the broker is not answering yet: keep trying
                 log.warning("cannot bind consumer yet; retrying", consumer=self.consumer.name, error=repr(exc))
@@ -132,10 +117,7 @@ class ConsumerRunner:
         try:
             while not self.stopping:
                 try:
-                    messages = await subscription.fetch(self.consumer.batch_size, timeout=1.0)
-                    await self._handle_batch(messages)
-                except TimeoutError:  # nothing to fetch (nats-py raises asyncio's, or its own subclass)
-                    continue
+                    await self._handle_batch(await subscription.fetch(self.consumer.batch_size, timeout=1.0))
                 except Exception as exc:  # noqa: BLE001 - e.g. the broker away mid-fetch or mid-ack
                     # The runner must outlive any of it: what was not acked comes back after ack_wait.
                     log.warning("consumer interrupted; going on", consumer=self.consumer.name, error=repr(exc))
@@ -143,16 +125,16 @@ class ConsumerRunner:
         finally:
             # An open pull subscription would hold up draining the connection at shutdown.
             with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+                await subscription.close()
 
-    async def _handle_batch(self, messages: list[Msg]) -> None:
+    async def _handle_batch(self, messages: Sequence[Delivery]) -> None:
         """Handle a fetched batch in one transaction, then ack it; one by one if any handler fails.
 
         One commit per batch instead of per message is what lets a consumer keep up (on SQLite a
         commit is most of a message's cost). A failing handler rolls back the batch's effects and
         inbox rows together, so handling them again one at a time has each effect once.
         """
-        accepted: list[tuple[Msg, Envelope, Message]] = []
+        accepted: list[tuple[Delivery, Envelope, Message]] = []
         for msg in messages:
             delivery = await self._accept(msg)
             if delivery is not None:
@@ -160,7 +142,7 @@ class ConsumerRunner:
         if self.stopping:
             # Handed back now rather than after ack_wait: another instance takes them at once.
             for msg, _, _ in accepted:
-                await msg.nak()
+                await msg.hand_back()
             return
         if len(accepted) > 1:
             try:
@@ -174,21 +156,21 @@ class ConsumerRunner:
                 return
         for msg, envelope, message in accepted:
             if self.stopping:
-                await msg.nak()
+                await msg.hand_back()
                 continue
             await self._handle_alone(msg, envelope, message)
 
-    async def _accept(self, msg: Msg) -> tuple[Envelope, Message] | None:
+    async def _accept(self, msg: Delivery) -> tuple[Envelope, Message] | None:
         """The delivery's envelope and typed message, or None once it is parked as unreadable."""
         try:
             envelope = Envelope.from_bytes(msg.data)
         except ValidationError as exc:
-            await self._park(msg, f"not a paved envelope: {exc}", msg.metadata.num_delivered)
+            await self._park(msg, f"not a paved envelope: {exc}", msg.attempts)
             return None
         try:
             return envelope, self.types.parse(envelope)
         except UnacceptableMessage as exc:
-            await self._park(msg, str(exc), msg.metadata.num_delivered)
+            await self._park(msg, str(exc), msg.attempts)
             return None
 
     async def _apply(self, session: AsyncSession, deliveries: list[tuple[Envelope, Message]]) -> None:
@@ -206,8 +188,8 @@ class ConsumerRunner:
             finally:
                 context.correlation_id.reset(token)
 
-    async def _handle_alone(self, msg: Msg, envelope: Envelope, message: Message) -> None:
-        attempts = msg.metadata.num_delivered
+    async def _handle_alone(self, msg: Delivery, envelope: Envelope, message: Message) -> None:
+        attempts = msg.attempts
         try:
             async with self.database.transaction() as session:
                 await self._apply(session, [(envelope, message)])
@@ -225,7 +207,7 @@ class ConsumerRunner:
                 message_id=envelope.id,
                 correlation_id=envelope.correlation_id,
             )
-            await msg.nak(delay=delay)
+            await msg.retry(delay=delay)
             return
         await msg.ack()
 
@@ -238,7 +220,7 @@ class ConsumerRunner:
         )
         return set(recorded.scalars())
 
-    async def _park(self, msg: Msg, reason: str, attempts: int) -> None:
-        log.error("message parked in the dead-letter stream", consumer=self.consumer.name, reason=reason)
-        await park(self.js, msg, consumer=self.consumer.name, reason=reason, attempts=attempts)
+    async def _park(self, msg: Delivery, reason: str, attempts: int) -> None:
+        log.error("message parked in the dead letters", consumer=self.consumer.name, reason=reason)
+        await self.transport.park(msg, consumer=self.consumer.name, reason=reason, attempts=attempts)
         await msg.ack()

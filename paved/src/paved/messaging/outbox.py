@@ -1,9 +1,10 @@
-"""The transactional outbox: messages are written with the state change, then relayed to JetStream.
+"""The transactional outbox: messages are written with the state change, then relayed to the broker.
 
 Writing a message is an INSERT in the caller's transaction, so the message exists if and only if the
 state change does. The relay publishes committed rows in the order they were written, with the message
-id as JetStream's de-duplication id (``Nats-Msg-Id``), and deletes them once the broker has acknowledged
-them. A crash between publish and delete re-publishes them after restart; the broker drops the copies.
+id as the broker's de-duplication id (JetStream's ``Nats-Msg-Id``), and deletes them once the broker has
+acknowledged them. A crash between publish and delete re-publishes them after restart; JetStream drops
+the copies, and on any broker the consumers' inboxes do.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import asyncio
 from datetime import UTC, datetime
 
 import structlog
-from nats.js import JetStreamContext
 from sqlalchemy import Table, delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from paved.database import Database
 from paved.envelope import Envelope
+from paved.messaging.transport import Outgoing, Transport
 
 log = structlog.get_logger(logger_name="paved.outbox")
 
@@ -75,14 +76,14 @@ class Outbox:
         async with self.database.read() as session:
             return int((await session.execute(select(func.count()).select_from(self.table))).scalar_one())
 
-    async def relay(self, js: JetStreamContext) -> None:
+    async def relay(self, transport: Transport) -> None:
         """Send committed messages until cancelled; woken by commits, polling slowly when idle."""
         failures = 0
         while True:
             # Cleared before reading, so a commit during the batch wakes the next round at once.
             self._written.clear()
             try:
-                sent = await self.relay_batch(js)
+                sent = await self.relay_batch(transport)
                 failures = 0
             except Exception as exc:  # noqa: BLE001 - the broker or database is away: wait and retry
                 failures += 1
@@ -101,26 +102,26 @@ class Outbox:
                 continue
             await asyncio.sleep(self.linger_seconds)
 
-    async def relay_batch(self, js: JetStreamContext) -> int:
+    async def relay_batch(self, transport: Transport) -> int:
         """Publish the oldest unsent messages, await the broker's acks, delete them; returns how many.
 
         No lock is held while the broker answers: writers go on meanwhile. Two relays (two instances)
-        may publish the same rows; the broker keeps the first copy of each id, and since each relay
-        publishes in write order, so does the stream.
+        may publish the same rows; JetStream keeps the first copy of each id, and since each relay
+        publishes in write order, so does the stream (on RabbitMQ the inboxes drop the copies).
         """
         async with self.database.read() as session:
             rows = (
                 await session.execute(
-                    select(self.table.c.seq, self.table.c.subject, self.table.c.headers, self.table.c.body)
+                    select(
+                        self.table.c.seq, self.table.c.id, self.table.c.subject, self.table.c.headers, self.table.c.body
+                    )
                     .order_by(self.table.c.seq)
                     .limit(self.batch_size)
                 )
             ).all()
         if not rows:
             return 0
-        acks = [await js.publish_async(row.subject, row.body, headers=row.headers) for row in rows]
-        async with asyncio.timeout(10):
-            await asyncio.gather(*acks)
+        await transport.publish([Outgoing(row.id, row.subject, row.body, row.headers) for row in rows])
         async with self.database.transaction() as session:
             await session.execute(delete(self.table).where(self.table.c.seq.in_([row.seq for row in rows])))
         return len(rows)

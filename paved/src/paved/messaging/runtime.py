@@ -5,23 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
-from nats.js.errors import BadRequestError
 
 from paved.database import Database
 from paved.messaging.consumer import Consumer, ConsumerRunner
-from paved.messaging.deadletter import dlq_stream
 from paved.messaging.outbox import Outbox
 from paved.messaging.requests import Requests
 from paved.messaging.tables import MessagingTables
+from paved.messaging.transport import Stream, Transport
 
 log = structlog.get_logger(logger_name="paved.messaging")
-
-# JetStream drops a re-published message id within this window. It must outlast the longest outage
-# after which the relay re-publishes (a crash between publish and delete), so it is longer than the
-# server's default of two minutes.
-DUPLICATE_WINDOW_SECONDS = 15 * 60.0
 
 
 class Messaging:
@@ -31,20 +23,18 @@ class Messaging:
         self.tables = tables
         self.database = database
         self.outbox = Outbox(tables.outbox, database=database)
-        self.streams: list[StreamConfig] = []
+        self.streams: list[Stream] = []
         self.consumers: list[Consumer] = []
         self.requests: Requests | None = None
         self._runners: list[ConsumerRunner] = []
         self._consumer_tasks: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
 
-    def stream(self, name: str, *, subjects: list[str], max_age_seconds: float | None = None) -> StreamConfig:
+    def stream(self, name: str, *, subjects: list[str], max_age_seconds: float | None = None) -> Stream:
         """Declare a stream this service publishes to (created or updated when the service starts)."""
-        config = StreamConfig(
-            name=name, subjects=subjects, duplicate_window=DUPLICATE_WINDOW_SECONDS, max_age=max_age_seconds
-        )
-        self.streams.append(config)
-        return config
+        stream = Stream(name, subjects=subjects, max_age_seconds=max_age_seconds)
+        self.streams.append(stream)
+        return stream
 
     def consumer(self, name: str, *, stream: str, subjects: list[str], **options: object) -> Consumer:
         """Declare a durable consumer; register its handlers with ``@consumer.handles(Type)``."""
@@ -63,15 +53,9 @@ class Messaging:
         )
         return self.requests
 
-    async def declare(self, js: JetStreamContext) -> None:
+    async def declare(self, transport: Transport) -> None:
         """Create or update the streams and consumers the code declares (idempotent)."""
-        for config in (dlq_stream(), *self.streams):
-            try:
-                await js.add_stream(config)
-            except BadRequestError:
-                await js.update_stream(config)
-        for consumer in self.consumers:
-            await js.add_consumer(consumer.stream, consumer.config())
+        await transport.declare(self.streams, self.consumers)
 
     @staticmethod
     def _report_if_failed(task: asyncio.Task[None]) -> None:
@@ -79,15 +63,15 @@ class Messaging:
         if not task.cancelled() and task.exception() is not None:
             log.error("messaging task failed", task=task.get_name(), error=repr(task.exception()))
 
-    async def start(self, js: JetStreamContext) -> None:
-        await self.declare(js)
-        self._background.append(asyncio.create_task(self.outbox.relay(js), name="paved-outbox-relay"))
+    async def start(self, transport: Transport) -> None:
+        await self.declare(transport)
+        self._background.append(asyncio.create_task(self.outbox.relay(transport), name="paved-outbox-relay"))
         if self.requests is not None:
             watch = self.requests.watch_deadlines()
             self._background.append(asyncio.create_task(watch, name="paved-request-deadlines"))
         for consumer in self.consumers:
             runner = ConsumerRunner(
-                consumer, js=js, database=self.database, inbox=self.tables.inbox, outbox=self.outbox
+                consumer, transport=transport, database=self.database, inbox=self.tables.inbox, outbox=self.outbox
             )
             self._runners.append(runner)
             self._consumer_tasks.append(asyncio.create_task(runner.run(), name=f"paved-consumer-{consumer.name}"))

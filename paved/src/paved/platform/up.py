@@ -115,6 +115,7 @@ class Platform:
         free_ports: bool = False,
         database_urls: dict[str, str] | None = None,
         ready_timeout: float = 60.0,
+        broker_url: str | None = None,
     ) -> None:
         self.manifests = manifests
         self.state = state
@@ -123,6 +124,8 @@ class Platform:
         self.database_urls = database_urls or {}
         self.ready_timeout = ready_timeout
         self.services: list[Supervised] = []
+        # A broker of the user's (e.g. RabbitMQ); without one, paved starts and looks after its own NATS.
+        self.external_broker_url = broker_url
         self.nats: EmbeddedNats | None = None
         self._stop = threading.Event()
         self._owns_run_file = False
@@ -198,8 +201,19 @@ class Platform:
             }
             self.services.append(service)
 
+    @property
+    def broker_url(self) -> str:
+        if self.external_broker_url:
+            return self.external_broker_url
+        assert self.nats is not None
+        return self.nats.url
+
     def _start_broker(self, *, port: int = -1) -> None:
         self._check_interrupted()
+        if self.external_broker_url:
+            for service in self.services:
+                service.env["PAVED_BROKER_URL"] = self.external_broker_url
+            return
         try:
             self.nats = start_nats(state_dir=self.state.path, log_path=self.state.log("nats"), port=port)
         except BrokerError as error:
@@ -253,14 +267,16 @@ class Platform:
                 time.sleep(0.1)
 
     def _show_table(self) -> None:
-        assert self.nats is not None
         table = Table(title="MusicCorp on paved: running")
         for column in ("service", "url", "pid", "database"):
             table.add_column(column, overflow="fold")
         for s in self.services:
             assert s.process is not None
             table.add_row(s.name, s.url, str(s.process.pid), _redacted(s.database_url))
-        table.add_row("nats", self.nats.url, str(self.nats.process.pid), "")
+        if self.nats is not None:
+            table.add_row("nats", self.nats.url, str(self.nats.process.pid), "")
+        else:
+            table.add_row("broker", _redacted(self.broker_url), "(yours)", "")
         self.console.print(table)
         self.console.print(
             f"Logs: `paved logs SERVICE` (in {self.state.path / 'logs'}). "
@@ -277,8 +293,7 @@ class Platform:
                 self._look_after(service, now)
 
     def _keep_broker_running(self) -> None:
-        assert self.nats is not None
-        if self.nats.process.poll() is None:
+        if self.nats is None or self.nats.process.poll() is None:
             return
         code = self.nats.process.returncode
         port = int(self.nats.url.rsplit(":", 1)[1])
@@ -330,6 +345,7 @@ class Platform:
             {
                 "pid": os.getpid(),
                 "nats": {"pid": self.nats.process.pid, "url": self.nats.url} if self.nats else None,
+                "broker_url": self.broker_url if self.nats or self.external_broker_url else None,
                 "services": {
                     s.name: {
                         "pid": s.process.pid if s.process else None,

@@ -1,0 +1,246 @@
+"""paved's messaging on NATS JetStream: streams, durable pull consumers, and a dead-letter stream.
+
+JetStream gives what the outbox and inbox lean on: de-duplication of a re-published message id
+(``Nats-Msg-Id``) within the stream's window, a delivery count per message, delayed redelivery
+(``nak(delay)``), and a stream that keeps what was published for consumers declared later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import nats
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from paved.messaging.transport import (
+    DLQ_SUBJECT_PREFIX,
+    BrokerUnreachable,
+    DeadLetter,
+    Delivery,
+    Outgoing,
+    Stream,
+)
+
+if TYPE_CHECKING:
+    from paved.messaging.consumer import Consumer
+
+DLQ_STREAM = "PAVED_DLQ"
+# JetStream drops a re-published message id within this window. It must outlast the longest outage
+# after which the relay re-publishes (a crash between publish and delete), so it is longer than the
+# server's default of two minutes.
+DUPLICATE_WINDOW_SECONDS = 15 * 60.0
+PUBLISH_ACK_TIMEOUT_SECONDS = 10.0
+
+
+def _stream_config(stream: Stream) -> StreamConfig:
+    return StreamConfig(
+        name=stream.name,
+        subjects=stream.subjects,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=stream.max_age_seconds,
+    )
+
+
+def _consumer_config(consumer: Consumer) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=consumer.name,
+        ack_policy=AckPolicy.EXPLICIT,
+        # One more than ours: our count decides when to park, the broker's is only a backstop.
+        max_deliver=consumer.max_deliver + 1,
+        ack_wait=consumer.ack_wait_seconds,
+        max_ack_pending=consumer.max_ack_pending,
+        filter_subjects=consumer.subjects,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _JetStreamDelivery:
+    msg: Msg
+
+    @property
+    def subject(self) -> str:
+        return self.msg.subject
+
+    @property
+    def data(self) -> bytes:
+        return self.msg.data
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.msg.headers or {}
+
+    @property
+    def attempts(self) -> int:
+        return self.msg.metadata.num_delivered
+
+    async def ack(self) -> None:
+        await self.msg.ack()
+
+    async def retry(self, *, delay: float) -> None:
+        await self.msg.nak(delay=delay)
+
+    async def hand_back(self) -> None:
+        await self.msg.nak()
+
+
+class _JetStreamSubscription:
+    def __init__(self, subscription: JetStreamContext.PullSubscription) -> None:
+        self._subscription = subscription
+
+    async def fetch(self, max_messages: int, *, timeout: float) -> list[_JetStreamDelivery]:
+        try:
+            return [_JetStreamDelivery(msg) for msg in await self._subscription.fetch(max_messages, timeout=timeout)]
+        except TimeoutError:  # nothing to fetch (nats-py raises asyncio's, or its own subclass)
+            return []
+
+    async def close(self) -> None:
+        await self._subscription.unsubscribe()
+
+
+class JetStreamTransport:
+    """paved's ``Transport`` over a JetStream context."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+
+    async def declare(self, streams: Sequence[Stream], consumers: Sequence[Consumer]) -> None:
+        dlq = Stream(DLQ_STREAM, subjects=[f"{DLQ_SUBJECT_PREFIX}.>"], max_age_seconds=30 * 24 * 3600.0)
+        for stream in (dlq, *streams):
+            config = _stream_config(stream)
+            try:
+                await self.js.add_stream(config)
+            except BadRequestError:
+                await self.js.update_stream(config)
+        for consumer in consumers:
+            await self.js.add_consumer(consumer.stream, _consumer_config(consumer))
+
+    async def publish(self, messages: Sequence[Outgoing]) -> None:
+        acks = [
+            await self.js.publish_async(m.subject, m.body, headers={**m.headers, "Nats-Msg-Id": m.id})
+            for m in messages
+        ]
+        async with asyncio.timeout(PUBLISH_ACK_TIMEOUT_SECONDS):
+            await asyncio.gather(*acks)
+
+    async def subscribe(self, consumer: Consumer) -> _JetStreamSubscription:
+        return _JetStreamSubscription(await self.js.pull_subscribe_bind(durable=consumer.name, stream=consumer.stream))
+
+    async def park(self, delivery: Delivery, *, consumer: str, reason: str, attempts: int) -> None:
+        assert isinstance(delivery, _JetStreamDelivery)  # it parks only what it delivered
+        original = delivery.headers
+        # The original's id (or place in its stream), prefixed: parking the same delivery twice (a
+        # crash before the ack) keeps one letter.
+        key = original.get("Nats-Msg-Id") or f"seq:{delivery.msg.metadata.sequence.stream}"
+        headers = {
+            "Nats-Msg-Id": f"dlq:{consumer}:{key}",
+            "Paved-Dlq-Consumer": consumer,
+            "Paved-Dlq-Subject": delivery.subject,
+            "Paved-Dlq-Reason": reason[:2000],
+            "Paved-Dlq-Attempts": str(attempts),
+            "Paved-Dlq-Original-Headers": json.dumps(original),
+        }
+        await self.js.publish(f"{DLQ_SUBJECT_PREFIX}.{consumer}", delivery.data, headers=headers)
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        try:
+            info = await self.js.stream_info(DLQ_STREAM)
+        except NotFoundError:
+            return []
+        if info.state.messages == 0:
+            return []
+        found = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            try:
+                found.append(await self.dead_letter(str(seq)))
+            except KeyError:
+                continue  # discarded or replayed
+        return found
+
+    async def dead_letter(self, letter_id: str) -> DeadLetter:
+        try:
+            raw = await self.js.get_msg(DLQ_STREAM, int(letter_id))
+        except (NotFoundError, ValueError) as exc:
+            raise KeyError(letter_id) from exc
+        headers = dict(raw.headers or {})
+        return DeadLetter(
+            id=letter_id,
+            consumer=headers.get("Paved-Dlq-Consumer", "?"),
+            subject=headers.get("Paved-Dlq-Subject", "?"),
+            reason=headers.get("Paved-Dlq-Reason", ""),
+            attempts=int(headers.get("Paved-Dlq-Attempts", "0")),
+            parked_at=raw.time or datetime.now(UTC),
+            original_headers=json.loads(headers.get("Paved-Dlq-Original-Headers", "{}")),
+            body=raw.data or b"",
+        )
+
+    async def replay(self, letter_id: str) -> DeadLetter:
+        """Publish a parked message again to its subject, then remove it from the dead-letter stream.
+
+        It keeps its envelope id, so consumers that already took it skip it (their inbox has it) and
+        the one that failed takes it once. Its broker de-duplication id is new: the broker would
+        otherwise drop it as a copy of the original.
+        """
+        letter = await self.dead_letter(letter_id)
+        headers = dict(letter.original_headers)
+        headers["Nats-Msg-Id"] = f"{headers.get('Nats-Msg-Id', 'message')}:replay:{letter_id}"
+        await self.js.publish(letter.subject, letter.body, headers=headers)
+        await self.js.delete_msg(DLQ_STREAM, int(letter_id))
+        return letter
+
+    async def discard(self, letter_id: str) -> DeadLetter:
+        letter = await self.dead_letter(letter_id)
+        await self.js.delete_msg(DLQ_STREAM, int(letter_id))
+        return letter
+
+    async def describe(self) -> list[dict[str, object]]:
+        found = []
+        for info in await self.js.streams_info():
+            consumers = [
+                {
+                    "name": consumer.name,
+                    "pending": consumer.num_pending,
+                    "ack_pending": consumer.num_ack_pending,
+                    "redelivered": consumer.num_redelivered,
+                    "max_deliver": consumer.config.max_deliver,
+                }
+                for consumer in await self.js.consumers_info(info.config.name)
+            ]
+            found.append(
+                {
+                    "name": info.config.name,
+                    "subjects": list(info.config.subjects or []),
+                    "messages": info.state.messages,
+                    "consumers": consumers,
+                }
+            )
+        return found
+
+
+@asynccontextmanager
+async def jetstream_connection(url: str, *, timeout: float = 5.0) -> AsyncIterator[JetStreamTransport]:
+    """A connection that fails at once instead of reconnecting: a person is waiting for the answer."""
+
+    async def quiet(_: Exception) -> None:  # the caller reports the failure once, in a sentence
+        pass
+
+    try:
+        client = await asyncio.wait_for(
+            nats.connect(url, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=1, error_cb=quiet),
+            timeout=timeout,
+        )
+    except (OSError, TimeoutError, nats.errors.Error) as exc:
+        raise BrokerUnreachable(f"cannot reach NATS at {url}: {exc or type(exc).__name__}") from exc
+    try:
+        yield JetStreamTransport(client.jetstream())
+    finally:
+        await client.close()

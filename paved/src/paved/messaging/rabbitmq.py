@@ -1,0 +1,363 @@
+"""paved's messaging on RabbitMQ, over the connection FastStream's ``RabbitBroker`` keeps.
+
+How JetStream's parts map here (docs/messaging.md says what differs for a service):
+
+- one durable topic exchange, ``paved``, carries every subject (NATS's ``>`` becomes AMQP's ``#``);
+  a stream is only a name here: RabbitMQ keeps messages in queues, not in the exchange;
+- a durable consumer is a quorum queue bound to its subjects; the broker counts deliveries
+  (``x-delivery-count``) and dead-letters a message past ``x-delivery-limit``, a backstop to paved's
+  own count, into paved's dead letters;
+- a delayed retry is a copy put in a retry queue with that delay as its TTL, which dead-letters it
+  back into the consumer's queue; the copy carries how often it failed (``Paved-Retries``);
+- publishes wait for publisher confirms; there is no broker-side de-duplication, so a re-published
+  outbox row (a crash between publish and delete) is delivered twice and the inbox drops the copy;
+- dead letters are a quorum queue, ``paved.dlq``, read by browsing it (a message is taken unacked
+  and returned when the browsing channel closes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import structlog
+from aio_pika import DeliveryMode, ExchangeType, Message
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+)
+from aiormq.abc import DeliveredMessage
+from faststream.rabbit import Channel, RabbitBroker
+from pamqp.commands import Basic
+
+from paved.context import new_id
+from paved.messaging.transport import (
+    DLQ_SUBJECT_PREFIX,
+    BrokerUnreachable,
+    DeadLetter,
+    Delivery,
+    Outgoing,
+    Stream,
+)
+
+if TYPE_CHECKING:
+    from paved.messaging.consumer import Consumer
+
+log = structlog.get_logger(logger_name="paved.rabbitmq")
+
+EXCHANGE = "paved"
+DLQ_QUEUE = "paved.dlq"
+CONFIRM_TIMEOUT_SECONDS = 10.0
+_SUBJECT = "Paved-Subject"
+_RETRIES = "Paved-Retries"
+
+
+def routing_pattern(subject: str) -> str:
+    """A NATS subject filter as an AMQP topic binding: ``orders.>`` becomes ``orders.#``."""
+    return ".".join("#" if token == ">" else token for token in subject.split("."))
+
+
+def retry_queue(consumer: str, delay: float) -> str:
+    return f"{consumer}.retry.{round(delay * 1000)}ms"
+
+
+def _persistent(body: bytes, *, message_id: str, headers: dict[str, str]) -> Message:
+    return Message(
+        body,
+        headers=headers,  # type: ignore[arg-type]
+        message_id=message_id,
+        timestamp=datetime.now(UTC),
+        content_type="application/json",
+        delivery_mode=DeliveryMode.PERSISTENT,
+    )
+
+
+class _RabbitDelivery:
+    __slots__ = ("_consumer", "_message", "_transport")
+
+    def __init__(self, message: AbstractIncomingMessage, transport: RabbitTransport, consumer: Consumer) -> None:
+        self._message = message
+        self._transport = transport
+        self._consumer = consumer
+
+    @property
+    def subject(self) -> str:
+        return str(self._message.headers.get(_SUBJECT) or self._message.routing_key)
+
+    @property
+    def data(self) -> bytes:
+        return self._message.body
+
+    @property
+    def headers(self) -> dict[str, str]:
+        # The broker's own (x-death, x-delivery-count) are not part of the message.
+        return {k: str(v) for k, v in self._message.headers.items() if not k.startswith("x-")}
+
+    @property
+    def attempts(self) -> int:
+        retries = int(str(self._message.headers.get(_RETRIES, 0)))
+        return retries + int(str(self._message.headers.get("x-delivery-count", 0))) + 1
+
+    async def ack(self) -> None:
+        await self._message.ack()
+
+    async def retry(self, *, delay: float) -> None:
+        # A copy waits out the delay in a retry queue; acking the original before the copy is
+        # confirmed could lose it, so the copy goes first (a crash in between delivers it twice).
+        delays = sorted(self._consumer.backoff_seconds)
+        wait = next((d for d in delays if d >= delay), delays[-1])
+        headers = {**self.headers, _SUBJECT: self.subject, _RETRIES: str(self.attempts)}
+        message = _persistent(self.data, message_id=self._message.message_id or "", headers=headers)
+        await self._transport.send_to_queue(message, retry_queue(self._consumer.name, wait))
+        await self._message.ack()
+
+    async def hand_back(self) -> None:
+        await self._message.nack(requeue=True)
+
+
+class _RabbitSubscription:
+    """Deliveries pushed by the broker (at most the queue's prefetch unacked), fetched in batches."""
+
+    def __init__(self, queue: AbstractQueue, transport: RabbitTransport, consumer: Consumer) -> None:
+        self._queue = queue
+        self._transport = transport
+        self._consumer = consumer
+        self._received: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self._tag: str | None = None
+
+    async def start(self) -> None:
+        async def receive(message: AbstractIncomingMessage) -> None:
+            self._received.put_nowait(message)
+
+        self._tag = await self._queue.consume(receive)
+
+    async def fetch(self, max_messages: int, *, timeout: float) -> list[_RabbitDelivery]:
+        try:
+            async with asyncio.timeout(timeout):
+                batch = [await self._received.get()]
+        except TimeoutError:
+            return []
+        while len(batch) < max_messages and not self._received.empty():
+            batch.append(self._received.get_nowait())
+        return [_RabbitDelivery(message, self._transport, self._consumer) for message in batch]
+
+    async def close(self) -> None:
+        if self._tag is not None:
+            await self._queue.cancel(self._tag)
+        while not self._received.empty():
+            await self._received.get_nowait().nack(requeue=True)
+
+
+class RabbitTransport:
+    """paved's ``Transport`` over a started FastStream ``RabbitBroker``."""
+
+    def __init__(self, broker: RabbitBroker) -> None:
+        self.broker = broker
+        self._exchange: AbstractExchange | None = None
+        # A channel of its own for reading dead letters: browsing holds them unacked meanwhile.
+        self._browsing = Channel()
+
+    async def _channel(self, settings: Channel | None = None) -> AbstractChannel:
+        # FastStream owns the connection and its reconnection; paved asks it for channels (robust
+        # ones: after a reconnect they re-declare their queues and restart their consumers).
+        return await self.broker.config.channel_manager.get_channel(settings)
+
+    async def _paved_exchange(self) -> AbstractExchange:
+        if self._exchange is None:
+            channel = await self._channel()
+            self._exchange = await channel.declare_exchange(EXCHANGE, ExchangeType.TOPIC, durable=True)
+        return self._exchange
+
+    async def _consumer_queue(self, channel: AbstractChannel, consumer: Consumer) -> AbstractQueue:
+        return await channel.declare_queue(
+            consumer.name,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",  # replicated, and it counts deliveries
+                "x-delivery-limit": consumer.max_deliver + 1,  # a backstop, as on JetStream
+                "x-dead-letter-exchange": EXCHANGE,
+                "x-dead-letter-routing-key": f"{DLQ_SUBJECT_PREFIX}.{consumer.name}",
+            },
+        )
+
+    async def declare(self, streams: Sequence[Stream], consumers: Sequence[Consumer]) -> None:
+        exchange = await self._paved_exchange()
+        channel = await self._channel()
+        dlq = await channel.declare_queue(DLQ_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
+        await dlq.bind(exchange, routing_key=f"{DLQ_SUBJECT_PREFIX}.#")
+        for consumer in consumers:
+            queue = await self._consumer_queue(channel, consumer)
+            for subject in consumer.subjects:
+                await queue.bind(exchange, routing_key=routing_pattern(subject))
+            for delay in set(consumer.backoff_seconds):
+                await channel.declare_queue(
+                    retry_queue(consumer.name, delay),
+                    durable=True,
+                    arguments={
+                        "x-message-ttl": round(delay * 1000),
+                        "x-dead-letter-exchange": "",  # the default exchange: routes by queue name
+                        "x-dead-letter-routing-key": consumer.name,
+                    },
+                )
+
+    async def publish(self, messages: Sequence[Outgoing]) -> None:
+        exchange = await self._paved_exchange()
+        confirms = [
+            exchange.publish(
+                _persistent(m.body, message_id=m.id, headers={**m.headers, _SUBJECT: m.subject}),
+                routing_key=m.subject,
+                mandatory=True,  # so that a message no queue takes is reported, not silently dropped
+            )
+            for m in messages
+        ]
+        async with asyncio.timeout(CONFIRM_TIMEOUT_SECONDS):
+            answers = await asyncio.gather(*confirms)
+        unrouted = [m.subject for m, answer in zip(messages, answers, strict=True) if isinstance(answer, DeliveredMessage)]
+        if unrouted:
+            # Nothing to retry: no consumer's queue was bound to the subject when it was sent.
+            log.warning("messages reached no queue", count=len(unrouted), subjects=sorted(set(unrouted)))
+        if any(isinstance(answer, Basic.Nack) for answer in answers):
+            raise RuntimeError("RabbitMQ refused messages (publisher confirm nack); they stay in the outbox")
+
+    async def send_to_queue(self, message: Message, queue: str) -> None:
+        channel = await self._channel()
+        answer = await channel.default_exchange.publish(message, routing_key=queue, timeout=CONFIRM_TIMEOUT_SECONDS)
+        if not isinstance(answer, Basic.Ack):
+            raise RuntimeError(f"RabbitMQ refused a message for queue {queue}")
+
+    async def subscribe(self, consumer: Consumer) -> _RabbitSubscription:
+        channel = await self._channel(Channel(prefetch_count=consumer.max_ack_pending))
+        queue = await self._consumer_queue(channel, consumer)
+        subscription = _RabbitSubscription(queue, self, consumer)
+        await subscription.start()
+        return subscription
+
+    async def park(self, delivery: Delivery, *, consumer: str, reason: str, attempts: int) -> None:
+        original = {**delivery.headers, _SUBJECT: delivery.subject}
+        headers = {
+            "Paved-Dlq-Consumer": consumer,
+            "Paved-Dlq-Subject": delivery.subject,
+            "Paved-Dlq-Reason": reason[:2000],
+            "Paved-Dlq-Attempts": str(attempts),
+            "Paved-Dlq-Original-Headers": json.dumps(original),
+        }
+        assert isinstance(delivery, _RabbitDelivery)  # it parks only what it delivered
+        # Short, for a person to type. No de-duplication here: a crash before the original's ack
+        # parks it twice (a person sees both).
+        letter_id = new_id()[:12]
+        exchange = await self._paved_exchange()
+        answer = await exchange.publish(
+            _persistent(delivery.data, message_id=letter_id, headers=headers),
+            routing_key=f"{DLQ_SUBJECT_PREFIX}.{consumer}",
+            timeout=CONFIRM_TIMEOUT_SECONDS,
+        )
+        if not isinstance(answer, Basic.Ack):
+            raise RuntimeError(f"RabbitMQ refused the dead letter {letter_id}")
+
+    @asynccontextmanager
+    async def _browse(self) -> AsyncIterator[list[AbstractIncomingMessage]]:
+        """Every dead letter, taken unacked; those the block does not ack go back to the queue."""
+        channel = await self._channel(self._browsing)
+        queue = await channel.declare_queue(DLQ_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
+        messages = []
+        try:
+            while (message := await queue.get(fail=False, timeout=5)) is not None:
+                messages.append(message)
+            yield messages
+        finally:
+            for message in messages:
+                if not message.processed:
+                    await message.nack(requeue=True)
+
+    @staticmethod
+    def _letter(message: AbstractIncomingMessage) -> DeadLetter:
+        headers = message.headers
+        if "Paved-Dlq-Reason" not in headers:  # dead-lettered by the broker, past x-delivery-limit
+            death = (headers.get("x-death") or [{}])[0]  # type: ignore[index]
+            consumer = str(death.get("queue", "?"))  # type: ignore[union-attr]
+            return DeadLetter(
+                id=str(message.message_id or "?"),
+                consumer=consumer,
+                subject=str(headers.get(_SUBJECT, message.routing_key)),
+                reason=f"RabbitMQ's delivery limit of the queue was reached ({death.get('reason', '?')})",  # type: ignore[union-attr]
+                attempts=int(str(headers.get("x-delivery-count", 0))),
+                parked_at=datetime.now(UTC),
+                original_headers={k: str(v) for k, v in headers.items() if not k.startswith("x-")},
+                body=message.body,
+            )
+        return DeadLetter(
+            id=str(message.message_id),
+            consumer=str(headers["Paved-Dlq-Consumer"]),
+            subject=str(headers["Paved-Dlq-Subject"]),
+            reason=str(headers["Paved-Dlq-Reason"]),
+            attempts=int(str(headers["Paved-Dlq-Attempts"])),
+            parked_at=message.timestamp or datetime.now(UTC),
+            original_headers=json.loads(str(headers["Paved-Dlq-Original-Headers"])),
+            body=message.body,
+        )
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        async with self._browse() as messages:
+            return [self._letter(message) for message in messages]
+
+    async def _take(self, letter_id: str, *, replay: bool) -> DeadLetter:
+        async with self._browse() as messages:
+            for message in messages:
+                letter = self._letter(message)
+                if letter.id != letter_id:
+                    continue
+                if replay:
+                    # Straight into the queue of the consumer that parked it: the others had it.
+                    headers = {**letter.original_headers, _SUBJECT: letter.subject}
+                    again = _persistent(letter.body, message_id=headers.get("Paved-Id", letter_id), headers=headers)
+                    await self.send_to_queue(again, letter.consumer)
+                await message.ack()
+                return letter
+        raise KeyError(letter_id)
+
+    async def dead_letter(self, letter_id: str) -> DeadLetter:
+        for letter in await self.dead_letters():
+            if letter.id == letter_id:
+                return letter
+        raise KeyError(letter_id)
+
+    async def replay(self, letter_id: str) -> DeadLetter:
+        return await self._take(letter_id, replay=True)
+
+    async def discard(self, letter_id: str) -> DeadLetter:
+        return await self._take(letter_id, replay=False)
+
+    async def describe(self) -> list[dict[str, object]]:
+        # AMQP has no way to list queues; the dead letters are the one queue paved always knows.
+        channel = await self._channel()
+        dlq = await channel.declare_queue(DLQ_QUEUE, passive=True)
+        return [
+            {
+                "name": f"{DLQ_QUEUE} (RabbitMQ: list the rest with `rabbitmqctl list_queues`)",
+                "subjects": [f"{DLQ_SUBJECT_PREFIX}.#"],
+                "messages": dlq.declaration_result.message_count,
+                "consumers": [],
+            }
+        ]
+
+
+@asynccontextmanager
+async def rabbitmq_connection(url: str, *, timeout: float = 5.0) -> AsyncIterator[RabbitTransport]:
+    broker = RabbitBroker(url)
+    try:
+        async with asyncio.timeout(timeout):
+            await broker.connect()
+    except (OSError, TimeoutError, ConnectionError) as exc:
+        raise BrokerUnreachable(f"cannot reach RabbitMQ at {url}: {exc or type(exc).__name__}") from exc
+    except Exception as exc:  # aio-pika's AMQPConnectionError and friends: refused login, vhost, …
+        raise BrokerUnreachable(f"cannot connect to RabbitMQ at {url}: {exc}") from exc
+    try:
+        yield RabbitTransport(broker)
+    finally:
+        await broker.stop()

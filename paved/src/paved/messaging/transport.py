@@ -1,0 +1,177 @@
+"""The seam between paved's messaging and a broker: what the outbox, consumers and dead letters need of it.
+
+paved's guarantees (outbox, inbox, retries, dead letters, replies) are written once against these
+protocols; ``paved.messaging.jetstream`` and ``paved.messaging.rabbitmq`` implement them. The broker is
+chosen by the scheme of the service's ``broker_url``: ``nats://`` or ``amqp://``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from faststream.nats import NatsBroker
+    from faststream.rabbit import RabbitBroker
+
+    from paved.messaging.consumer import Consumer
+
+DLQ_SUBJECT_PREFIX = "paved.dlq"
+
+
+class BrokerUnreachable(Exception):
+    """The broker URL does not lead to a broker that answers."""
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Subjects a service publishes to, and how long the broker keeps what is published there."""
+
+    name: str
+    subjects: list[str]
+    max_age_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A committed outbox row on its way to the broker."""
+
+    id: str
+    subject: str
+    body: bytes
+    headers: dict[str, str]
+
+
+class Delivery(Protocol):
+    """One delivery of a message to a consumer, to be settled exactly one way."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
+    @property
+    def attempts(self) -> int:
+        """How many times this message has been delivered to this consumer, this time included."""
+        ...
+
+    async def ack(self) -> None:
+        """Done with: never delivered to this consumer again."""
+
+    async def retry(self, *, delay: float) -> None:
+        """Deliver again after ``delay`` seconds (the handler failed)."""
+
+    async def hand_back(self) -> None:
+        """Deliver again now, possibly to another instance (this one is stopping)."""
+
+
+class Subscription(Protocol):
+    async def fetch(self, max_messages: int, *, timeout: float) -> Sequence[Delivery]:
+        """Up to ``max_messages`` deliveries; none if none came within ``timeout`` seconds."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A parked message, with why it was parked and where it came from."""
+
+    id: str
+    consumer: str
+    subject: str
+    reason: str
+    attempts: int
+    parked_at: datetime
+    original_headers: dict[str, str]
+    body: bytes
+
+    @property
+    def message_type(self) -> str:
+        return self.original_headers.get("Paved-Type", "?")
+
+
+class Transport(Protocol):
+    """One broker as paved's messaging uses it, and as a person inspects it through the CLI."""
+
+    async def declare(self, streams: Sequence[Stream], consumers: Sequence[Consumer]) -> None:
+        """Create or update what the code declares, and the dead-letter store (idempotent)."""
+
+    async def publish(self, messages: Sequence[Outgoing]) -> None:
+        """Send ``messages`` in order; returns once the broker has taken every one."""
+
+    async def subscribe(self, consumer: Consumer) -> Subscription:
+        """Start receiving the consumer's deliveries."""
+        ...
+
+    async def park(self, delivery: Delivery, *, consumer: str, reason: str, attempts: int) -> None:
+        """Copy ``delivery`` to the dead letters with the reason; the caller then acks the original."""
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        """Every parked message, oldest first."""
+        ...
+
+    async def dead_letter(self, letter_id: str) -> DeadLetter:
+        """One parked message; raises ``KeyError`` if there is none with that id."""
+        ...
+
+    async def replay(self, letter_id: str) -> DeadLetter:
+        """Deliver a parked message again to the consumer that parked it, and forget it."""
+        ...
+
+    async def discard(self, letter_id: str) -> DeadLetter:
+        """Forget a parked message."""
+        ...
+
+    async def describe(self) -> list[dict[str, object]]:
+        """What the broker holds: streams or queues, with their subjects, sizes and consumers."""
+        ...
+
+
+def faststream_broker(url: str, *, name: str) -> NatsBroker | RabbitBroker:
+    """The FastStream broker for ``url``, not yet connected; it reconnects on its own once started."""
+    import logging  # noqa: PLC0415
+
+    logger = logging.getLogger(f"paved.broker.{name}")
+    if url.startswith(("amqp://", "amqps://")):
+        from faststream.rabbit import RabbitBroker  # noqa: PLC0415 - a NATS service never loads aio-pika
+
+        return RabbitBroker(url, logger=logger)
+    if url.startswith(("nats://", "tls://")):
+        from faststream.nats import NatsBroker  # noqa: PLC0415
+
+        return NatsBroker(url, connect_timeout=2, max_reconnect_attempts=-1, logger=logger)
+    raise ValueError(f"broker_url {url!r}: its scheme must be nats:// (JetStream) or amqp:// (RabbitMQ)")
+
+
+def transport_of(broker: NatsBroker | RabbitBroker) -> Transport:
+    """paved's messaging over a started FastStream broker's connection."""
+    from faststream.rabbit import RabbitBroker  # noqa: PLC0415
+
+    if isinstance(broker, RabbitBroker):
+        from paved.messaging.rabbitmq import RabbitTransport  # noqa: PLC0415
+
+        return RabbitTransport(broker)
+    from paved.messaging.jetstream import JetStreamTransport  # noqa: PLC0415
+
+    return JetStreamTransport(broker.connection.jetstream())
+
+
+@asynccontextmanager
+async def connected(url: str, *, timeout: float = 5.0) -> AsyncIterator[Transport]:
+    """A short-lived connection to the broker at ``url``, for the CLI and ``paved prepare``.
+
+    Raises:
+        BrokerUnreachable: nothing answers at ``url`` within ``timeout`` seconds.
+    """
+    if url.startswith(("amqp://", "amqps://")):
+        from paved.messaging.rabbitmq import rabbitmq_connection as connection  # noqa: PLC0415
+    else:
+        from paved.messaging.jetstream import jetstream_connection as connection  # noqa: PLC0415
+    async with connection(url, timeout=timeout) as transport:
+        yield transport
+
