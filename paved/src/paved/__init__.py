@@ -5,23 +5,30 @@ service its HTTP app, broker, database and settings, with health, metrics, JSON 
 responses, and the seams every request, outbound call and message passes through.
 """
 
-from paved.auth import AdminOnly, require_admin
+from paved.auth import AdminOnly, CurrentPrincipal, install_token_verifier, require_admin, require_scopes
 from paved.client import service_client
 from paved.database import Database
 from paved.envelope import Envelope
 from paved.problems import Problem
 from paved.service import CurrentDatabase, CurrentOutbox, Service
 from paved.settings import ServiceSettings
+from paved.tokens import JwksUrl, Principal, TokenVerifier
 
 __all__ = [
     "AdminOnly",
     "CurrentDatabase",
     "CurrentOutbox",
+    "CurrentPrincipal",
     "Database",
     "Envelope",
+    "JwksUrl",
+    "Principal",
     "Problem",
     "Service",
     "ServiceSettings",
+    "TokenVerifier",
+    "install_token_verifier",
     "require_admin",
+    "require_scopes",
     "service_client",
 ]

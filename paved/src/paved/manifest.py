@@ -27,6 +27,11 @@ class ServiceManifest(BaseModel):
     )
     port: int = Field(ge=1024, le=65535, description="the HTTP port `paved up` gives it")
     description: str = ""
+    token_audience: str | None = Field(
+        default=None,
+        description="set on the one service that issues access tokens: the audience its tokens carry; "
+        "`paved up` then points every service's token verification at it",
+    )
     directory: Path = Field(default=Path(), exclude=True)
 
     @property

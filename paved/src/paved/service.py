@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
@@ -54,6 +54,7 @@ class Service:
         # subscribers may use it too; paved's messaging runs over its connection.
         self.broker = faststream_broker(self.settings.broker_url, name=name)
         self.messaging = Messaging(messaging, database=self.database) if messaging else None
+        self._start_steps: list[Callable[[], Awaitable[None]]] = []
         self.app = FastAPI(title=name, version=version, lifespan=self._lifespan)
         self.app.state.paved = self
         self.app.add_middleware(RequestContextMiddleware, metrics=self.metrics)
@@ -63,6 +64,14 @@ class Service:
 
     def include_router(self, router: APIRouter, **kwargs: Any) -> None:
         self.app.include_router(router, **kwargs)
+
+    def on_start(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` once the database and broker are up, before the first request is served.
+
+        For a service's own idempotent set-up (e.g. a signing key made on first start); every
+        replica runs it, so it must tolerate running twice at once.
+        """
+        self._start_steps.append(step)
 
     def map_error(self, error_type: type[Exception], *, status: int, title: str) -> None:
         """Answer a domain error with a problem response of ``status``."""
@@ -116,6 +125,8 @@ class Service:
                 if self.messaging is not None:
                     await self.messaging.start(transport_of(self.broker))
                 try:
+                    for step in self._start_steps:
+                        await step()
                     yield
                 finally:
                     if self.messaging is not None:

@@ -27,6 +27,11 @@ class ServiceSettings(BaseSettings):
     broker_url: str = "nats://127.0.0.1:4222"
     # Bearer token for admin-only endpoints until identity issues JWTs.
     admin_token: SecretStr | None = None
+    # Where the token issuer publishes its public keys (JWKS), and what the access tokens it signs must
+    # carry as issuer (``iss``) and audience (``aud``); a service that verifies tokens sets all three.
+    jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
     log_level: str = "INFO"
     # How long in-flight requests and message handlers get to finish on SIGTERM.
     shutdown_grace_seconds: float = 10.0
@@ -37,4 +42,11 @@ class ServiceSettings(BaseSettings):
             raise ValueError(
                 f"PAVED_ADMIN_TOKEN must be set when PAVED_ENVIRONMENT={self.environment}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_a_key_set_without_issuer_and_audience(self) -> ServiceSettings:
+        # Without both, any token the issuer ever signed for anyone would be accepted here.
+        if self.jwks_url is not None and (self.jwt_issuer is None or self.jwt_audience is None):
+            raise ValueError("PAVED_JWKS_URL needs PAVED_JWT_ISSUER and PAVED_JWT_AUDIENCE set too")
         return self

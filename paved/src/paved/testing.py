@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastapi import FastAPI
 from sqlalchemy import MetaData, make_url
 
 from paved.context import new_id
@@ -194,3 +195,53 @@ async def create_tables(database_url: str, metadata: MetaData) -> None:
             await connection.run_sync(metadata.create_all)
     finally:
         await database.stop()
+
+
+class TestTokens:
+    """A token issuer of the test's own: real ES256 access tokens, verified by a service's real verifier.
+
+    ``install(service.app)`` makes the service verify against these keys instead of fetching identity's;
+    ``bearer(subject, "customer")`` gives the ``Authorization`` header of a token for that subject.
+    """
+
+    __test__ = False  # a helper, not a test class
+
+    issuer = "http://identity.test"
+    audience = "musiccorp"
+
+    def __init__(self) -> None:
+        from joserfc.jwk import ECKey  # noqa: PLC0415 - only tests of services that verify tokens need it
+
+        self._key = ECKey.generate_key("P-256", parameters={"alg": "ES256", "use": "sig"}, auto_kid=True)
+
+    async def fetch(self) -> dict[str, object]:
+        """The key set, as identity's JWKS endpoint would serve it (the verifier's ``KeySource``)."""
+        return {"keys": [self._key.as_dict(private=False)]}
+
+    def install(self, app: FastAPI) -> None:
+        from paved.auth import install_token_verifier  # noqa: PLC0415
+        from paved.tokens import TokenVerifier  # noqa: PLC0415
+
+        install_token_verifier(app, TokenVerifier(keys=self, issuer=self.issuer, audience=self.audience))
+
+    def token(self, subject: str, *scopes: str, client: bool = False, lifetime: int = 600) -> str:
+        from joserfc import jwt  # noqa: PLC0415
+
+        now = int(time.time())
+        claims: dict[str, object] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "scope": " ".join(scopes),
+            "iat": now,
+            "exp": now + lifetime,
+            "jti": new_id(),
+        }
+        if client:
+            claims["client_id"] = subject
+        header = {"alg": "ES256", "kid": self._key.kid, "typ": "at+jwt"}
+        return jwt.encode(header, claims, self._key, algorithms=["ES256"])
+
+    def bearer(self, subject: str, *scopes: str, client: bool = False) -> dict[str, str]:
+        """``{"Authorization": "Bearer …"}`` for a token of ``subject`` granting ``scopes``."""
+        return {"Authorization": f"Bearer {self.token(subject, *scopes, client=client)}"}

@@ -88,3 +88,22 @@ async def test_the_database_transaction_commits_or_rolls_back(tmp_path: Path, br
             mode = (await session.execute(text("PRAGMA journal_mode"))).scalar()
     assert rows == ["kept"]
     assert mode == "wal"
+
+
+async def test_start_steps_run_with_the_database_up_before_anything_is_served(tmp_path: Path, broker_url: str) -> None:
+    """A step given to on_start runs once per start, after the database is up and before the block runs."""
+    service = make_service(tmp_path, broker_url)
+    ran: list[int] = []
+
+    async def make_table() -> None:
+        async with service.database.transaction() as session:
+            await session.execute(text("CREATE TABLE IF NOT EXISTS keys (id INTEGER)"))
+            await session.execute(text("INSERT INTO keys VALUES (1)"))
+        ran.append(1)
+
+    service.on_start(make_table)
+    assert ran == []  # nothing runs when the service is built
+    async with service.running():
+        assert ran == [1]
+        async with service.database.read() as session:
+            assert (await session.execute(text("SELECT count(*) FROM keys"))).scalar_one() == 1

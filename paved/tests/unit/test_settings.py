@@ -18,3 +18,11 @@ def test_production_without_an_admin_token_refuses_to_start() -> None:
     """A missing secret outside development is a start-up error that names the variable."""
     with pytest.raises(ValidationError, match="PAVED_ADMIN_TOKEN"):
         ServiceSettings(environment="production")
+
+
+@pytest.mark.parametrize("missing", ["jwt_issuer", "jwt_audience"])
+def test_a_key_set_url_without_issuer_or_audience_refuses_to_start(missing: str) -> None:
+    """Verifying tokens without checking their issuer and audience would accept anyone's: a start-up error."""
+    values = {"jwks_url": "http://identity/.well-known/jwks.json", "jwt_issuer": "http://identity", "jwt_audience": "shop"}
+    with pytest.raises(ValidationError, match="PAVED_JWT_ISSUER and PAVED_JWT_AUDIENCE"):
+        ServiceSettings(**{name: value for name, value in values.items() if name != missing})

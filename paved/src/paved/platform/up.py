@@ -200,6 +200,26 @@ class Platform:
                 "PAVED_ADMIN_TOKEN": token,
             }
             self.services.append(service)
+        self._tell_services_about_each_other()
+
+    def _tell_services_about_each_other(self) -> None:
+        """Local service discovery: ``PAVED_<NAME>_URL`` for every service, and the token issuer's keys.
+
+        A service's settings read what it needs, e.g. a ``catalog_url`` field reads ``PAVED_CATALOG_URL``.
+        """
+        shared = {f"PAVED_{s.name.upper().replace('-', '_')}_URL": s.url for s in self.services}
+        issuers = [s for s in self.services if s.manifest.token_audience]
+        if len(issuers) > 1:
+            names = ", ".join(s.name for s in issuers)
+            raise SetupError(f"more than one service sets token_audience in its service.toml: {names}", exit_code=2)
+        for issuer in issuers:
+            shared |= {
+                "PAVED_JWT_ISSUER": issuer.url,
+                "PAVED_JWT_AUDIENCE": str(issuer.manifest.token_audience),
+                "PAVED_JWKS_URL": f"{issuer.url}/.well-known/jwks.json",
+            }
+        for service in self.services:
+            service.env |= shared
 
     @property
     def broker_url(self) -> str:

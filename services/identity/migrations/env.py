@@ -1,0 +1,4 @@
+from identity.store import metadata
+from paved.migrations import run_env
+
+run_env(metadata)
