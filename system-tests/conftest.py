@@ -17,6 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 _runs = itertools.count()
 PAVED = ROOT / ".venv" / "bin" / "paved"
+# The admin identity seeds when it runs in development (services/identity/src/identity/settings.py).
+DEV_ADMIN = ("admin@musiccorp.example.com", "development-admin-password")
 
 
 class PavedUp:
@@ -52,7 +54,14 @@ class PavedUp:
         return int(self.run_info()["services"][service]["pid"])
 
     def admin_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {(self.state / 'secrets' / 'admin-token').read_text().strip()}"}
+        """An admin's access token, from identity's password grant (the development admin it seeds)."""
+        token = httpx.post(
+            f"{self.url('identity')}/oauth/token",
+            data={"grant_type": "password", "username": DEV_ADMIN[0], "password": DEV_ADMIN[1], "scope": "admin"},
+            timeout=10,
+        )
+        token.raise_for_status()
+        return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
     def wait_until_running(self, timeout: float = 90) -> PavedUp:
         assert self.process is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from paved import AdminOnly, CurrentDatabase, CurrentOutbox
+from paved import CurrentDatabase, CurrentOutbox, require_scopes
 
 from catalog.contract import (
     SKU_PATTERN,
@@ -75,7 +75,11 @@ async def get_album(sku: SkuPath, db: CurrentDatabase) -> AlbumOut:
         return _out(await AlbumRepository(session).get(sku))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[AdminOnly], summary="Add an album (admin)")
+# Writes need an access token with the admin scope, verified here against identity's published keys.
+ADMIN = require_scopes("admin")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[ADMIN], summary="Add an album (admin)")
 async def add_album(new: NewAlbum, db: CurrentDatabase, response: Response) -> AlbumOut:
     album = Album(
         sku=new.sku,
@@ -91,7 +95,7 @@ async def add_album(new: NewAlbum, db: CurrentDatabase, response: Response) -> A
     return _out(album)
 
 
-@router.put("/{sku}", dependencies=[AdminOnly], summary="Correct an album's details (admin)")
+@router.put("/{sku}", dependencies=[ADMIN], summary="Correct an album's details (admin)")
 async def describe_album(sku: SkuPath, details: AlbumDetails, db: CurrentDatabase) -> AlbumOut:
     async with db.transaction() as session:
         albums = AlbumRepository(session)
@@ -101,7 +105,7 @@ async def describe_album(sku: SkuPath, details: AlbumDetails, db: CurrentDatabas
     return _out(album)
 
 
-@router.put("/{sku}/price", dependencies=[AdminOnly], summary="Change an album's price (admin)")
+@router.put("/{sku}/price", dependencies=[ADMIN], summary="Change an album's price (admin)")
 async def change_price(sku: SkuPath, change: PriceChange, db: CurrentDatabase, outbox: CurrentOutbox) -> AlbumOut:
     async with db.transaction() as session:
         albums = AlbumRepository(session)

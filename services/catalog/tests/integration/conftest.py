@@ -9,12 +9,12 @@ import httpx
 import pytest
 from paved import ServiceSettings
 from paved.migrations import upgrade
-from paved.testing import postgres_database, postgres_is_reachable, running_nats
+from paved.testing import TestTokens, postgres_database, postgres_is_reachable, running_nats
 
 from catalog.app import create_service
 
 MIGRATIONS = Path(__file__).parents[2] / "migrations"
-ADMIN_TOKEN = "test-admin-token"
+TOKENS = TestTokens()  # the test's own token issuer, standing in for identity
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +43,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 async def client(database_url: str, broker_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The catalog's HTTP API with its real database and broker, without a network hop."""
-    settings = ServiceSettings(database_url=database_url, broker_url=broker_url, admin_token=ADMIN_TOKEN)
+    settings = ServiceSettings(database_url=database_url, broker_url=broker_url)
     service = create_service(settings)
+    TOKENS.install(service.app)
     async with service.running():
         transport = httpx.ASGITransport(app=service.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as client:
@@ -52,5 +53,10 @@ async def client(database_url: str, broker_url: str) -> AsyncIterator[httpx.Asyn
 
 
 @pytest.fixture
+def tokens() -> TestTokens:
+    return TOKENS
+
+
+@pytest.fixture
 def admin() -> dict[str, str]:
-    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    return TOKENS.bearer("admin-1", "admin")

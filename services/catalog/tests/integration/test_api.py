@@ -6,6 +6,7 @@ import httpx
 import nats
 import pytest
 from paved import Envelope
+from paved.testing import TestTokens
 
 NEW_ALBUM = {
     "sku": "TEST-0001",
@@ -64,11 +65,20 @@ async def test_the_same_sku_twice_is_a_conflict(client: httpx.AsyncClient, admin
 
 
 @pytest.mark.parametrize(
-    ("headers", "status"),
-    [({}, 401), ({"Authorization": "Bearer wrong"}, 403), ({"Authorization": "Basic abc"}, 401)],
+    ("caller", "status"),
+    [("nobody", 401), ("garbage", 401), ("basic", 401), ("customer", 403), ("forged", 401)],
 )
-async def test_writes_need_the_admin_token(client: httpx.AsyncClient, headers: dict[str, str], status: int) -> None:
-    """Without the admin token, writes are refused with a problem response and change nothing."""
+async def test_writes_need_an_admin_access_token(
+    client: httpx.AsyncClient, tokens: TestTokens, caller: str, status: int
+) -> None:
+    """Without a valid access token granting the admin scope, writes are refused and change nothing."""
+    headers = {
+        "nobody": {},
+        "garbage": {"Authorization": "Bearer not-a-token"},
+        "basic": {"Authorization": "Basic abc"},
+        "customer": tokens.bearer("customer-1", "customer"),
+        "forged": TestTokens().bearer("admin-1", "admin"),  # signed by a key the issuer never published
+    }[caller]
     response = await client.post("/albums", json=NEW_ALBUM, headers=headers)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
