@@ -6,7 +6,7 @@ responses, and the seams every request, outbound call and message passes through
 """
 
 from paved.auth import AdminOnly, CurrentPrincipal, install_token_verifier, require_admin, require_scopes
-from paved.client import service_client
+from paved.client import ClientCredentials, service_client
 from paved.database import Database
 from paved.envelope import Envelope
 from paved.problems import Problem
@@ -16,6 +16,7 @@ from paved.tokens import JwksUrl, Principal, TokenVerifier
 
 __all__ = [
     "AdminOnly",
+    "ClientCredentials",
     "CurrentDatabase",
     "CurrentOutbox",
     "CurrentPrincipal",

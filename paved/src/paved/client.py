@@ -1,11 +1,21 @@
-"""The client every outbound HTTP call goes through: ids travel on, and every call has a deadline."""
+"""The client every outbound HTTP call goes through: ids travel on, and every call has a deadline.
+
+A call to another service may carry this service's own access token (OAuth2 client credentials):
+``ClientCredentials`` gets it from the token issuer, keeps it until shortly before it expires, and
+gets a new one when the callee says it is no longer good (401).
+"""
 
 from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
 from paved import context
 from paved.middleware import CORRELATION_ID
+from paved.settings import ServiceSettings
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
@@ -22,6 +32,7 @@ def service_client(
     base_url: str,
     *,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    auth: httpx.Auth | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for calling another service at ``base_url``.
@@ -29,11 +40,91 @@ def service_client(
     Args:
         base_url: where the other service answers, e.g. ``http://127.0.0.1:8101``.
         timeout: the whole call's deadline in seconds; there is no call without one.
+        auth: how calls prove who makes them, e.g. this service's ``ClientCredentials``.
         transport: replaces the network, for tests (e.g. ``httpx.MockTransport``).
     """
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout),
+        auth=auth,
         transport=transport,
         event_hooks={"request": [_propagate_ids]},
+    )
+
+
+class TokenUnavailableError(Exception):
+    """The token issuer did not give this service a token (down, or its credentials are refused)."""
+
+
+class ClientCredentials(httpx.Auth):
+    """This service's own access token on every call (RFC 6749 client-credentials grant).
+
+    One per process, shared by every client: a token is fetched once, reused until ``margin`` seconds
+    before it expires, and fetched again once when a callee answers 401 (the issuer rotated keys).
+
+    Args:
+        token_url: the issuer's token endpoint, e.g. ``http://127.0.0.1:8102/oauth/token``.
+        client_id: this service's client id.
+        client_secret: its secret.
+        scope: the scopes to ask for (space-separated); the issuer's default when omitted.
+        timeout: the token request's deadline in seconds.
+        transport: replaces the network, for tests.
+    """
+
+    def __init__(
+        self,
+        token_url: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        scope: str | None = None,
+        margin: float = 30.0,
+        timeout: float = 2.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.token_url = token_url
+        self._credentials = (client_id, client_secret)
+        self.scope = scope
+        self.margin = margin
+        self.timeout = timeout
+        self.transport = transport
+        self._clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._fetching = asyncio.Lock()  # many calls at once, one token request
+
+    async def token(self, *, renew: bool = False) -> str:
+        """A current access token; a new one if ``renew`` or the kept one is about to expire."""
+        stale = self._token
+        async with self._fetching:
+            if self._token is not None and self._clock() < self._expires_at and not (renew and self._token == stale):
+                return self._token
+            form = {"grant_type": "client_credentials"} | ({"scope": self.scope} if self.scope else {})
+            try:
+                async with service_client(self.token_url, timeout=self.timeout, transport=self.transport) as client:
+                    answer = await client.post(self.token_url, data=form, auth=httpx.BasicAuth(*self._credentials))
+                answer.raise_for_status()
+                body = answer.json()
+                token, lifetime = str(body["access_token"]), float(body.get("expires_in", 60))
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                raise TokenUnavailableError(f"no access token from {self.token_url}: {exc!r}") from exc
+            self._token, self._expires_at = token, self._clock() + max(lifetime - self.margin, 1.0)
+            return token
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        request.headers["Authorization"] = f"Bearer {await self.token()}"
+        response = yield request
+        if response.status_code == 401:
+            request.headers["Authorization"] = f"Bearer {await self.token(renew=True)}"
+            yield request
+
+
+def client_credentials(settings: ServiceSettings) -> ClientCredentials | None:
+    """The service's ``ClientCredentials`` from its settings (``PAVED_TOKEN_URL``, ``PAVED_CLIENT_ID``,
+    ``PAVED_CLIENT_SECRET``), or None when it has none."""
+    if not (settings.token_url and settings.client_id and settings.client_secret):
+        return None
+    return ClientCredentials(
+        settings.token_url, client_id=settings.client_id, client_secret=settings.client_secret.get_secret_value()
     )

@@ -32,6 +32,11 @@ class ServiceManifest(BaseModel):
         description="set on the one service that issues access tokens: the audience its tokens carry; "
         "`paved up` then points every service's token verification at it",
     )
+    client_scopes: list[str] = Field(
+        default_factory=list,
+        description="scopes the service needs as an OAuth2 client when it calls others (client-credentials "
+        "tokens from the token issuer)",
+    )
     directory: Path = Field(default=Path(), exclude=True)
 
     @property

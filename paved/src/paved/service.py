@@ -10,6 +10,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.responses import JSONResponse
 
+from paved.client import client_credentials
 from paved.database import Database
 from paved.messaging.outbox import Outbox
 from paved.messaging.runtime import Messaging
@@ -50,6 +51,8 @@ class Service:
         self.settings = settings if settings is not None else ServiceSettings()
         self.metrics = ServiceMetrics(service=name, version=version)
         self.database = Database(self.settings.database_url)
+        # This service's own access token for calls to others, when it has client credentials.
+        self.credentials = client_credentials(self.settings)
         # FastStream's NatsBroker or RabbitBroker, by the URL's scheme: a service's own FastStream
         # subscribers may use it too; paved's messaging runs over its connection.
         self.broker = faststream_broker(self.settings.broker_url, name=name)

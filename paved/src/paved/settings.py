@@ -32,6 +32,11 @@ class ServiceSettings(BaseSettings):
     jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    # How this service signs in when it calls others (OAuth2 client credentials); `paved up` sets them
+    # for services whose service.toml asks for client_scopes.
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
     log_level: str = "INFO"
     # How long in-flight requests and message handlers get to finish on SIGTERM.
     shutdown_grace_seconds: float = 10.0

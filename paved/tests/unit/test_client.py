@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
 
 from paved import context
-from paved.client import service_client
+from paved.client import ClientCredentials, TokenUnavailableError, service_client
 
 
 async def test_outbound_calls_carry_the_correlation_id_and_have_a_deadline() -> None:
@@ -31,3 +34,69 @@ async def test_calls_outside_a_request_add_no_ids() -> None:
     async with service_client("http://catalog", transport=transport) as client:
         await client.get("/albums")
     assert "x-correlation-id" not in seen[0].headers
+
+
+class Issuer:
+    """A token endpoint and a callee in one MockTransport: counts token requests, accepts current tokens."""
+
+    def __init__(self) -> None:
+        self.issued = 0
+        self.valid: set[str] = set()
+        self.down = False
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            if self.down:
+                return httpx.Response(503)
+            assert request.headers["authorization"].startswith("Basic ")
+            assert b"grant_type=client_credentials" in request.content
+            self.issued += 1
+            token = f"token-{self.issued}"
+            self.valid.add(token)
+            return httpx.Response(200, json={"access_token": token, "token_type": "Bearer", "expires_in": 600})
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        return httpx.Response(200 if bearer in self.valid else 401, json={"token": bearer})
+
+
+def credentials(issuer: Issuer, clock: list[float]) -> ClientCredentials:
+    return ClientCredentials(
+        "http://identity/oauth/token",
+        client_id="order",
+        client_secret="s3cret-s3cret-s3cret",
+        transport=httpx.MockTransport(issuer.handle),
+        clock=lambda: clock[0],
+    )
+
+
+async def test_client_credentials_fetch_one_token_for_many_concurrent_calls() -> None:
+    """Twenty calls at once share one token request; the token rides on each call."""
+    issuer = Issuer()
+    auth = credentials(issuer, [0.0])
+    async with service_client("http://catalog", auth=auth, transport=httpx.MockTransport(issuer.handle)) as client:
+        answers = await asyncio.gather(*(client.get("/albums") for _ in range(20)))
+    assert {a.status_code for a in answers} == {200}
+    assert issuer.issued == 1
+
+
+async def test_client_credentials_renew_before_expiry_and_after_a_401() -> None:
+    """A token near its expiry is replaced; one the callee refuses is replaced once and the call retried."""
+    issuer = Issuer()
+    clock = [0.0]
+    auth = credentials(issuer, clock)
+    async with service_client("http://catalog", auth=auth, transport=httpx.MockTransport(issuer.handle)) as client:
+        await client.get("/albums")
+        clock[0] = 600 - 29  # within the 30 s margin
+        assert (await client.get("/albums")).json()["token"] == "token-2"
+        issuer.valid.clear()  # e.g. the issuer rotated its keys
+        answer = await client.get("/albums")
+    assert answer.status_code == 200 and answer.json()["token"] == "token-3"
+
+
+async def test_an_unavailable_issuer_is_a_clear_error() -> None:
+    """When the issuer cannot give a token the call fails with TokenUnavailableError naming the issuer."""
+    issuer = Issuer()
+    issuer.down = True
+    auth = credentials(issuer, [0.0])
+    async with service_client("http://catalog", auth=auth, transport=httpx.MockTransport(issuer.handle)) as client:
+        with pytest.raises(TokenUnavailableError, match="http://identity/oauth/token"):
+            await client.get("/albums")

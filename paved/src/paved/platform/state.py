@@ -28,7 +28,11 @@ class StateDir:
 
     def admin_token(self) -> str:
         """The development admin token, made once and kept."""
-        path = self.path / "secrets" / "admin-token"
+        return self.secret("admin-token")
+
+    def secret(self, name: str) -> str:
+        """A random secret, made on first use and kept in ``secrets/NAME`` (readable by its owner only)."""
+        path = self.path / "secrets" / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.parent.chmod(0o700)

@@ -6,6 +6,7 @@ in order: services first (they drain in-flight work), then the broker.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -217,9 +218,18 @@ class Platform:
                 "PAVED_JWT_ISSUER": issuer.url,
                 "PAVED_JWT_AUDIENCE": str(issuer.manifest.token_audience),
                 "PAVED_JWKS_URL": f"{issuer.url}/.well-known/jwks.json",
+                "PAVED_TOKEN_URL": f"{issuer.url}/oauth/token",
             }
+        clients = {}
         for service in self.services:
             service.env |= shared
+            if issuers and service.manifest.client_scopes:
+                # Each service signs in as itself (OAuth2 client credentials) with a secret of its own.
+                secret = self.state.secret(f"client-{service.name}")
+                service.env |= {"PAVED_CLIENT_ID": service.name, "PAVED_CLIENT_SECRET": secret}
+                clients[service.name] = {"secret": secret, "scopes": service.manifest.client_scopes}
+        for issuer in issuers:
+            issuer.env["PAVED_TOKEN_CLIENTS"] = json.dumps(clients)
 
     @property
     def broker_url(self) -> str:

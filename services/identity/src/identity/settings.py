@@ -6,7 +6,7 @@ All from ``PAVED_*`` variables, read once at start-up, e.g.::
     PAVED_JWT_AUDIENCE=musiccorp                            # the aud of every token it signs
     PAVED_IDENTITY_ADMIN_EMAIL=ops@musiccorp.example
     PAVED_IDENTITY_ADMIN_PASSWORD=...                       # the admin's first password
-    PAVED_IDENTITY_CLIENTS='{"order": {"secret": "...", "scopes": ["catalog:read"]}}'
+    PAVED_TOKEN_CLIENTS='{"order": {"secret": "...", "scopes": ["catalog:read"]}}'
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class IdentitySettings(ServiceSettings):
 
     identity_admin_email: str = "admin@musiccorp.example.com"
     identity_admin_password: SecretStr | None = None
-    identity_clients: dict[str, ClientSettings] = Field(default_factory=dict)
+    token_clients: dict[str, ClientSettings] = Field(default_factory=dict)
     identity_access_token_seconds: int = Field(default=600, ge=30, le=3600)
     identity_refresh_token_days: int = Field(default=14, ge=1, le=90)
 
@@ -78,7 +78,7 @@ class IdentitySettings(ServiceSettings):
             client_id: ServiceClient(
                 id=client_id, secret=client.secret.get_secret_value(), scopes=frozenset(client.scopes)
             )
-            for client_id, client in self.identity_clients.items()
+            for client_id, client in self.token_clients.items()
         }
 
     @property

@@ -55,7 +55,7 @@ def settings(database_url: str, broker_url: str) -> IdentitySettings:
         jwt_audience=AUDIENCE,
         identity_admin_email=ADMIN_EMAIL,
         identity_admin_password=SecretStr(ADMIN_PASSWORD),
-        identity_clients={
+        token_clients={
             "order": ClientSettings(secret=SecretStr(ORDER_SECRET), scopes=["catalog:read", "stock:reserve"])
         },
     )

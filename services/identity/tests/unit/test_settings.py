@@ -47,9 +47,9 @@ def test_production_refuses_development_defaults(change: dict[str, object], name
 
 
 def test_service_clients_come_from_json_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """PAVED_IDENTITY_CLIENTS is a JSON object of client id to secret and scopes."""
+    """PAVED_TOKEN_CLIENTS is a JSON object of client id to secret and scopes."""
     monkeypatch.setenv(
-        "PAVED_IDENTITY_CLIENTS", '{"order": {"secret": "order-secret-0123456789", "scopes": ["catalog:read"]}}'
+        "PAVED_TOKEN_CLIENTS", '{"order": {"secret": "order-secret-0123456789", "scopes": ["catalog:read"]}}'
     )
     [order] = IdentitySettings().clients.values()
     assert (order.id, order.secret, order.scopes) == ("order", "order-secret-0123456789", {"catalog:read"})
@@ -57,6 +57,6 @@ def test_service_clients_come_from_json_in_the_environment(monkeypatch: pytest.M
 
 def test_a_short_client_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """A client secret shorter than 16 characters is a start-up error, not a guessable credential."""
-    monkeypatch.setenv("PAVED_IDENTITY_CLIENTS", '{"order": {"secret": "short"}}')
-    with pytest.raises(ValidationError, match="identity_clients"):
+    monkeypatch.setenv("PAVED_TOKEN_CLIENTS", '{"order": {"secret": "short"}}')
+    with pytest.raises(ValidationError, match="token_clients"):
         IdentitySettings()
