@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from paved import Service, ServiceSettings
+from paved.migrations import upgrade
+from paved.testing import TestTokens, postgres_database, postgres_is_reachable, running_nats
+
+from customer.app import create_service
+
+MIGRATIONS = Path(__file__).parents[2] / "migrations"
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> Iterator[str]:
+    with running_nats() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The customer service's own database, migrated: a SQLite file, and PostgreSQL as in production."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/customer.db"
+        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
+        yield url
+        return
+    if not await postgres_is_reachable():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not reachable, and CI must test the production path")
+        pytest.skip("PostgreSQL is not reachable (set PAVED_TEST_POSTGRES_URL)")
+    async with postgres_database("customer_test") as url:
+        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def tokens() -> TestTokens:
+    """The test's own token issuer: real signed access tokens, checked by the service's real verifier."""
+    return TestTokens()
+
+
+@pytest.fixture
+async def service(database_url: str, broker_url: str, tokens: TestTokens) -> AsyncIterator[Service]:
+    """The customer service, running with its real database and broker."""
+    service = create_service(ServiceSettings(database_url=database_url, broker_url=broker_url))
+    tokens.install(service.app)
+    async with service.running():
+        yield service
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    """The customer service's HTTP API, without a network hop."""
+    transport = httpx.ASGITransport(app=service.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://customer") as client:
+        yield client
+
+
+@pytest.fixture
+def ann(tokens: TestTokens) -> dict[str, str]:
+    """Ann's own access token, as identity issues it to a customer."""
+    return tokens.bearer("acc_ann", "customer")
+
+
+@pytest.fixture
+def bob(tokens: TestTokens) -> dict[str, str]:
+    return tokens.bearer("acc_bob", "customer")
+
+
+@pytest.fixture
+def order_service(tokens: TestTokens) -> dict[str, str]:
+    """The order service's own token (client credentials) with the scope to read customers' addresses."""
+    return tokens.bearer("order", "customers:read", client=True)

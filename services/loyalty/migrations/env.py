@@ -1,0 +1,4 @@
+from loyalty.store import metadata
+from paved.migrations import run_env
+
+run_env(metadata)

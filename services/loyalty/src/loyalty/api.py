@@ -1,0 +1,80 @@
+"""The loyalty service's HTTP read API: a customer's own points, and any customer's for an admin."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from paved import CurrentPrincipal, Problem, require_scopes
+
+from loyalty.contract import ADMIN_SCOPE, CUSTOMER_SCOPE, ID_PATTERN, EntryOut, Money, PointsStatement
+from loyalty.domain import Statement
+from loyalty.store import DatabaseLedger
+
+_CUSTOMER_ID = re.compile(ID_PATTERN)
+
+
+def _ledger(request: Request) -> DatabaseLedger:
+    return request.app.state.ledger  # type: ignore[no-any-return]
+
+
+CurrentLedger = Annotated[DatabaseLedger, Depends(_ledger)]
+
+
+def signed_in_customer(principal: CurrentPrincipal) -> str:
+    """The id of the customer the access token was issued to: the only customer ``/me`` may read."""
+    is_customer = principal.kind == "account" and principal.has_scopes(CUSTOMER_SCOPE)
+    if not is_customer or not _CUSTOMER_ID.fullmatch(principal.subject):
+        raise Problem(
+            403,
+            "Forbidden",
+            "/me is for a customer's own access token (an account's, with scope 'customer')",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{CUSTOMER_SCOPE}"'},
+        )
+    return principal.subject
+
+
+SignedInCustomer = Annotated[str, Depends(signed_in_customer)]
+Limit = Annotated[int, Query(ge=1, le=100, description="how many of the most recent entries")]
+
+router = APIRouter(tags=["points"])
+
+
+def _statement(statement: Statement) -> PointsStatement:
+    return PointsStatement(
+        customer_id=statement.customer_id,
+        balance=statement.balance,
+        entries=[
+            EntryOut(
+                number=entry.number,
+                order_id=entry.order_id,
+                kind=entry.kind.value,
+                points=entry.points,
+                balance_after=entry.balance_after,
+                recorded_at=entry.recorded_at,
+                amount=Money(amount_minor=entry.amount.amount_minor, currency=entry.amount.currency)
+                if entry.amount
+                else None,
+            )
+            for entry in statement.entries
+        ],
+    )
+
+
+@router.get("/me/points", summary="The signed-in customer's points: balance and recent entries")
+async def my_points(customer_id: SignedInCustomer, ledger: CurrentLedger, limit: Limit = 20) -> PointsStatement:
+    return _statement(await ledger.statement(customer_id, limit=limit))
+
+
+@router.get(
+    "/customers/{customer_id}/points",
+    dependencies=[require_scopes(ADMIN_SCOPE)],
+    summary="Any customer's points (admin)",
+)
+async def customer_points(
+    customer_id: Annotated[str, Path(pattern=ID_PATTERN, description="the customer's id")],
+    ledger: CurrentLedger,
+    limit: Limit = 20,
+) -> PointsStatement:
+    return _statement(await ledger.statement(customer_id, limit=limit))

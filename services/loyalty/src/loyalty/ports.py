@@ -1,0 +1,35 @@
+"""What the loyalty use cases need from outside, as small Protocols.
+
+``store.py`` implements them over the partitioned tables; the unit tests, in memory (``tests/unit/fakes.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from loyalty.domain import OrderEntries, PointsAccount, Statement
+
+
+class Ledger(Protocol):
+    """The points ledger within one transaction; each call touches the one customer's partition."""
+
+    async def account(self, customer_id: str) -> PointsAccount:
+        """The customer's account (at zero if new), held until the transaction ends."""
+        ...
+
+    async def order(self, customer_id: str, order_id: str) -> OrderEntries:
+        """What the customer's ledger holds for ``order_id``."""
+        ...
+
+    async def record(self, account: PointsAccount) -> None:
+        """Store the account's newly recorded entries and its balance."""
+        ...
+
+    async def statement(self, customer_id: str, *, limit: int) -> Statement:
+        """The customer's balance and their ``limit`` most recent entries, as of one moment."""
+        ...
+
+
+Announce = Callable[[OrderEntries], Awaitable[None]]
+"""Publish where an order's points now stand (its newest entry), if and only if the transaction commits."""

@@ -1,0 +1,274 @@
+"""The loyalty ledger's tables, partitioned by customer, and the repository over them. Nobody else reads them.
+
+Every row carries ``partition_no`` (``partition_of(customer_id)``) as the first column of its primary key,
+and every statement names one partition. So PostgreSQL can split each table into physical partitions
+(``PARTITION BY LIST (partition_no)``) without a query changing, and a partition can move to a database
+of its own whole (docs/loyalty.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from paved import Database
+from paved.messaging import messaging_tables
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+    and_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeDecorator
+
+from loyalty.domain import Entry, EntryKind, Money, OrderEntries, PointsAccount, Statement
+from loyalty.partitioning import PartitionCountChangedError, partition_of
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps none, so it is put back on reading)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be stored: whose time would it be?")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+metadata = MetaData()
+
+points_accounts = Table(
+    "points_accounts",
+    metadata,
+    Column("partition_no", SmallInteger, primary_key=True),
+    Column("customer_id", String(100), primary_key=True),
+    Column("balance", BigInteger, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("balance >= 0", name="balance_never_negative"),
+)
+
+points_entries = Table(
+    "points_entries",
+    metadata,
+    Column("partition_no", SmallInteger, primary_key=True),
+    Column("customer_id", String(100), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("order_id", String(100), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("amount_minor", BigInteger),
+    Column("currency", String(3)),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(
+        ["partition_no", "customer_id"], ["points_accounts.partition_no", "points_accounts.customer_id"]
+    ),
+    # The database's own guard of "once per order": a bug that tried twice would fail, not double.
+    UniqueConstraint("partition_no", "customer_id", "order_id", "kind", name="uq_points_entries_order_kind"),
+    CheckConstraint("kind IN ('award', 'revoke')", name="kind_is_known"),
+    CheckConstraint("points >= 0", name="points_not_negative"),
+    CheckConstraint("balance_after >= 0", name="balance_after_never_negative"),
+)
+
+# One row: the partition count the ledger was laid out with, claimed by the first write.
+ledger_layout = Table(
+    "ledger_layout",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("partitions", Integer, nullable=False),
+    Column("laid_out_at", UtcDateTime, nullable=False),
+)
+
+# paved's outbox and inbox live in the loyalty service's own database, beside its ledger.
+messaging = messaging_tables(metadata)
+
+_INSERT_IGNORING_DUPLICATES: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
+def _insert_unless_there(
+    session: AsyncSession, table: Table, row: dict[str, Any]
+) -> sqlite.Insert | postgresql.Insert:
+    """``INSERT … ON CONFLICT DO NOTHING``: no error, so no savepoint, when the row is there already."""
+    insert = _INSERT_IGNORING_DUPLICATES[session.get_bind().dialect.name]
+    return insert(table).values(row).on_conflict_do_nothing()
+
+
+class Layout:
+    """The configured partition count, checked once per process against the one the ledger was laid out with."""
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self._checked = False
+
+    def partition_of(self, customer_id: str) -> int:
+        """The partition that holds ``customer_id``'s rows."""
+        return partition_of(customer_id, partitions=self.partitions)
+
+    async def check(self, session: AsyncSession, *, claim: bool) -> None:
+        """Raise ``PartitionCountChangedError`` on a mismatch; ``claim`` records the count if none is yet."""
+        if self._checked:
+            return
+        laid_out = await self._laid_out(session)
+        if laid_out is None:
+            if not claim:
+                return  # nothing written yet, so nothing misplaced: the first write claims the count
+            claimed = {"id": 1, "partitions": self.partitions, "laid_out_at": datetime.now(UTC)}
+            await session.execute(_insert_unless_there(session, ledger_layout, claimed))
+            # This transaction's claim, or the one a concurrent first write committed meanwhile.
+            if (laid_out := await self._laid_out(session)) != self.partitions:
+                raise PartitionCountChangedError(laid_out=laid_out or 0, configured=self.partitions)
+            return  # not remembered: the claim holds only once this transaction commits
+        if laid_out != self.partitions:
+            raise PartitionCountChangedError(laid_out=laid_out, configured=self.partitions)
+        self._checked = True
+
+    @staticmethod
+    async def _laid_out(session: AsyncSession) -> int | None:
+        return (await session.execute(select(ledger_layout.c.partitions))).scalar_one_or_none()
+
+
+def _entry(row: RowMapping) -> Entry:
+    amount = Money(row["amount_minor"], row["currency"]) if row["amount_minor"] is not None else None
+    return Entry(
+        customer_id=row["customer_id"],
+        number=row["number"],
+        order_id=row["order_id"],
+        kind=EntryKind(row["kind"]),
+        points=row["points"],
+        balance_after=row["balance_after"],
+        recorded_at=row["recorded_at"],
+        amount=amount,
+    )
+
+
+def _entry_row(partition: int, entry: Entry) -> dict[str, Any]:
+    return {
+        "partition_no": partition,
+        "customer_id": entry.customer_id,
+        "number": entry.number,
+        "order_id": entry.order_id,
+        "kind": entry.kind.value,
+        "points": entry.points,
+        "balance_after": entry.balance_after,
+        "amount_minor": entry.amount.amount_minor if entry.amount else None,
+        "currency": entry.amount.currency if entry.amount else None,
+        "recorded_at": entry.recorded_at,
+    }
+
+
+class SqlLedger:
+    """The points ledger in the caller's transaction; each method works in one customer's partition."""
+
+    def __init__(self, session: AsyncSession, layout: Layout) -> None:
+        self.session = session
+        self.layout = layout
+
+    def _keys(self, table: Table, customer_id: str) -> ColumnElement[bool]:
+        return and_(
+            table.c.partition_no == self.layout.partition_of(customer_id), table.c.customer_id == customer_id
+        )
+
+    async def account(self, customer_id: str) -> PointsAccount:
+        await self.layout.check(self.session, claim=True)
+        opened = {
+            "partition_no": self.layout.partition_of(customer_id),
+            "customer_id": customer_id,
+            "balance": 0,
+            "entries": 0,
+            "updated_at": datetime.now(UTC),
+        }
+        await self.session.execute(_insert_unless_there(self.session, points_accounts, opened))
+        # The row lock on PostgreSQL is what serialises one customer's commands; SQLite's writer is one anyway.
+        held = select(points_accounts).where(self._keys(points_accounts, customer_id)).with_for_update()
+        row = (await self.session.execute(held)).mappings().one()
+        return PointsAccount(customer_id=customer_id, balance=row["balance"], entries=row["entries"])
+
+    async def order(self, customer_id: str, order_id: str) -> OrderEntries:
+        query = select(points_entries).where(
+            self._keys(points_entries, customer_id), points_entries.c.order_id == order_id
+        )
+        entries = {entry.kind: entry for entry in map(_entry, (await self.session.execute(query)).mappings())}
+        return OrderEntries(order_id, award=entries.get(EntryKind.AWARD), revoke=entries.get(EntryKind.REVOKE))
+
+    async def record(self, account: PointsAccount) -> None:
+        partition = self.layout.partition_of(account.customer_id)
+        await self.session.execute(points_entries.insert(), [_entry_row(partition, e) for e in account.recorded])
+        await self.session.execute(
+            update(points_accounts)
+            .where(self._keys(points_accounts, account.customer_id))
+            .values(balance=account.balance, entries=account.entries, updated_at=account.recorded[-1].recorded_at)
+        )
+
+    async def statement(self, customer_id: str, *, limit: int) -> Statement:
+        await self.layout.check(self.session, claim=False)
+        # One statement, so the balance and the entries are of one moment even without a transaction.
+        query = (
+            select(points_accounts.c.balance, points_entries)
+            .select_from(points_accounts)
+            .outerjoin(
+                points_entries,
+                and_(
+                    points_entries.c.partition_no == points_accounts.c.partition_no,
+                    points_entries.c.customer_id == points_accounts.c.customer_id,
+                ),
+            )
+            .where(self._keys(points_accounts, customer_id))
+            .order_by(points_entries.c.number.desc())
+            .limit(limit)
+        )
+        rows = (await self.session.execute(query)).mappings().all()
+        if not rows:
+            return Statement(customer_id=customer_id, balance=0, entries=[])
+        entries = [_entry(row) for row in rows if row["number"] is not None]
+        return Statement(customer_id=customer_id, balance=rows[0]["balance"], entries=entries)
+
+
+class DatabaseLedger:
+    """The ledger over the service's database: in a command's transaction, or read for the API."""
+
+    def __init__(self, database: Database, layout: Layout) -> None:
+        self.database = database
+        self.layout = layout
+
+    async def lay_out(self) -> None:
+        """Claim the configured partition count for a new ledger; raise if the ledger has another one."""
+        async with self.database.transaction() as session:
+            await self.layout.check(session, claim=True)
+
+    def in_session(self, session: AsyncSession) -> SqlLedger:
+        """The ledger in ``session``'s transaction (the consumer's, for a command)."""
+        return SqlLedger(session, self.layout)
+
+    async def statement(self, customer_id: str, *, limit: int) -> Statement:
+        """The customer's balance and recent entries, read without waiting for writers."""
+        async with self.database.read() as session:
+            return await SqlLedger(session, self.layout).statement(customer_id, limit=limit)
