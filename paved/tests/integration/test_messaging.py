@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TestBroker
+from paved.platform.nats import EmbeddedNats
 from paved.envelope import Envelope
 from paved.testing import create_tables
 from shop import (
@@ -257,3 +258,26 @@ async def test_a_broker_restart_mid_stream_loses_and_doubles_nothing(
         awarded = await eventually(all_awarded, timeout=60)
         counted = await count_points(points)
     assert awarded, counted
+
+
+async def test_a_message_no_stream_takes_is_parked_and_does_not_stall_the_outbox(
+    broker: EmbeddedNats, databases: tuple[str, str]
+) -> None:
+    """On JetStream, an outbox row for a subject no stream takes goes to the dead letters; the rows behind it are sent."""
+    orders_url, points_url = databases
+    points = points_service(database_url=points_url, broker_url=broker.url)
+    orders = orders_service(database_url=orders_url, broker_url=broker.url)
+    async with points.running(), orders.running():
+        assert orders.messaging
+        async with orders.database.transaction() as session:
+            stray = OrderPlaced(order_id="stray", total_minor=100).envelope()
+            await orders.messaging.outbox.put(session, stray, subject="nowhere.replies")
+        await place_order(orders, "after-the-stray")
+
+        async def sent() -> bool:
+            return await count_points(points) == (1, 1) and await orders.messaging.outbox.pending() == 0  # type: ignore[union-attr]
+
+        assert await eventually(sent)
+    [letter] = await dead_letters(broker.url)
+    assert letter.consumer == "outbox" and letter.subject == "nowhere.replies"
+    assert "no stream takes subject 'nowhere.replies'" in letter.reason

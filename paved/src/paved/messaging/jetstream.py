@@ -20,7 +20,7 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 
 from paved.messaging.transport import (
     DLQ_SUBJECT_PREFIX,
@@ -130,7 +130,25 @@ class JetStreamTransport:
             for m in messages
         ]
         async with asyncio.timeout(PUBLISH_ACK_TIMEOUT_SECONDS):
-            await asyncio.gather(*acks)
+            answers = await asyncio.gather(*acks, return_exceptions=True)
+        for message, answer in zip(messages, answers, strict=True):
+            if isinstance(answer, NoStreamResponseError):
+                # No stream takes the subject (a typo, a stream not declared, a reply to a service that
+                # is gone): retrying would stall every message behind it, so it is parked with the reason.
+                await self._park_unroutable(message)
+            elif isinstance(answer, BaseException):
+                raise answer
+
+    async def _park_unroutable(self, message: Outgoing) -> None:
+        headers = {
+            "Nats-Msg-Id": f"dlq:outbox:{message.id}",
+            "Paved-Dlq-Consumer": "outbox",
+            "Paved-Dlq-Subject": message.subject,
+            "Paved-Dlq-Reason": f"no stream takes subject {message.subject!r}: sent by an outbox, parked unsent",
+            "Paved-Dlq-Attempts": "1",
+            "Paved-Dlq-Original-Headers": json.dumps({**message.headers, "Nats-Msg-Id": message.id}),
+        }
+        await self.js.publish(f"{DLQ_SUBJECT_PREFIX}.outbox", message.body, headers=headers)
 
     async def subscribe(self, consumer: Consumer) -> _JetStreamSubscription:
         return _JetStreamSubscription(await self.js.pull_subscribe_bind(durable=consumer.name, stream=consumer.stream))
