@@ -1,0 +1,184 @@
+"""notification's own tables, and the repository that maps them onto domain emails. Nobody else reads them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from paved import Database
+from paved.messaging import messaging_tables
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeDecorator
+
+from notification.domain import Email, EmailNotFoundError, EmailStatus, NoticeKind
+from notification.ports import EmailFilter, EmailPage
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps none, so it is put back on reading)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be stored: whose time would it be?")
+        # UTC throughout, so that SQLite, which compares these as text, orders them as times.
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+metadata = MetaData()
+
+emails = Table(
+    "emails",
+    metadata,
+    # The order emails were queued in: newest first is highest first, and the paging cursor.
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("recipient", String(100), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    # One email per event, beside the inbox: a duplicate that got past it fails loudly instead of mailing twice.
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("order_id", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Index("ix_emails_recipient_seq", "recipient", "seq"),
+    Index("ix_emails_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+# paved's outbox and inbox live in notification's own database, beside its emails.
+messaging = messaging_tables(metadata)
+
+
+def _to_email(row: RowMapping) -> Email:
+    return Email(
+        id=row["id"],
+        recipient=row["recipient"],
+        kind=NoticeKind(row["kind"]),
+        subject=row["subject"],
+        body=row["body"],
+        event_id=row["event_id"],
+        order_id=row["order_id"],
+        created_at=row["created_at"],
+        next_attempt_at=row["next_attempt_at"],
+        status=EmailStatus(row["status"]),
+        attempts=row["attempts"],
+        sent_at=row["sent_at"],
+        last_error=row["last_error"],
+    )
+
+
+def _state(email: Email) -> dict[str, Any]:
+    """The columns that change over an email's life."""
+    return {
+        "status": email.status.value,
+        "attempts": email.attempts,
+        "next_attempt_at": email.next_attempt_at,
+        "sent_at": email.sent_at,
+        "last_error": email.last_error,
+    }
+
+
+class SqlEmails:
+    """Emails in notification's database, within the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, email: Email) -> None:
+        row = {
+            "id": email.id,
+            "recipient": email.recipient,
+            "kind": email.kind.value,
+            "subject": email.subject,
+            "body": email.body,
+            "event_id": email.event_id,
+            "order_id": email.order_id,
+            "created_at": email.created_at,
+        }
+        await self.session.execute(insert(emails).values(**row, **_state(email)))
+
+    async def get(self, email_id: str, *, for_update: bool = False) -> Email:
+        query = select(emails).where(emails.c.id == email_id)
+        if for_update:
+            query = query.with_for_update()  # SQLite has no row locks: its transactions take turns anyway
+        row = (await self.session.execute(query)).mappings().first()
+        if row is None:
+            raise EmailNotFoundError(email_id)
+        return _to_email(row)
+
+    async def save(self, email: Email) -> None:
+        await self.session.execute(update(emails).where(emails.c.id == email.id).values(**_state(email)))
+
+    async def due(self, *, at: datetime, limit: int) -> list[Email]:
+        query = (
+            select(emails)
+            .where(emails.c.status == EmailStatus.QUEUED.value, emails.c.next_attempt_at <= at)
+            .order_by(emails.c.seq)
+            .limit(limit)
+            # Two senders (two replicas) on PostgreSQL take different emails instead of queueing on the same.
+            .with_for_update(skip_locked=True)
+        )
+        return [_to_email(row) for row in (await self.session.execute(query)).mappings()]
+
+    async def page(self, where: EmailFilter, *, after: int | None, limit: int) -> EmailPage:
+        # One more than asked tells whether there is a next page without counting.
+        query = select(emails).order_by(emails.c.seq.desc()).limit(limit + 1)
+        if after is not None:
+            query = query.where(emails.c.seq < after)
+        if where.recipient is not None:
+            query = query.where(emails.c.recipient == where.recipient)
+        if where.status is not None:
+            query = query.where(emails.c.status == where.status.value)
+        rows = (await self.session.execute(query)).mappings().all()
+        page = rows[:limit]
+        next_cursor = int(page[-1]["seq"]) if len(rows) > limit else None
+        return EmailPage(emails=[_to_email(row) for row in page], next_cursor=next_cursor)
+
+
+class DatabaseUnitOfWork:
+    """Transactions on notification's database, each with its emails."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlEmails]:
+        async with self.database.read() as session:
+            yield SqlEmails(session)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[SqlEmails]:
+        async with self.database.transaction() as session:
+            yield SqlEmails(session)

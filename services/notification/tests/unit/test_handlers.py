@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from paved import Envelope
+from paved.messaging import Consumer, Handling, Message, MessageTypes, UnacceptableMessage
+
+from notification import handlers
+from notification.domain import EmailStatus, NoticeKind
+from notification.order_events import HANDLED_SUBJECTS, OrderCancelled, OrderDispatched, OrderPlaced, OrderRejected
+
+from .fakes import FakeClock, FakeEmails
+
+TOTAL = {"amount_minor": 2598, "currency": "GBP"}
+AT = datetime(2026, 11, 27, 9, 0, tzinfo=UTC).isoformat()
+# What order's contract sends, every field of it: notification reads only some, and must take them all.
+EVENTS: dict[type[Message], dict[str, object]] = {
+    OrderPlaced: {
+        "order_id": "ord-1",
+        "customer_id": "acc_ann",
+        "lines": [
+            {
+                "sku": "ALB-00001",
+                "title": "Kind of Blue",
+                "quantity": 2,
+                "unit_price": {"amount_minor": 1299, "currency": "GBP"},
+            }
+        ],
+        "total": TOTAL,
+        "placed_at": AT,
+    },
+    OrderDispatched: {"order_id": "ord-1", "customer_id": "acc_ann", "total": TOTAL, "dispatched_at": AT},
+    OrderRejected: {
+        "order_id": "ord-1",
+        "customer_id": "acc_ann",
+        "total": TOTAL,
+        "reason": "payment_declined",
+        "detail": "the card issuer said no",
+        "rejected_at": AT,
+    },
+    OrderCancelled: {
+        "order_id": "ord-1",
+        "customer_id": "acc_ann",
+        "total": TOTAL,
+        "reason": "cancelled by the customer",
+        "cancelled_at": AT,
+    },
+}
+
+
+@pytest.fixture
+def consumer() -> tuple[Consumer, FakeEmails]:
+    consumer = Consumer(name="notification-orders", stream="ORDER_EVENTS", subjects=HANDLED_SUBJECTS)
+    emails = FakeEmails()
+    ids = iter(f"msg_{n}" for n in range(100))
+    handlers.register(consumer, emails_in=lambda _: emails, new_id=lambda: next(ids), clock=FakeClock())
+    return consumer, emails
+
+
+async def deliver(
+    consumer: Consumer, event_type: type[Message], data: dict[str, object], *, version: int = 1
+) -> Envelope:
+    """Parse and handle one envelope as paved's consumer runner does."""
+    envelope = Envelope.new(event_type.message_type, data, version=version)
+    message = MessageTypes(*consumer.handlers).parse(envelope)
+    # The handlers reach the store through emails_in (the fake here), never the session or the outbox.
+    handling = Handling(session=None, envelope=envelope, outbox=None)  # type: ignore[arg-type]
+    await consumer.handlers[type(message)](handling, message)
+    return envelope
+
+
+@pytest.mark.parametrize(
+    ("event_type", "kind", "subject"),
+    [
+        (OrderPlaced, NoticeKind.ORDER_PLACED, "We have your order ord-1"),
+        (OrderDispatched, NoticeKind.ORDER_DISPATCHED, "Your order ord-1 is on its way"),
+        (OrderRejected, NoticeKind.ORDER_REJECTED, "We could not complete your order ord-1"),
+        (OrderCancelled, NoticeKind.ORDER_CANCELLED, "Your order ord-1 is cancelled"),
+    ],
+)
+async def test_each_order_event_queues_one_email_to_its_customer(
+    consumer: tuple[Consumer, FakeEmails], event_type: type[Message], kind: NoticeKind, subject: str
+) -> None:
+    """Every event order sends becomes one queued email to the order's customer, tied to the event's id."""
+    handled, emails = consumer
+    envelope = await deliver(handled, event_type, EVENTS[event_type])
+    [email] = emails.rows.values()
+    assert (email.recipient, email.kind, email.subject, email.status) == ("acc_ann", kind, subject, EmailStatus.QUEUED)
+    assert email.event_id == envelope.id and email.order_id == "ord-1"
+
+
+async def test_the_confirmation_lists_what_order_says_was_ordered(consumer: tuple[Consumer, FakeEmails]) -> None:
+    """OrderPlaced's lines, with their titles and prices, make the confirmation's list."""
+    handled, emails = consumer
+    await deliver(handled, OrderPlaced, EVENTS[OrderPlaced])
+    [email] = emails.rows.values()
+    assert "2 x Kind of Blue at 12.99 GBP" in email.body and "Total: 25.98 GBP" in email.body
+
+
+async def test_fields_order_adds_later_are_ignored(consumer: tuple[Consumer, FakeEmails]) -> None:
+    """A tolerant reader: a compatible change to order's events (a new field) still makes the email."""
+    handled, emails = consumer
+    await deliver(handled, OrderDispatched, EVENTS[OrderDispatched] | {"carrier": "Royal Mail"})
+    assert len(emails.rows) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"total": {"amount_minor": 2598, "currency": "pounds"}}, "total.currency"),
+        ({"total": {"amount_minor": 25.5, "currency": "GBP"}}, "total.amount_minor"),
+        ({"customer_id": "not a customer id"}, "customer_id"),
+        ({"customer_id": None}, "customer_id"),
+    ],
+)
+async def test_an_event_no_true_email_can_be_written_from_is_refused(
+    consumer: tuple[Consumer, FakeEmails], change: dict[str, object], reason: str
+) -> None:
+    """What notification relies on is checked: a bad value is refused, naming the field (paved parks it with that)."""
+    handled, emails = consumer
+    with pytest.raises(UnacceptableMessage, match=reason):
+        await deliver(handled, OrderDispatched, EVENTS[OrderDispatched] | change)
+    assert emails.rows == {}
+
+
+async def test_an_unknown_version_is_refused_for_the_dead_letters(consumer: tuple[Consumer, FakeEmails]) -> None:
+    """Only version 1 of each event is handled; any other is refused with the versions that are."""
+    handled, emails = consumer
+    with pytest.raises(UnacceptableMessage, match=r"unsupported version 2 of order.OrderPlaced \(accepted: \[1\]\)"):
+        await deliver(handled, OrderPlaced, EVENTS[OrderPlaced], version=2)
+    assert emails.rows == {}
