@@ -1,0 +1,158 @@
+"""What order asks other services over HTTP while a customer waits: prices at the catalog, the delivery
+address at the customer service. Through paved's client, each with a deadline for the whole lookup.
+
+Anything but a clear answer in time (no connection, a timeout, a 5xx, a body that is not what the
+contract says) is ``UpstreamUnavailableError``: the order is not placed, and the customer may try again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from typing import Annotated
+
+import httpx
+import structlog
+from paved import service_client
+from paved.client import TokenUnavailableError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from order.domain import CatalogItem, DeliveryAddress, Money
+from order.ports import UpstreamUnavailableError
+
+log = structlog.get_logger(logger_name="order.lookups")
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
+class _Price(BaseModel):
+    amount_minor: int = Field(gt=0)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class _Album(BaseModel):
+    """The catalog's ``AlbumOut``, as far as order reads it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sku: str
+    title: Text
+    artist: Text
+    price: _Price
+
+
+class _Address(BaseModel):
+    """The customer service's ``AddressOut``, as far as order reads it (and its columns hold)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    lines: list[Text] = Field(min_length=1, max_length=10)
+    city: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    postcode: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class CatalogOverHttp:
+    """The catalog's prices, one ``GET /albums/{sku}`` per line, all at once."""
+
+    def __init__(
+        self, base_url: str | None, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.transport = transport
+
+    async def items(self, skus: Collection[str]) -> dict[str, CatalogItem]:
+        """The albums of ``skus`` the catalog sells, at today's prices (see ``ports.Catalog``)."""
+        if self.base_url is None:
+            raise UpstreamUnavailableError("order does not know where the catalog is (PAVED_CATALOG_URL is not set)")
+        try:
+            async with asyncio.timeout(self.timeout):
+                found = await self._albums(self.base_url, skus)
+        except TimeoutError as exc:
+            raise UpstreamUnavailableError(f"the catalog did not answer within {self.timeout:g} s") from exc
+        return {item.sku: item for item in found if item is not None}
+
+    async def _albums(self, base_url: str, skus: Collection[str]) -> list[CatalogItem | None]:
+        async with service_client(base_url, timeout=self.timeout, transport=self.transport) as client:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    asked = [group.create_task(self._album(client, sku)) for sku in skus]
+            except* UpstreamUnavailableError as failed:
+                raise failed.exceptions[0] from None
+        return [task.result() for task in asked]
+
+    async def _album(self, client: httpx.AsyncClient, sku: str) -> CatalogItem | None:
+        try:
+            response = await client.get(f"/albums/{sku}")
+        except httpx.HTTPError as exc:
+            raise UpstreamUnavailableError(f"the catalog did not answer ({type(exc).__name__})") from exc
+        if response.status_code == httpx.codes.NOT_FOUND:
+            return None
+        if response.status_code != httpx.codes.OK:
+            raise UpstreamUnavailableError(f"the catalog answered {response.status_code} for {sku}")
+        try:
+            album = _Album.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise UpstreamUnavailableError(f"the catalog's answer for {sku} is not an album") from exc
+        price = Money(album.price.amount_minor, album.price.currency)
+        return CatalogItem(sku=sku, title=album.title, artist=album.artist, price=price)
+
+
+class CustomersOverHttp:
+    """A customer's delivery address, read with order's own access token (scope ``customers:read``)."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        *,
+        timeout: float,
+        auth: httpx.Auth | None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.auth = auth
+        self.transport = transport
+
+    async def address(self, customer_id: str, address_id: str) -> DeliveryAddress | None:
+        """The customer's delivery address, or None (see ``ports.Customers``)."""
+        if self.base_url is None:
+            raise UpstreamUnavailableError(
+                "order does not know where the customer service is (PAVED_CUSTOMER_URL is not set)"
+            )
+        if self.auth is None:
+            raise UpstreamUnavailableError(
+                "order has no client credentials to read addresses with (PAVED_TOKEN_URL, PAVED_CLIENT_ID, "
+                "PAVED_CLIENT_SECRET)"
+            )
+        try:
+            async with (
+                asyncio.timeout(self.timeout),
+                service_client(self.base_url, timeout=self.timeout, auth=self.auth, transport=self.transport) as client,
+            ):
+                response = await client.get(f"/customers/{customer_id}/addresses/{address_id}")
+        except (httpx.HTTPError, TokenUnavailableError, TimeoutError) as exc:
+            raise UpstreamUnavailableError(f"the customer service did not answer ({type(exc).__name__})") from exc
+        if response.status_code == httpx.codes.NOT_FOUND:
+            return None
+        if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
+            # Order's own set-up is wrong (its client or scopes), not the customer's request.
+            log.error("the customer service refused order's credentials", status=response.status_code)
+            raise UpstreamUnavailableError("the customer service refused order's credentials")
+        if response.status_code != httpx.codes.OK:
+            raise UpstreamUnavailableError(f"the customer service answered {response.status_code}")
+        try:
+            found = _Address.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise UpstreamUnavailableError("the customer service's answer is not an address") from exc
+        return DeliveryAddress(
+            address_id=address_id,
+            name=found.name,
+            lines=tuple(found.lines),
+            city=found.city,
+            postcode=found.postcode,
+            country=found.country,
+        )

@@ -1,0 +1,164 @@
+"""order's copies of the messages it exchanges with the warehouse, payment and loyalty.
+
+They belong to those services' contracts (``services/<name>/src/<name>/contract.py``): the type names,
+versions, subjects and the fields of the commands are theirs, copied here, never imported. A command
+order sends has every field its owner requires. A reply is read tolerantly: only the fields order uses
+are declared and the rest are ignored, so that a compatible change of the owner's (a new field) does not
+make order park its replies.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from paved.messaging import Command, Reply
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# -- shared shapes --------------------------------------------------------------------------------
+
+
+class Money(BaseModel):
+    """Integer minor units of an ISO 4217 currency, as loyalty takes an amount."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    amount_minor: int = Field(strict=True, ge=0)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class Answer(Reply):
+    """A partner's reply as order reads it (tolerant reader: unknown fields are ignored)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    order_id: str
+
+
+# -- warehouse (services/warehouse/src/warehouse/contract.py) -------------------------------------
+
+RESERVE_STOCK_SUBJECT = "warehouse.commands.reserve-stock"
+RELEASE_STOCK_SUBJECT = "warehouse.commands.release-stock"
+DISPATCH_ORDER_SUBJECT = "warehouse.commands.dispatch-order"
+
+
+class StockLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sku: str
+    quantity: int = Field(strict=True, gt=0)
+
+
+class ReserveStock(Command, type="warehouse.ReserveStock", version=1):
+    """Hold all the order's lines or none (for ``ttl_seconds``, the warehouse's default when left out)."""
+
+    order_id: str
+    lines: tuple[StockLine, ...]
+
+
+class ReleaseStock(Command, type="warehouse.ReleaseStock", version=1):
+    order_id: str
+
+
+class DispatchOrder(Command, type="warehouse.DispatchOrder", version=1):
+    order_id: str
+
+
+class StockReserved(Answer, type="warehouse.StockReserved", version=1):
+    pass
+
+
+class StockReleased(Answer, type="warehouse.StockReleased", version=1):
+    reason: str = Field(description="released | expired")
+
+
+class OrderDispatched(Answer, type="warehouse.OrderDispatched", version=1):
+    pass
+
+
+class Shortage(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sku: str
+    requested: int
+    available: int
+
+
+class OutOfStock(Answer, type="warehouse.OutOfStock", version=1):
+    shortages: tuple[Shortage, ...]
+
+
+class ReservationNotFound(Answer, type="warehouse.ReservationNotFound", version=1):
+    pass
+
+
+# -- payment (services/payment/src/payment/contract.py) -------------------------------------------
+
+TAKE_PAYMENT_SUBJECT = "payment.commands.take-payment"
+REFUND_PAYMENT_SUBJECT = "payment.commands.refund-payment"
+
+
+class TakePayment(Command, type="payment.TakePayment", version=1):
+    """Charge the order's amount to the card; payment charges an order once however often it is asked."""
+
+    order_id: str
+    customer_id: str
+    amount_minor: int = Field(strict=True, gt=0)
+    currency: str
+    card_number: str = Field(repr=False)
+
+
+class RefundPayment(Command, type="payment.RefundPayment", version=1):
+    """Give the order's money back; a payment not taken yet is cancelled and never taken."""
+
+    order_id: str
+
+
+class PaymentTaken(Answer, type="payment.PaymentTaken", version=1):
+    pass
+
+
+class PaymentDeclined(Answer, type="payment.PaymentDeclined", version=1):
+    decline_code: str
+
+
+class PaymentFailed(Answer, type="payment.PaymentFailed", version=1):
+    reason: str
+
+
+class PaymentRefunded(Answer, type="payment.PaymentRefunded", version=1):
+    pass
+
+
+class NothingToRefund(Answer, type="payment.NothingToRefund", version=1):
+    """The payment took nothing (declined, failed, or cancelled before it was taken): nothing to give back."""
+
+    reason: str
+
+
+# -- loyalty (services/loyalty/src/loyalty/contract.py) -------------------------------------------
+
+AWARD_POINTS_SUBJECT = "loyalty.commands.award-points"
+REVOKE_POINTS_SUBJECT = "loyalty.commands.revoke-points"
+
+
+class AwardPoints(Command, type="loyalty.AwardPoints", version=1):
+    """Award the customer points for the order: one per 100 minor units of ``amount``."""
+
+    order_id: str
+    customer_id: str
+    amount: Money
+
+
+class RevokePoints(Command, type="loyalty.RevokePoints", version=1):
+    """Take back the order's points; an award for it arriving later earns nothing."""
+
+    order_id: str
+    customer_id: str
+
+
+class PointsAwarded(Answer, type="loyalty.PointsAwarded", version=1):
+    points: int
+
+
+class PointsRevoked(Answer, type="loyalty.PointsRevoked", version=1):
+    pass

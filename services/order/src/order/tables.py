@@ -1,0 +1,119 @@
+"""order's own tables. Only ``store.py`` (and the migrations, which must build the same) use them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from paved.messaging import messaging_tables
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps none, so it is put back on reading)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be stored: whose time would it be?")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+metadata = MetaData()
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("customer_id", String(100), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("request_fingerprint", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("delivery_address_id", String(100), nullable=False),
+    Column("delivery_name", String(200), nullable=False),
+    Column("delivery_lines", JSON, nullable=False),
+    Column("delivery_city", String(200), nullable=False),
+    Column("delivery_postcode", String(32), nullable=False),
+    Column("delivery_country", String(2), nullable=False),
+    Column("card_last4", String(4), nullable=False),
+    Column("points_awarded", Integer),
+    Column("placed_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # What makes placing idempotent: one order per customer and key, however many requests race.
+    UniqueConstraint("customer_id", "idempotency_key", name="uq_orders_customer_idempotency_key"),
+    Index("ix_orders_customer_newest", "customer_id", "placed_at", "id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", String(40), ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("sku", String(32), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("artist", String(300), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+)
+
+order_history = Table(
+    "order_history",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("order_id", String(40), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("event", String(60), nullable=False),
+    Column("reason", Text),
+)
+
+# Which command (by its message id) was sent for which order and step: a reply or a timeout carries
+# only the command's id, and may reach any instance.
+order_commands = Table(
+    "order_commands",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("order_id", String(40), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("step", String(32), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+)
+
+# Card numbers, sealed (order.cards), only until payment can no longer be asked for their order.
+payment_cards = Table(
+    "payment_cards",
+    metadata,
+    Column("order_id", String(40), ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("sealed_card", LargeBinary, nullable=False),
+    Column("kept_at", UtcDateTime, nullable=False),
+)
+
+# paved's outbox, inbox and pending requests live in order's own database, beside its orders.
+messaging = messaging_tables(metadata)

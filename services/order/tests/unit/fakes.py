@@ -1,0 +1,189 @@
+"""In-memory stand-ins for order's ports, shared by the unit tests."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from order.domain import CardNumber, CatalogItem, DeliveryAddress, Money, OrderNotFoundError, Send
+from order.facts import Fact
+from order.lifecycle import HistoryEntry, Order
+from order.ports import OrderCursor, SentCommand, UpstreamUnavailableError
+
+ANNS_ADDRESS = DeliveryAddress(
+    address_id="adr_home", name="Ann Smith", lines=("1 High Street",), city="London", postcode="N1 1AA", country="GB"
+)
+CATALOG = {
+    "ALB-00001": CatalogItem("ALB-00001", "Blue Train", "John Coltrane", Money(1299, "GBP")),
+    "ALB-00002": CatalogItem("ALB-00002", "Kind of Blue", "Miles Davis", Money(999, "GBP")),
+}
+VISA = CardNumber("4242424242424242")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def keyed_hash(data: bytes) -> str:
+    """A stand-in for the vault's HMAC: equal for equal data is all the use cases rely on."""
+    return data.hex()
+
+
+class FakeOrders:
+    def __init__(self) -> None:
+        self.rows: dict[str, Order] = {}
+        self.entries: dict[str, list[HistoryEntry]] = {}
+
+    async def add(self, order: Order) -> bool:
+        key = (order.customer_id, order.placement.idempotency_key)
+        if any((row.customer_id, row.placement.idempotency_key) == key for row in self.rows.values()):
+            return False
+        self.rows[order.id] = copy.deepcopy(order)
+        self._append(order)
+        return True
+
+    async def get(self, order_id: str, *, for_update: bool = False) -> Order:
+        if order_id not in self.rows:
+            raise OrderNotFoundError(order_id)
+        return copy.deepcopy(self.rows[order_id])
+
+    async def by_key(self, customer_id: str, idempotency_key: str) -> Order | None:
+        found = [
+            o
+            for o in self.rows.values()
+            if (o.customer_id, o.placement.idempotency_key) == (customer_id, idempotency_key)
+        ]
+        return copy.deepcopy(found[0]) if found else None
+
+    async def save(self, order: Order) -> None:
+        self._append(order)
+        self.rows[order.id] = copy.deepcopy(order)
+
+    async def of_customer(self, customer_id: str, *, after: OrderCursor | None, limit: int) -> list[Order]:
+        mine = sorted(
+            (o for o in self.rows.values() if o.customer_id == customer_id),
+            key=lambda o: (o.placed_at, o.id),
+            reverse=True,
+        )
+        if after is not None:
+            mine = [o for o in mine if (o.placed_at, o.id) < (after.placed_at, after.order_id)]
+        return copy.deepcopy(mine[:limit])
+
+    async def history(self, order_id: str) -> list[HistoryEntry]:
+        return list(self.entries.get(order_id, []))
+
+    def _append(self, order: Order) -> None:
+        self.entries.setdefault(order.id, []).extend(order.new_history)
+        order.new_history.clear()
+
+
+class FakeCards:
+    def __init__(self) -> None:
+        self.kept: dict[str, CardNumber] = {}
+
+    async def keep(self, order_id: str, card: CardNumber) -> None:
+        self.kept[order_id] = card
+
+    async def card_of(self, order_id: str) -> CardNumber | None:
+        return self.kept.get(order_id)
+
+    async def forget(self, order_id: str) -> None:
+        self.kept.pop(order_id, None)
+
+
+class FakeStore:
+    """Orders, cards, and what was sent and published, in memory."""
+
+    def __init__(self) -> None:
+        self.orders = FakeOrders()
+        self.cards = FakeCards()
+        self.sent: list[tuple[str, Send]] = []
+        self.announced: list[Fact] = []
+        self.commands: dict[str, SentCommand] = {}
+
+    async def send(self, order: Order, command: Send) -> None:
+        self.sent.append((order.id, command))
+        self.commands[f"cmd-{len(self.commands) + 1}"] = SentCommand(order.id, command.step, command.attempt)
+
+    async def announce(self, fact: Fact) -> None:
+        self.announced.append(fact)
+
+    async def sent_command(self, request_id: str) -> SentCommand | None:
+        return self.commands.get(request_id)
+
+
+class FakeUnitOfWork:
+    """Transactions over one FakeStore: a write that raises leaves the store as it was, as a rollback does."""
+
+    def __init__(self) -> None:
+        self.store = FakeStore()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[FakeStore]:
+        yield self.store
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[FakeStore]:
+        before = copy.deepcopy(self.store.__dict__)
+        try:
+            yield self.store
+        except BaseException:
+            self.store.__dict__.update(before)
+            raise
+
+
+class Rendezvous:
+    """Lets its parties on only once all have arrived: calls made one after the other never get through."""
+
+    def __init__(self, parties: int) -> None:
+        self.parties = parties
+        self.arrived = 0
+        self.all_here = asyncio.Event()
+
+    async def arrive(self) -> None:
+        self.arrived += 1
+        if self.arrived == self.parties:
+            self.all_here.set()
+        await asyncio.wait_for(self.all_here.wait(), timeout=1.0)
+
+
+class FakeCatalog:
+    def __init__(self, items: dict[str, CatalogItem] | None = None, *, rendezvous: Rendezvous | None = None) -> None:
+        self.albums = dict(CATALOG if items is None else items)
+        self.rendezvous = rendezvous
+        self.down = False
+        self.asked: list[list[str]] = []
+
+    async def items(self, skus: Collection[str]) -> dict[str, CatalogItem]:
+        self.asked.append(list(skus))
+        if self.rendezvous is not None:
+            await self.rendezvous.arrive()
+        if self.down:
+            raise UpstreamUnavailableError("the catalog did not answer")
+        return {sku: self.albums[sku] for sku in skus if sku in self.albums}
+
+
+class FakeCustomers:
+    def __init__(self, *, rendezvous: Rendezvous | None = None) -> None:
+        self.addresses: dict[tuple[str, str], DeliveryAddress] = {("acc_ann", "adr_home"): ANNS_ADDRESS}
+        self.rendezvous = rendezvous
+        self.down = False
+
+    async def address(self, customer_id: str, address_id: str) -> DeliveryAddress | None:
+        if self.rendezvous is not None:
+            await self.rendezvous.arrive()
+        if self.down:
+            raise UpstreamUnavailableError("the customer service did not answer")
+        return self.addresses.get((customer_id, address_id))
