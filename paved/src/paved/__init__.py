@@ -5,7 +5,7 @@ service its HTTP app, broker, database and settings, with health, metrics, JSON 
 responses, and the seams every request, outbound call and message passes through.
 """
 
-from paved.auth import AdminOnly, CurrentPrincipal, install_token_verifier, require_admin, require_scopes
+from paved.auth import CurrentPrincipal, install_token_verifier, require_scopes
 from paved.client import ClientCredentials, service_client
 from paved.database import Database
 from paved.envelope import Envelope
@@ -15,7 +15,6 @@ from paved.settings import ServiceSettings
 from paved.tokens import JwksUrl, Principal, TokenVerifier
 
 __all__ = [
-    "AdminOnly",
     "ClientCredentials",
     "CurrentDatabase",
     "CurrentOutbox",
@@ -29,7 +28,6 @@ __all__ = [
     "ServiceSettings",
     "TokenVerifier",
     "install_token_verifier",
-    "require_admin",
     "require_scopes",
     "service_client",
 ]

@@ -1,16 +1,12 @@
-"""Who may call an endpoint: access tokens (JWTs) from the identity service, and the admin token.
+"""Who may call an endpoint: access tokens (JWTs) from the identity service.
 
 Endpoints take ``CurrentPrincipal`` (any valid access token) or ``require_scopes(...)`` (a token that
 grants those scopes). Tokens are verified in the process (:mod:`paved.tokens`) against the issuer's key
 set at ``PAVED_JWKS_URL``; nothing is asked of the issuer per request.
-
-Until every admin endpoint takes tokens, admin calls may also carry the service's admin bearer token
-(``PAVED_ADMIN_TOKEN``; ``paved up`` generates one under ``.paved/secrets/``): ``AdminOnly``.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -27,38 +23,10 @@ from paved.tokens import (
 )
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
-_bearer = HTTPBearer(auto_error=False, description="The admin bearer token")
 _access_token = HTTPBearer(
     auto_error=False, scheme_name="AccessToken", description="An access token (JWT) from the identity service"
 )
 _VERIFIER = "paved_token_verifier"
-
-
-async def require_admin(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Refuse the request unless it carries the admin token."""
-    expected = request.app.state.paved.settings.admin_token
-    if expected is None:
-        raise Problem(
-            401,
-            "Unauthorized",
-            "this service has no admin token configured (PAVED_ADMIN_TOKEN)",
-            headers=_CHALLENGE,
-        )
-    if credentials is None:
-        raise Problem(
-            401,
-            "Unauthorized",
-            "admin endpoint: send 'Authorization: Bearer <admin token>'",
-            headers=_CHALLENGE,
-        )
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.get_secret_value().encode()):
-        raise Problem(403, "Forbidden", "the bearer token is not the admin token")
-
-
-AdminOnly = Depends(require_admin)
 
 
 def install_token_verifier(app: FastAPI, verifier: TokenVerifier) -> None:

@@ -25,8 +25,6 @@ class ServiceSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///service.db"
     # The scheme chooses the broker: nats://… (JetStream, the default) or amqp://… (RabbitMQ).
     broker_url: str = "nats://127.0.0.1:4222"
-    # Bearer token for admin-only endpoints until identity issues JWTs.
-    admin_token: SecretStr | None = None
     # Where the token issuer publishes its public keys (JWKS), and what the access tokens it signs must
     # carry as issuer (``iss``) and audience (``aud``); a service that verifies tokens sets all three.
     jwks_url: str | None = None
@@ -40,14 +38,6 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # How long in-flight requests and message handlers get to finish on SIGTERM.
     shutdown_grace_seconds: float = 10.0
-
-    @model_validator(mode="after")
-    def _refuse_missing_secrets_outside_development(self) -> ServiceSettings:
-        if self.environment != "development" and self.admin_token is None:
-            raise ValueError(
-                f"PAVED_ADMIN_TOKEN must be set when PAVED_ENVIRONMENT={self.environment}"
-            )
-        return self
 
     @model_validator(mode="after")
     def _refuse_a_key_set_without_issuer_and_audience(self) -> ServiceSettings:

@@ -26,10 +26,6 @@ class StateDir:
     def sqlite_url(self, service: str) -> str:
         return f"sqlite+aiosqlite:///{self.path / 'data' / f'{service}.db'}"
 
-    def admin_token(self) -> str:
-        """The development admin token, made once and kept."""
-        return self.secret("admin-token")
-
     def secret(self, name: str) -> str:
         """A random secret, made on first use and kept in ``secrets/NAME`` (readable by its owner only)."""
         path = self.path / "secrets" / name

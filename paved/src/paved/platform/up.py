@@ -171,7 +171,6 @@ class Platform:
         unknown = set(self.database_urls) - {m.name for m in self.manifests}
         if unknown:
             raise SetupError(f"--database-url names no service: {', '.join(sorted(unknown))}", exit_code=2)
-        token = self.state.admin_token()
         for manifest in self.manifests:
             if self.free_ports:
                 port = _free_port()
@@ -198,7 +197,6 @@ class Platform:
                 "PAVED_HOST": "127.0.0.1",
                 "PAVED_PORT": str(port),
                 "PAVED_DATABASE_URL": database_url,
-                "PAVED_ADMIN_TOKEN": token,
             }
             self.services.append(service)
         self._tell_services_about_each_other()

@@ -7,7 +7,6 @@ from identity.settings import DEVELOPMENT_ADMIN_PASSWORD, IdentitySettings
 
 PRODUCTION = {
     "environment": "production",
-    "admin_token": "an admin token",
     "jwt_issuer": "https://identity.musiccorp.example.com",
     "jwt_audience": "musiccorp",
     "identity_admin_password": "a production admin password",

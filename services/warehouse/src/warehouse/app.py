@@ -1,0 +1,59 @@
+"""The warehouse's composition root: builds its paved Service and wires its store, API, command handlers and errors."""
+
+from __future__ import annotations
+
+from paved import Envelope, Service, ServiceSettings
+from paved.messaging import Handling, Outbox
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warehouse import __version__, api, handlers, store
+from warehouse.announcements import OutboxAnnouncer
+from warehouse.contract import COMMANDS_STREAM, COMMANDS_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS
+from warehouse.domain import (
+    AlreadyDispatchedError,
+    InvalidQuantityError,
+    InvalidReservationError,
+    OutOfStockError,
+    ReceiptMismatchError,
+    ReservationExpiredError,
+    ReservationMismatchError,
+    ReservationNotFoundError,
+    ReservationReleasedError,
+)
+from warehouse.operations import Clock, Warehouse, utc_now
+
+# Each refusal of the domain, as the problem response that answers it over HTTP.
+_PROBLEMS: list[tuple[type[Exception], int, str]] = [
+    (OutOfStockError, 409, "Out of stock"),
+    (ReservationNotFoundError, 404, "Reservation not found"),
+    (ReservationMismatchError, 409, "Order already reserved with other lines"),
+    (ReservationExpiredError, 409, "Reservation expired"),
+    (ReservationReleasedError, 409, "Reservation released"),
+    (AlreadyDispatchedError, 409, "Order already dispatched"),
+    (ReceiptMismatchError, 409, "Receipt already booked"),
+    (InvalidQuantityError, 422, "Quantity is not valid"),
+    (InvalidReservationError, 422, "Reservation is not valid"),
+]
+
+
+def create_service(settings: ServiceSettings | None = None, *, clock: Clock = utc_now) -> Service:
+    """The warehouse service; ``paved serve`` calls this at process start, tests with their settings and clock."""
+    service = Service(name="warehouse", version=__version__, settings=settings, messaging=store.messaging)
+    assert service.messaging is not None
+    service.messaging.stream(EVENTS_STREAM, subjects=[EVENTS_SUBJECTS])
+    # The warehouse owns its command stream: whoever sends it commands finds it declared.
+    service.messaging.stream(COMMANDS_STREAM, subjects=[COMMANDS_SUBJECTS])
+    commands = service.messaging.consumer("warehouse-commands", stream=COMMANDS_STREAM, subjects=[COMMANDS_SUBJECTS])
+
+    def open_warehouse(session: AsyncSession, outbox: Outbox, caused_by: Envelope | None = None) -> Warehouse:
+        announce = OutboxAnnouncer(session, outbox, caused_by=caused_by)
+        return store.warehouse_in(session, announce=announce, clock=clock)
+
+    def open_for(handling: Handling) -> Warehouse:
+        return open_warehouse(handling.session, handling.outbox, handling.envelope)
+
+    handlers.register(commands, open_warehouse=open_for)
+    api.install(service, open_warehouse=open_warehouse)
+    for error, status, title in _PROBLEMS:
+        service.map_error(error, status=status, title=title)
+    return service

@@ -1,0 +1,1 @@
+"""Tests against the real databases (SQLite, PostgreSQL) and a real JetStream server."""

@@ -1,0 +1,127 @@
+"""The warehouse's commands over a real JetStream server: sent as another service sends them, answered on its reply subject."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import nats
+from paved import Envelope, Service
+from paved.context import new_id
+from paved.messaging import Command
+
+from warehouse.contract import (
+    DISPATCH_ORDER_SUBJECT,
+    RELEASE_STOCK_SUBJECT,
+    RESERVE_STOCK_SUBJECT,
+    DispatchOrder,
+    Line,
+    ReleaseStock,
+    ReserveStock,
+)
+
+from .broker import eventually, messages_on
+from .clock import ManualClock
+
+SUBJECTS = {
+    ReserveStock: RESERVE_STOCK_SUBJECT,
+    ReleaseStock: RELEASE_STOCK_SUBJECT,
+    DispatchOrder: DISPATCH_ORDER_SUBJECT,
+}
+
+Ask = Callable[[Command], Awaitable[Envelope]]
+
+
+@asynccontextmanager
+async def asker(broker_url: str) -> AsyncIterator[Ask]:
+    """Another service, as far as the warehouse can tell: it sends commands and reads the replies on its own stream."""
+    name = f"asker-{new_id()[:8]}"
+    stream, reply_subject = name.upper().replace("-", "_"), f"{name}.replies"
+    connection = await nats.connect(broker_url)
+    js = connection.jetstream()
+    await js.add_stream(name=stream, subjects=[reply_subject])
+
+    async def ask(command: Command) -> Envelope:
+        sent = command.envelope(reply_to=reply_subject)
+        await js.publish(SUBJECTS[type(command)], sent.to_bytes(), headers=sent.headers())
+
+        async def answered() -> list[Envelope]:
+            replies = await messages_on(broker_url, stream, correlation_ids={sent.correlation_id})
+            return [reply for reply in replies if reply.causation_id == sent.id]
+
+        [reply] = await eventually(answered)
+        return reply
+
+    try:
+        yield ask
+    finally:
+        await js.delete_stream(stream)
+        await connection.close()
+
+
+def reserve(order_id: str, sku: str = "ALB-00001", quantity: int = 2, ttl_seconds: int = 900) -> ReserveStock:
+    return ReserveStock(order_id=order_id, lines=(Line(sku=sku, quantity=quantity),), ttl_seconds=ttl_seconds)
+
+
+async def available(client: httpx.AsyncClient, sku: str = "ALB-00001") -> int:
+    return int((await client.get(f"/stock/{sku}")).json()["available"])
+
+
+async def test_reserve_stock_is_answered_and_announced(
+    service: Service, client: httpx.AsyncClient, broker_url: str
+) -> None:
+    """ReserveStock sent over NATS holds the stock, is answered StockReserved, and StockReserved is published once."""
+    async with asker(broker_url) as ask:
+        reply = await ask(reserve("o-1"))
+    assert reply.type == "warehouse.StockReserved"
+    assert reply.data["order_id"] == "o-1" and reply.data["lines"] == [{"sku": "ALB-00001", "quantity": 2}]
+    assert await available(client) == 8
+    [event] = await eventually(
+        lambda: messages_on(broker_url, "WAREHOUSE_EVENTS", correlation_ids={reply.correlation_id})
+    )
+    assert event.type == "warehouse.StockReserved" and event.causation_id == reply.causation_id
+
+
+async def test_a_short_order_is_answered_out_of_stock(
+    service: Service, client: httpx.AsyncClient, broker_url: str
+) -> None:
+    """ReserveStock for more than there is is answered OutOfStock with the shortage, and holds nothing."""
+    async with asker(broker_url) as ask:
+        reply = await ask(reserve("o-1", sku="ALB-00005", quantity=2))
+    assert reply.type == "warehouse.OutOfStock"
+    assert reply.data["shortages"] == [{"sku": "ALB-00005", "requested": 2, "available": 1}]
+    assert await available(client, "ALB-00005") == 1
+
+
+async def test_the_fulfilment_steps_are_answered_with_where_the_order_stands(
+    service: Service, client: httpx.AsyncClient, broker_url: str
+) -> None:
+    """Reserve, repeat, dispatch, then a late release: each answer says where the stock is; it is held and sent once."""
+    async with asker(broker_url) as ask:
+        first = await ask(reserve("o-1"))
+        repeat = await ask(reserve("o-1"))
+        dispatched = await ask(DispatchOrder(order_id="o-1"))
+        too_late = await ask(ReleaseStock(order_id="o-1"))
+        unknown = await ask(DispatchOrder(order_id="nope"))
+    assert [r.type for r in (first, repeat, dispatched, too_late)] == [
+        "warehouse.StockReserved",
+        "warehouse.StockReserved",
+        "warehouse.OrderDispatched",
+        "warehouse.OrderDispatched",
+    ]
+    assert repeat.data == first.data
+    assert (unknown.type, unknown.data) == ("warehouse.ReservationNotFound", {"order_id": "nope"})
+    assert await available(client) == 8
+
+
+async def test_dispatching_after_the_hold_lapsed_is_answered_expired(
+    service: Service, client: httpx.AsyncClient, broker_url: str, clock: ManualClock
+) -> None:
+    """A DispatchOrder after the TTL, unpicked, is answered StockReleased(expired), and the stock is back."""
+    async with asker(broker_url) as ask:
+        await ask(reserve("o-1", ttl_seconds=60))
+        clock.advance(seconds=61)
+        reply = await ask(DispatchOrder(order_id="o-1"))
+    assert (reply.type, reply.data["reason"]) == ("warehouse.StockReleased", "expired")
+    assert await available(client) == 10

@@ -1,0 +1,1 @@
+"""Tests of the domain, the operations and the command handlers, over in-memory fakes."""
