@@ -1,0 +1,64 @@
+"""web-bff's composition root: builds its paved Service, its clients to the other services, its pages' routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from paved import Service
+
+from web_bff import __version__, account, orders, session, shop, storefront
+from web_bff.domain import MixedCurrenciesError
+from web_bff.downstream import Downstream, DownstreamError, Downstreams, problem_of
+from web_bff.settings import DOWNSTREAM_SERVICES, WebBffSettings
+
+
+def _downstreams(settings: WebBffSettings, transports: Mapping[str, httpx.AsyncBaseTransport]) -> Downstreams:
+    unknown = set(transports) - set(DOWNSTREAM_SERVICES)
+    if unknown:
+        raise ValueError(f"no such service to replace: {', '.join(sorted(unknown))}")
+    timeout = settings.web_bff_call_timeout_seconds
+    clients = {
+        name: Downstream(name, settings.url_of(name), timeout=timeout, transport=transports.get(name))
+        for name in DOWNSTREAM_SERVICES
+    }
+    return Downstreams(deadlines=settings.deadlines, **clients)
+
+
+@asynccontextmanager
+async def _closing_clients(app: FastAPI) -> AsyncIterator[None]:
+    # paved's Service has start steps but no stop steps: an included router's lifespan closes the
+    # clients after paved's lifespan has drained the requests that use them.
+    try:
+        yield
+    finally:
+        await app.state.downstreams.aclose()
+
+
+async def _downstream_failed(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DownstreamError)
+    return problem_of(exc).response(request)
+
+
+def create_service(
+    settings: WebBffSettings | None = None, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+) -> Service:
+    """The web-bff service; ``paved serve`` calls this at process start, tests with their settings.
+
+    ``transports`` replaces the network to the services named (``"catalog"``, ``"order"``, …), for
+    tests: ``httpx.MockTransport``.
+    """
+    settings = settings if settings is not None else WebBffSettings()
+    service = Service(name="web-bff", version=__version__, settings=settings)
+    service.app.state.downstreams = _downstreams(settings, transports or {})
+    api = APIRouter(prefix="/api", lifespan=_closing_clients)
+    for page in (session, shop, orders, account):
+        api.include_router(page.router)
+    service.include_router(api)
+    service.include_router(storefront.router())
+    service.app.add_exception_handler(DownstreamError, _downstream_failed)
+    service.map_error(MixedCurrenciesError, status=409, title="Basket cannot be totalled")
+    return service
