@@ -1,0 +1,183 @@
+"""The processor's own tables and the repository that maps them onto charges and refunds.
+
+Only the last four digits of a card are a column: the full number is never written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Insert,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Dialect, RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeDecorator
+
+from payment_provider.domain import Charge, ChargeNotFoundError, ChargeStatus, KeyInUseError, Refund
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps none, so it is put back on reading)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be stored: whose time would it be?")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+metadata = MetaData()
+
+charges = Table(
+    "charges",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("reference", String(200), nullable=False, index=True),
+    Column("amount_minor", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("card_last4", String(4), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decline_code", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("charge_id", String(40), ForeignKey("charges.id"), nullable=False, index=True),
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("amount_minor", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+
+def _to_refund(row: RowMapping) -> Refund:
+    return Refund(
+        id=row["id"],
+        charge_id=row["charge_id"],
+        idempotency_key=row["idempotency_key"],
+        amount_minor=row["amount_minor"],
+        created_at=row["created_at"],
+    )
+
+
+def _to_charge(row: RowMapping, refunds_of_charge: Sequence[Refund]) -> Charge:
+    return Charge(
+        id=row["id"],
+        idempotency_key=row["idempotency_key"],
+        amount_minor=row["amount_minor"],
+        currency=row["currency"],
+        card_last4=row["card_last4"],
+        reference=row["reference"],
+        status=ChargeStatus(row["status"]),
+        decline_code=row["decline_code"],
+        created_at=row["created_at"],
+        refunds=list(refunds_of_charge),
+    )
+
+
+class ChargeRepository:
+    """Charges and their refunds, within the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _with_refunds(self, rows: Sequence[RowMapping]) -> list[Charge]:
+        if not rows:
+            return []
+        found = await self.session.execute(
+            select(refunds).where(refunds.c.charge_id.in_([row["id"] for row in rows])).order_by(refunds.c.created_at)
+        )
+        by_charge: dict[str, list[Refund]] = {}
+        for refund_row in found.mappings():
+            by_charge.setdefault(refund_row["charge_id"], []).append(_to_refund(refund_row))
+        return [_to_charge(row, by_charge.get(row["id"], [])) for row in rows]
+
+    async def get(self, charge_id: str, *, for_update: bool = False) -> Charge:
+        """The charge; ``for_update`` locks it until the transaction ends (PostgreSQL; SQLite has one writer)."""
+        query = select(charges).where(charges.c.id == charge_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).mappings().first()
+        if row is None:
+            raise ChargeNotFoundError(charge_id)
+        return (await self._with_refunds([row]))[0]
+
+    async def by_key(self, idempotency_key: str) -> Charge | None:
+        """The charge made under ``idempotency_key``, if any."""
+        row = (
+            (await self.session.execute(select(charges).where(charges.c.idempotency_key == idempotency_key)))
+            .mappings()
+            .first()
+        )
+        return None if row is None else (await self._with_refunds([row]))[0]
+
+    async def by_reference(self, reference: str, *, limit: int) -> list[Charge]:
+        """The charges made with the client's ``reference``, oldest first."""
+        query = select(charges).where(charges.c.reference == reference).order_by(charges.c.created_at).limit(limit)
+        return await self._with_refunds((await self.session.execute(query)).mappings().all())
+
+    async def add(self, charge: Charge) -> None:
+        """Store a new charge; ``KeyInUseError`` if a concurrent request took its key first."""
+        row = {
+            "id": charge.id,
+            "idempotency_key": charge.idempotency_key,
+            "reference": charge.reference,
+            "amount_minor": charge.amount_minor,
+            "currency": charge.currency,
+            "card_last4": charge.card_last4,
+            "status": charge.status.value,
+            "decline_code": charge.decline_code,
+            "created_at": charge.created_at,
+        }
+        await self._insert_once(insert(charges).values(row), charge.idempotency_key)
+
+    async def refund_by_key(self, idempotency_key: str) -> Refund | None:
+        """The refund made under ``idempotency_key``, if any."""
+        query = select(refunds).where(refunds.c.idempotency_key == idempotency_key)
+        row = (await self.session.execute(query)).mappings().first()
+        return None if row is None else _to_refund(row)
+
+    async def add_refund(self, refund: Refund) -> None:
+        """Store a new refund; ``KeyInUseError`` if a concurrent request took its key first."""
+        row = {
+            "id": refund.id,
+            "charge_id": refund.charge_id,
+            "idempotency_key": refund.idempotency_key,
+            "amount_minor": refund.amount_minor,
+            "created_at": refund.created_at,
+        }
+        await self._insert_once(insert(refunds).values(row), refund.idempotency_key)
+
+    async def _insert_once(self, statement: Insert, idempotency_key: str) -> None:
+        # Two requests with one key at once (PostgreSQL; SQLite takes them in turn): the second
+        # finds the unique key taken and is told to retry, which then replays the first one's answer.
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(statement)
+        except IntegrityError as exc:
+            raise KeyInUseError(f"a request with the idempotency key {idempotency_key!r} is in progress") from exc

@@ -1,0 +1,144 @@
+"""What the payment use cases need from the outside, as small Protocols.
+
+``provider.py`` implements the card processor over HTTP, ``vault.py`` the card vault with AES-GCM,
+``store.py`` and ``announcements.py`` the store over the database and the outbox; the unit tests
+implement them in memory (tests/unit/fakes.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from payment.cards import CardNumber
+from payment.domain import Payment
+from payment.facts import Fact, RefundOutcome, TakeOutcome
+from payment.money import Money
+from payment.results import ChargeResult, LookUpResult, RefundResult
+
+Clock = Callable[[], datetime]
+
+
+class Question(StrEnum):
+    """What a command asked, and so which answer it waits for."""
+
+    TAKE = "take"
+    REFUND = "refund"
+
+
+@dataclass(frozen=True)
+class Asker:
+    """A command waiting for its answer: where the answer goes, and the ids that tie it to the command."""
+
+    message_id: str
+    correlation_id: str
+    reply_to: str | None
+    traceparent: str | None
+
+
+class PaymentProvider(Protocol):
+    """The card processor. Every call returns what it answered; one without a definite answer is ``NoAnswer``."""
+
+    async def charge(self, *, idempotency_key: str, amount: Money, card: CardNumber, reference: str) -> ChargeResult:
+        """Charge the card; the same key returns the first charge instead of making a second."""
+        ...
+
+    async def refund(self, *, charge_id: str, idempotency_key: str, amount: Money) -> RefundResult:
+        """Give ``amount`` of the charge back; the same key gives it back once."""
+        ...
+
+    async def charges_for(self, reference: str) -> LookUpResult:
+        """The charges made under ``reference``, whatever became of the calls that made them."""
+        ...
+
+
+class CardVault(Protocol):
+    """Keeps card numbers unreadable at rest: sealed for one order, opened only for that order."""
+
+    def seal(self, card: CardNumber, *, order_id: str) -> bytes: ...
+
+    def open(self, sealed: bytes, *, order_id: str) -> CardNumber:
+        """The card number; raises ``CardUnreadableError`` if it was sealed with another key or order."""
+        ...
+
+
+class Payments(Protocol):
+    async def find(self, order_id: str) -> Payment | None:
+        """The order's payment, held for this transaction (no other writer changes it meanwhile)."""
+        ...
+
+    async def add(self, payment: Payment) -> None: ...
+
+    async def save(self, payment: Payment) -> None:
+        """Store the payment's state, and move its ``changes`` to its history."""
+        ...
+
+    async def due(self, *, at: datetime, limit: int) -> list[Payment]:
+        """Payments with a step due at ``at``, held for this transaction; those another one holds are skipped."""
+        ...
+
+    async def next_due(self) -> datetime | None:
+        """When the next step of any payment is due (perhaps already)."""
+        ...
+
+
+class Askers(Protocol):
+    async def add(self, order_id: str, question: Question, asker: Asker) -> None: ...
+
+    async def waiting(self, order_id: str, question: Question) -> list[Asker]:
+        """Those who asked ``question`` about the order and have not been answered yet."""
+        ...
+
+    async def mark_answered(self, order_id: str, question: Question, *, at: datetime) -> None: ...
+
+    async def first(self, order_id: str, question: Question) -> Asker | None:
+        """The first command that asked ``question`` about the order: what later facts are caused by."""
+        ...
+
+
+class Cancellations(Protocol):
+    """Orders refunded before their payment was asked for: their payment is never to be taken."""
+
+    async def add(self, order_id: str, *, at: datetime) -> None: ...
+
+    async def contains(self, order_id: str) -> bool: ...
+
+
+class Announcer(Protocol):
+    async def publish(self, fact: Fact, *, caused_by: Asker | None) -> None:
+        """Publish ``fact`` as an event, with the transaction."""
+        ...
+
+    async def answer(self, asker: Asker, outcome: TakeOutcome | RefundOutcome) -> None:
+        """Reply ``outcome`` to ``asker``, with the transaction, if it asked for a reply."""
+        ...
+
+
+class Store(Protocol):
+    """The payment service's tables and outbox within one transaction."""
+
+    @property
+    def payments(self) -> Payments: ...
+
+    @property
+    def askers(self) -> Askers: ...
+
+    @property
+    def cancellations(self) -> Cancellations: ...
+
+    @property
+    def announcer(self) -> Announcer: ...
+
+
+class UnitOfWork(Protocol):
+    """Transactions on the store: the worker opens them around, never across, calls to the processor."""
+
+    def read(self) -> AbstractAsyncContextManager[Store]: ...
+
+    def write(self) -> AbstractAsyncContextManager[Store]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+        ...

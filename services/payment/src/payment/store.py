@@ -1,0 +1,229 @@
+"""The repositories that map the payment service's tables onto payments, and its unit of work: all its SQL.
+
+Nobody else reads these tables. A card number is only ever stored sealed (``payments.sealed_card``, see
+``vault.py``), and only while a charge may still have to be sent; the history keeps every change of every payment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from paved import Database
+from paved.messaging import Outbox
+from sqlalchemy import ColumnElement, event, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payment.announcements import OutboxAnnouncer
+from payment.domain import HistoryEntry, Payment, PaymentStatus
+from payment.money import Money
+from payment.ports import Asker, Question
+from payment.tables import payment_askers, payment_cancellations, payment_history, payments
+
+# The columns a payment changes; the others are written once, when it is asked for.
+_STATE = (
+    "status", "sealed_card", "charge_id", "decline_code", "failure_reason", "refund_id", "refund_requested",
+    "unresolved", "attempts", "next_attempt_at", "updated_at", "decided_at", "refunded_at",
+)  # fmt: skip
+
+
+def _to_payment(row: RowMapping) -> Payment:
+    return Payment(
+        order_id=row["order_id"],
+        customer_id=row["customer_id"],
+        amount=Money(row["amount_minor"], row["currency"]),
+        card_last4=row["card_last4"],
+        requested_at=row["requested_at"],
+        **{name: row[name] for name in _STATE if name != "status"},
+        status=PaymentStatus(row["status"]),
+    )
+
+
+def _state_of(payment: Payment) -> dict[str, Any]:
+    return {name: getattr(payment, name) for name in _STATE} | {"status": payment.status.value}
+
+
+class PaymentRepository:
+    """Payments and their history in the caller's transaction (the ``Payments`` port)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, order_id: str) -> Payment | None:
+        # FOR UPDATE holds the row on PostgreSQL; on SQLite the transaction holds the only write lock.
+        query = select(payments).where(payments.c.order_id == order_id).with_for_update()
+        row = (await self.session.execute(query)).mappings().first()
+        return None if row is None else _to_payment(row)
+
+    async def add(self, payment: Payment) -> None:
+        row = {
+            "order_id": payment.order_id,
+            "customer_id": payment.customer_id,
+            "amount_minor": payment.amount.amount_minor,
+            "currency": payment.amount.currency,
+            "card_last4": payment.card_last4,
+            "requested_at": payment.requested_at,
+        }
+        await self.session.execute(insert(payments).values(row | _state_of(payment)))
+        await self._move_changes(payment)
+
+    async def save(self, payment: Payment) -> None:
+        await self.session.execute(
+            update(payments).where(payments.c.order_id == payment.order_id).values(_state_of(payment))
+        )
+        await self._move_changes(payment)
+
+    async def _move_changes(self, payment: Payment) -> None:
+        if payment.changes:
+            await self.session.execute(
+                insert(payment_history),
+                [
+                    {"order_id": payment.order_id, "at": e.at, "status": e.status.value, "note": e.note}
+                    for e in payment.changes
+                ],
+            )
+            payment.changes.clear()
+
+    async def due(self, *, at: datetime, limit: int) -> list[Payment]:
+        """The payments with a step due at ``at``, soonest first, skipping those another transaction holds."""
+        query = (
+            select(payments)
+            .where(payments.c.next_attempt_at <= at)
+            .order_by(payments.c.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # another instance's claim in progress: leave those to it
+        )
+        return [_to_payment(row) for row in (await self.session.execute(query)).mappings()]
+
+    async def next_due(self) -> datetime | None:
+        """When the next step of any payment is due."""
+        due: datetime | None = (await self.session.execute(select(func.min(payments.c.next_attempt_at)))).scalar()
+        return due
+
+
+def _to_asker(row: RowMapping) -> Asker:
+    return Asker(
+        message_id=row["message_id"],
+        correlation_id=row["correlation_id"],
+        reply_to=row["reply_to"],
+        traceparent=row["traceparent"],
+    )
+
+
+class AskerRepository:
+    """The commands waiting for an answer about a payment (the ``Askers`` port)."""
+
+    def __init__(self, session: AsyncSession, *, clock: Callable[[], datetime]) -> None:
+        self.session = session
+        self.clock = clock
+
+    async def add(self, order_id: str, question: Question, asker: Asker) -> None:
+        row = {
+            "message_id": asker.message_id,
+            "order_id": order_id,
+            "question": question.value,
+            "correlation_id": asker.correlation_id,
+            "reply_to": asker.reply_to,
+            "traceparent": asker.traceparent,
+            "asked_at": self.clock(),
+        }
+        await self.session.execute(insert(payment_askers).values(row))
+
+    def _of(self, order_id: str, question: Question) -> ColumnElement[bool]:
+        return (payment_askers.c.order_id == order_id) & (payment_askers.c.question == question.value)
+
+    async def waiting(self, order_id: str, question: Question) -> list[Asker]:
+        query = (
+            select(payment_askers)
+            .where(self._of(order_id, question), payment_askers.c.answered_at.is_(None))
+            .order_by(payment_askers.c.asked_at)
+        )
+        return [_to_asker(row) for row in (await self.session.execute(query)).mappings()]
+
+    async def mark_answered(self, order_id: str, question: Question, *, at: datetime) -> None:
+        await self.session.execute(
+            update(payment_askers)
+            .where(self._of(order_id, question), payment_askers.c.answered_at.is_(None))
+            .values(answered_at=at)
+        )
+
+    async def first(self, order_id: str, question: Question) -> Asker | None:
+        query = select(payment_askers).where(self._of(order_id, question)).order_by(payment_askers.c.asked_at).limit(1)
+        row = (await self.session.execute(query)).mappings().first()
+        return None if row is None else _to_asker(row)
+
+
+class CancellationRepository:
+    """Orders refunded before their payment was asked for (the ``Cancellations`` port)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, order_id: str, *, at: datetime) -> None:
+        if not await self.contains(order_id):
+            await self.session.execute(insert(payment_cancellations).values(order_id=order_id, cancelled_at=at))
+
+    async def contains(self, order_id: str) -> bool:
+        query = select(payment_cancellations.c.order_id).where(payment_cancellations.c.order_id == order_id)
+        return (await self.session.execute(query)).first() is not None
+
+
+class DatabaseStore:
+    """The payment service's tables and outbox in one session's transaction."""
+
+    def __init__(self, session: AsyncSession, outbox: Outbox, *, clock: Callable[[], datetime]) -> None:
+        self.payments = PaymentRepository(session)
+        self.askers = AskerRepository(session, clock=clock)
+        self.cancellations = CancellationRepository(session)
+        self.announcer = OutboxAnnouncer(session, outbox)
+
+
+class DatabaseUnitOfWork:
+    """Transactions on the payment service's database."""
+
+    def __init__(self, database: Database, outbox: Outbox, *, clock: Callable[[], datetime]) -> None:
+        self.database = database
+        self.outbox = outbox
+        self.clock = clock
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[DatabaseStore]:
+        async with self.database.read() as session:
+            yield DatabaseStore(session, self.outbox, clock=self.clock)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[DatabaseStore]:
+        async with self.database.transaction() as session:
+            yield DatabaseStore(session, self.outbox, clock=self.clock)
+
+
+_AFTER_COMMIT = "payment.after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once ``session``'s transaction has committed (not if it rolls back); once per transaction."""
+    callbacks: set[Callable[[], None]] = session.info.setdefault(_AFTER_COMMIT, set())
+    if callback in callbacks:
+        return
+    callbacks.add(callback)
+
+    def committed(_: object) -> None:
+        callbacks.discard(callback)
+        callback()
+
+    event.listen(session.sync_session, "after_commit", committed, once=True)
+
+
+async def read_payment(session: AsyncSession, order_id: str) -> tuple[Payment, list[HistoryEntry]] | None:
+    """A payment and its whole history, oldest change first; for reading, not changing."""
+    row = (await session.execute(select(payments).where(payments.c.order_id == order_id))).mappings().first()
+    if row is None:
+        return None
+    history = await session.execute(
+        select(payment_history).where(payment_history.c.order_id == order_id).order_by(payment_history.c.id)
+    )
+    entries = [HistoryEntry(r["at"], PaymentStatus(r["status"]), r["note"]) for r in history.mappings()]
+    return _to_payment(row), entries
