@@ -32,5 +32,8 @@ bench: install ## benchmarks (not part of test); results go to bench/results/, a
 	.venv/bin/python bench/run.py
 	.venv/bin/python bench/messaging.py
 
+demo: ## a handful of customers shop through the running shop (start `make run` first)
+	.venv/bin/python scripts/demo.py
+
 clean:
 	rm -rf .venv paved/.venv services/*/.venv

@@ -1,0 +1,148 @@
+"""The customer's journey through the storefront's backend (web-bff), against `paved up` with every service.
+
+Real processes, real NATS, real SQLite databases, real tokens: sign up, sign in, browse, price a basket,
+check out, and watch the order go from placed to dispatched; and the ways it must not go wrong.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import PavedUp
+
+GOOD_CARD = "4242424242424242"
+DECLINED_CARD = "4000000000000002"  # the provider's published test card that always declines
+IN_STOCK, SOLD_OUT = "ALB-00002", "ALB-00010"  # warehouse's opening stock: 17 and 0
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PavedUp]:
+    shop = PavedUp(tmp_path_factory.mktemp("journey") / "state", "--free-ports", "--ready-timeout", "120").start()
+    try:
+        shop.wait_until_running(timeout=180)
+        yield shop
+    finally:
+        shop.stop()
+
+
+@pytest.fixture(scope="module")
+def bff(shop: PavedUp) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{shop.url('web-bff')}/api", timeout=15) as client:
+        yield client
+
+
+def eventually(check: Callable[[], Any], *, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.25)
+
+
+class Customer:
+    """A person at the storefront: signed up, signed in, with a delivery address."""
+
+    def __init__(self, bff: httpx.Client, name: str) -> None:
+        self.bff = bff
+        email, password = f"{name}-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery staple"
+        assert bff.post("/register", json={"email": email, "password": password}).status_code == 201
+        tokens = bff.post("/sign-in", json={"email": email, "password": password})
+        assert tokens.status_code == 200, tokens.text
+        self.headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        saved = bff.put("/account/profile", json={"display_name": name, "email": email}, headers=self.headers)
+        assert saved.status_code == 201, saved.text
+        address = {"name": name, "lines": ["1 Music Street"], "city": "London", "postcode": "N1 9GU", "country": "GB"}
+        added = bff.post("/account/addresses", json=address, headers=self.headers)
+        assert added.status_code == 201, added.text
+        self.address_id = added.json()["id"]
+
+    def check_out(self, sku: str, *, card: str = GOOD_CARD, key: str | None = None) -> httpx.Response:
+        return self.bff.post(
+            "/checkout",
+            json={"lines": [{"sku": sku, "quantity": 1}], "delivery_address_id": self.address_id, "card_number": card},
+            headers=self.headers | {"Idempotency-Key": key or uuid.uuid4().hex},
+        )
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        answer = self.bff.get(f"/orders/{order_id}", headers=self.headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    def settled(self, order_id: str, *, timeout: float = 90.0) -> dict[str, Any]:
+        """The order once it is dispatched, rejected or cancelled."""
+        final = eventually(
+            lambda: (o := self.order(order_id))["status"] in {"dispatched", "rejected", "cancelled"} and o,
+            timeout=timeout,
+        )
+        assert final, self.order(order_id)
+        return final  # type: ignore[no-any-return]
+
+
+def test_a_customer_browses_checks_out_and_the_order_is_dispatched(bff: httpx.Client) -> None:
+    """Sign up to dispatch through the BFF: the order goes placed → … → dispatched and points are awarded."""
+    ann = Customer(bff, "ann")
+    page = bff.get("/browse")
+    assert page.status_code == 200 and page.json()["items"], page.text
+    priced = bff.post("/basket/price", json={"lines": [{"sku": IN_STOCK, "quantity": 1}]})
+    assert priced.status_code == 200 and priced.json()["total"]["amount_minor"] > 0, priced.text
+    placed = ann.check_out(IN_STOCK)
+    assert placed.status_code == 201, placed.text
+    order = ann.settled(placed.json()["id"])
+    assert order["status"] == "dispatched", order
+    account = eventually(
+        lambda: (a := bff.get("/account", headers=ann.headers).json())["points"].get("data", {}).get("balance") and a
+    )
+    assert account, bff.get("/account", headers=ann.headers).text
+
+
+def test_a_duplicate_checkout_with_the_same_key_places_one_order(bff: httpx.Client) -> None:
+    """The same Idempotency-Key twice (a retried click) gives the same order, and only one."""
+    bob = Customer(bff, "bob")
+    first = bob.check_out(IN_STOCK, key="checkout-1")
+    again = bob.check_out(IN_STOCK, key="checkout-1")
+    assert (first.status_code, again.status_code) == (201, 200), (first.text, again.text)
+    assert first.json()["id"] == again.json()["id"]
+    orders = bff.get("/orders", headers=bob.headers).json()
+    assert [o["id"] for o in orders["items"]] == [first.json()["id"]]
+
+
+def test_a_declined_card_rejects_the_order(bff: httpx.Client) -> None:
+    """The provider declines the card: the order is rejected (its stock released), nothing is dispatched."""
+    cat = Customer(bff, "cat")
+    placed = cat.check_out(IN_STOCK, card=DECLINED_CARD)
+    assert placed.status_code == 201, placed.text
+    assert cat.settled(placed.json()["id"])["status"] == "rejected"
+
+
+def test_an_out_of_stock_item_rejects_the_order(bff: httpx.Client) -> None:
+    """An album the warehouse has none of: the order is rejected, and the card is never charged."""
+    dan = Customer(bff, "dan")
+    placed = dan.check_out(SOLD_OUT)
+    assert placed.status_code == 201, placed.text
+    order = dan.settled(placed.json()["id"])
+    assert order["status"] == "rejected", order
+
+
+def test_a_customer_cannot_read_another_customers_order(bff: httpx.Client) -> None:
+    """Eve asks for Ann's order by its id: refused as if it did not exist."""
+    ann, eve = Customer(bff, "ann"), Customer(bff, "eve")
+    placed = ann.check_out(IN_STOCK)
+    assert placed.status_code == 201, placed.text
+    answer = bff.get(f"/orders/{placed.json()['id']}", headers=eve.headers)
+    assert answer.status_code in {403, 404}, answer.text
+    assert placed.json()["id"] not in answer.text or answer.status_code == 404
+
+
+def test_every_service_is_ready(shop: PavedUp) -> None:
+    """paved up started every service of the shop, each ready (database and broker answering)."""
+    names = set(shop.run_info()["services"])
+    assert {"identity", "catalog", "customer", "order", "payment", "warehouse", "loyalty", "notification", "web-bff"} <= names
+    for name in names:
+        assert httpx.get(f"{shop.url(name)}/health/ready", timeout=5).status_code == 200, name
