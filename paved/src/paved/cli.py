@@ -330,5 +330,147 @@ def _dlq_action(action: Literal["dead_letter", "replay", "discard"], letter_id: 
     return _broker(one, url)
 
 
+sagas = typer.Typer(
+    help="Where each business process is: orchestrated sagas and choreographed ones alike.", no_args_is_help=True
+)
+app.add_typer(sagas, name="sagas")
+SagaId = Annotated[str, typer.Argument(help="The saga's id (an order's id, for the fulfilment).")]
+DatabaseOption = Annotated[
+    list[str] | None,
+    typer.Option("--database-url", help="SERVICE=URL: read this service's sagas there (default: the running shop's)."),
+]
+
+
+def _saga_databases(urls: list[str] | None, root: Path | None, state_dir: Path | None) -> dict[str, str]:
+    """Each service's database URL: as given, else as the running `paved up` recorded it."""
+    given: dict[str, str] = {}
+    for item in urls or []:
+        name, sep, url = item.partition("=")
+        if not sep or not url:
+            raise _fail(f"--database-url {item!r}: write it as SERVICE=URL")
+        given[name] = url
+    if given:
+        return given
+    run = _state(root, state_dir).read_run()
+    if not run or not processes.is_alive(int(run["pid"])):
+        raise _fail("paved is not running here: start it with `paved up`, or pass --database-url SERVICE=URL")
+    found = {name: str(s["database"]) for name, s in run["services"].items()}
+    hidden = [name for name, url in found.items() if "***" in url]
+    if hidden:
+        raise _fail(f"the running shop hides the passwords of {', '.join(hidden)}: pass --database-url SERVICE=URL")
+    return found
+
+
+def _each_saga_store(databases: dict[str, str], action: Callable[..., Awaitable[T]]) -> list[T]:
+    from paved.sagas.inspection import SagaStore  # noqa: PLC0415 - see `migrate`
+
+    async def run() -> list[T]:
+        results = []
+        for service, url in sorted(databases.items()):
+            async with SagaStore(service, url) as store:
+                if await store.has_sagas():
+                    results.append(await action(store))
+        return results
+
+    try:
+        return asyncio.run(run())
+    except (OSError, TimeoutError) as error:
+        raise _fail(f"a service's database: {error or type(error).__name__}", 1) from error
+
+
+def _print_sagas(found: list, title: str) -> None:
+    summaries = sorted((s for group in found for s in group), key=lambda s: s.started_at, reverse=True)
+    if not summaries:
+        console.print(f"no {title}")
+        return
+    table = Table(title=title)
+    for column in ("id", "service", "saga", "style", "state", "step", "started", "updated"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("attention")
+    for s in summaries:
+        table.add_row(
+            s.id,
+            s.service,
+            s.saga,
+            s.style,
+            s.state,
+            s.step,
+            f"{s.started_at:%H:%M:%S.%f}"[:-3],
+            f"{s.updated_at:%H:%M:%S.%f}"[:-3],
+            f"[red]{s.reason}[/]" if s.needs_attention else (s.reason or ""),
+        )
+    console.print(table)
+
+
+@sagas.command("list")
+def sagas_list(
+    state: Annotated[str | None, typer.Option(help="Only sagas in this state (e.g. running, compensated).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many per service.")] = 50,
+    database_url: DatabaseOption = None,
+    root: RootOption = None,
+    state_dir: StateOption = None,
+) -> None:
+    """The newest sagas of every service that runs or watches some, with their state and step."""
+    databases = _saga_databases(database_url, root, state_dir)
+    _print_sagas(_each_saga_store(databases, lambda store: store.list(state=state, limit=limit)), "sagas")
+
+
+@sagas.command("stuck")
+def sagas_stuck(
+    older_than: Annotated[float, typer.Option(min=0, help="Seconds without progress that make one stuck.")] = 30.0,
+    database_url: DatabaseOption = None,
+    root: RootOption = None,
+    state_dir: StateOption = None,
+) -> None:
+    """Unfinished sagas that need a person, or have not moved for --older-than seconds."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    databases = _saga_databases(database_url, root, state_dir)
+    found = _each_saga_store(databases, lambda store: store.list(stuck_after=timedelta(seconds=older_than)))
+    _print_sagas(found, "stuck sagas")
+
+
+@sagas.command("show")
+def sagas_show(
+    saga_id: SagaId, database_url: DatabaseOption = None, root: RootOption = None, state_dir: StateOption = None
+) -> None:
+    """One saga wherever it is kept (orchestrator or view): its state and each step with its time and outcome."""
+    databases = _saga_databases(database_url, root, state_dir)
+    found = [f for f in _each_saga_store(databases, lambda store: store.show(saga_id)) if f is not None]
+    if not found:
+        raise _fail(f"no saga {saga_id}: see `paved sagas list`", 1)
+    for summary, timeline in found:
+        finished = "finished" if summary.finished else "not finished"
+        console.print(
+            f"[bold]{summary.id}[/] {summary.saga} ({summary.style}, kept by {summary.service}): "
+            f"[bold]{summary.state}[/] at {summary.step}, {finished}",
+            highlight=False,
+        )
+        if summary.needs_attention:
+            console.print(f"[red]needs attention:[/] {summary.reason} (re-drive with `paved sagas retry {summary.id}`)")
+        table = Table()
+        for column in ("at", "step", "kind", "attempt", "outcome", "detail"):
+            table.add_column(column)
+        for e in timeline:
+            table.add_row(f"{e.at:%H:%M:%S.%f}"[:-3], e.step, e.kind, str(e.attempt or ""), e.outcome, e.detail or "")
+        console.print(table)
+
+
+@sagas.command("retry")
+def sagas_retry(
+    saga_id: SagaId, database_url: DatabaseOption = None, root: RootOption = None, state_dir: StateOption = None
+) -> None:
+    """Re-drive an orchestrated saga that needs attention, from the step where it stopped."""
+    databases = _saga_databases(database_url, root, state_dir)
+    retried = _each_saga_store(databases, lambda store: store.retry(saga_id))
+    if not any(retried):
+        raise _fail(
+            f"no saga {saga_id} needs attention: `paved sagas show {saga_id}` tells where it is "
+            "(a choreographed one is re-driven by replaying its dead letters: `paved dlq list`)",
+            1,
+        )
+    console.print(f"{saga_id} is due again: its orchestrator sends the step in hand within a second")
+
+
 def main() -> None:
     app()

@@ -39,17 +39,19 @@ class Envelope(BaseModel):
         version: int = 1,
         caused_by: Envelope | None = None,
         reply_to: str | None = None,
+        correlation_id: str | None = None,
     ) -> Envelope:
         """A new message; ``caused_by`` is the message being handled, if any.
 
-        The correlation id is inherited from the cause, else from the current request, else new.
+        The correlation id is ``correlation_id`` when given (a saga's id names its business process),
+        else inherited from the cause, else from the current request, else new.
         """
         if caused_by is not None:
             return cls(
                 type=type,
                 version=version,
                 data=data,
-                correlation_id=caused_by.correlation_id,
+                correlation_id=correlation_id or caused_by.correlation_id,
                 causation_id=caused_by.id,
                 traceparent=caused_by.traceparent,
                 reply_to=reply_to,
@@ -58,7 +60,7 @@ class Envelope(BaseModel):
             type=type,
             version=version,
             data=data,
-            correlation_id=context.correlation_id.get() or context.new_id(),
+            correlation_id=correlation_id or context.correlation_id.get() or context.new_id(),
             causation_id=context.request_id.get(),
             reply_to=reply_to,
         )

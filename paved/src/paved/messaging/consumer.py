@@ -77,6 +77,9 @@ class Consumer:
     # throughput (on RabbitMQ a retried message is overtaken: see docs/messaging.md).
     max_ack_pending: int = 1000
     handlers: dict[type[Message], Handler] = field(default_factory=dict)
+    # Takes every message, typed or not, in place of the handlers: for observers such as a saga view,
+    # which record what passes by and must not park the types they do not know.
+    observer: Callable[[Handling], Awaitable[None]] | None = None
 
     def handles(self, message_type: type[M]) -> Callable[[Callable[[Handling, M], Awaitable[None]]], Handler]:
         """Register the handler of one message type (and version)."""
@@ -134,7 +137,7 @@ class ConsumerRunner:
         commit is most of a message's cost). A failing handler rolls back the batch's effects and
         inbox rows together, so handling them again one at a time has each effect once.
         """
-        accepted: list[tuple[Delivery, Envelope, Message]] = []
+        accepted: list[tuple[Delivery, Envelope, Message | None]] = []
         for msg in messages:
             delivery = await self._accept(msg)
             if delivery is not None:
@@ -160,20 +163,22 @@ class ConsumerRunner:
                 continue
             await self._handle_alone(msg, envelope, message)
 
-    async def _accept(self, msg: Delivery) -> tuple[Envelope, Message] | None:
+    async def _accept(self, msg: Delivery) -> tuple[Envelope, Message | None] | None:
         """The delivery's envelope and typed message, or None once it is parked as unreadable."""
         try:
             envelope = Envelope.from_bytes(msg.data)
         except ValidationError as exc:
             await self._park(msg, f"not a paved envelope: {exc}", msg.attempts)
             return None
+        if self.consumer.observer is not None:
+            return envelope, None
         try:
             return envelope, self.types.parse(envelope)
         except UnacceptableMessage as exc:
             await self._park(msg, str(exc), msg.attempts)
             return None
 
-    async def _apply(self, session: AsyncSession, deliveries: list[tuple[Envelope, Message]]) -> None:
+    async def _apply(self, session: AsyncSession, deliveries: list[tuple[Envelope, Message | None]]) -> None:
         """The messages' effects in ``session``, except for those the inbox shows were had before."""
         new = await self._record_new(session, [envelope.id for envelope, _ in deliveries])
         for envelope, message in deliveries:
@@ -183,12 +188,16 @@ class ConsumerRunner:
             new.discard(envelope.id)
             token = context.correlation_id.set(envelope.correlation_id)
             try:
-                handler = self.consumer.handlers[type(message)]
-                await handler(Handling(session=session, envelope=envelope, outbox=self.outbox), message)
+                handling = Handling(session=session, envelope=envelope, outbox=self.outbox)
+                if message is None:
+                    assert self.consumer.observer is not None
+                    await self.consumer.observer(handling)
+                else:
+                    await self.consumer.handlers[type(message)](handling, message)
             finally:
                 context.correlation_id.reset(token)
 
-    async def _handle_alone(self, msg: Delivery, envelope: Envelope, message: Message) -> None:
+    async def _handle_alone(self, msg: Delivery, envelope: Envelope, message: Message | None) -> None:
         attempts = msg.attempts
         try:
             async with self.database.transaction() as session:

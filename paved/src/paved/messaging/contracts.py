@@ -30,7 +30,9 @@ class Message(BaseModel):
             cls.message_type = type
             cls.message_version = version
 
-    def envelope(self, *, caused_by: Envelope | None = None, reply_to: str | None = None) -> Envelope:
+    def envelope(
+        self, *, caused_by: Envelope | None = None, reply_to: str | None = None, correlation_id: str | None = None
+    ) -> Envelope:
         """This message in a new envelope; ``caused_by`` is the message being handled, if any."""
         return Envelope.new(
             self.message_type,
@@ -38,6 +40,7 @@ class Message(BaseModel):
             version=self.message_version,
             caused_by=caused_by,
             reply_to=reply_to,
+            correlation_id=correlation_id,
         )
 
 

@@ -58,6 +58,7 @@ class Requests:
         self.replies = replies
         self.reply_subject = reply_subject
         self._on_timeout: dict[str, Callable[[Handling, PendingRequest], Awaitable[None]]] = {}
+        self._on_any_timeout: Callable[[Handling, PendingRequest], Awaitable[None]] | None = None
 
     async def send(
         self,
@@ -67,9 +68,10 @@ class Requests:
         subject: str,
         deadline: timedelta,
         caused_by: Envelope | None = None,
+        correlation_id: str | None = None,
     ) -> Envelope:
         """Send ``command`` through the outbox and remember it, both in the caller's transaction."""
-        envelope = command.envelope(caused_by=caused_by, reply_to=self.reply_subject)
+        envelope = command.envelope(caused_by=caused_by, reply_to=self.reply_subject, correlation_id=correlation_id)
         await session.execute(
             insert(self.table).values(
                 id=envelope.id,
@@ -111,6 +113,10 @@ class Requests:
 
         return register
 
+    def on_any_timeout(self, handler: Callable[[Handling, PendingRequest], Awaitable[None]]) -> None:
+        """Continue with ``handler`` when a command of a type without its own timeout handler times out."""
+        self._on_any_timeout = handler
+
     async def _settle(self, session: AsyncSession, request_id: str | None, state: str) -> PendingRequest | None:
         """Move a pending request to ``state``; None if it was not pending (only one settler wins)."""
         if request_id is None:
@@ -141,7 +147,7 @@ class Requests:
                 request = await self._settle(session, row.id, "timed_out")
                 if request is None:
                     continue  # replied meanwhile, or another instance timed it out
-                handler = self._on_timeout.get(request.command_type)
+                handler = self._on_timeout.get(request.command_type, self._on_any_timeout)
                 if handler is not None:
                     timeout = Envelope(
                         type="paved.RequestTimedOut",

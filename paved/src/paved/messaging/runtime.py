@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import structlog
 
@@ -29,6 +31,7 @@ class Messaging:
         self._runners: list[ConsumerRunner] = []
         self._consumer_tasks: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
+        self._loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
 
     def stream(self, name: str, *, subjects: list[str], max_age_seconds: float | None = None) -> Stream:
         """Declare a stream this service publishes to (created or updated when the service starts)."""
@@ -53,6 +56,10 @@ class Messaging:
         )
         return self.requests
 
+    def keep_running(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``loop()`` beside the consumers while the service runs (e.g. a saga's wake-ups)."""
+        self._loops[name] = loop
+
     async def declare(self, transport: Transport) -> None:
         """Create or update the streams and consumers the code declares (idempotent)."""
         await transport.declare(self.streams, self.consumers)
@@ -69,6 +76,8 @@ class Messaging:
         if self.requests is not None:
             watch = self.requests.watch_deadlines()
             self._background.append(asyncio.create_task(watch, name="paved-request-deadlines"))
+        for name, loop in self._loops.items():
+            self._background.append(asyncio.create_task(loop(), name=name))
         for consumer in self.consumers:
             runner = ConsumerRunner(
                 consumer, transport=transport, database=self.database, inbox=self.tables.inbox, outbox=self.outbox

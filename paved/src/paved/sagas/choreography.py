@@ -1,0 +1,129 @@
+"""The saga view: where a choreographed business process is, assembled from the events on the broker.
+
+In a choreography nobody owns the whole picture: each service reacts to the others' events. A view
+declares which event types mark the milestones of one kind of process, and consumes the streams they
+travel on; every event is recorded, by its correlation id, into the same ``paved_sagas`` row and
+timeline that an orchestrator keeps, so ``paved sagas list|show|stuck`` answer "where is order X?" and
+"which are stuck?" for both styles alike.
+
+    view = SagaView(
+        "fulfilment-choreographed",
+        Milestone("order.OrderPlaced", "placed", starts=True),
+        Milestone("warehouse.StockReserved", "stock_reserved"),
+        Milestone("warehouse.OrderDispatched", "dispatched", final=True),
+        ...
+    )
+    view.observe(service.messaging, consumer="order-saga-view", streams={"WAREHOUSE_EVENTS": ["warehouse.events.>"]})
+
+The state is that of the latest milestone by the time it happened (events of different services may
+arrive in another order than they happened); a final milestone is never left. A process that is not
+final and has seen nothing for ``stuck_after`` is stuck. Events of other types on the same subjects are
+kept in the timeline only. An event whose correlation id starts no process the view knows, and is not a
+starting milestone, is recorded as a process of unknown start, so nothing passes unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select, update
+
+from paved.messaging.consumer import Handling
+from paved.messaging.runtime import Messaging
+from paved.sagas.tables import SagaTables
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """An event type that moves a process to ``state``; ``final`` ones end it."""
+
+    event_type: str
+    state: str
+    final: bool = False
+    starts: bool = False
+
+
+class SagaView:
+    """The processes of one choreographed saga, by correlation id, as their events pass by."""
+
+    def __init__(self, name: str, *milestones: Milestone, stuck_after: timedelta = timedelta(seconds=30)) -> None:
+        self.name = name
+        self.milestones = {milestone.event_type: milestone for milestone in milestones}
+        self.final_states = frozenset(m.state for m in milestones if m.final)
+        self.stuck_after = stuck_after
+        self.tables: SagaTables | None = None
+
+    def observe(
+        self, messaging: Messaging, *, tables: SagaTables, consumer: str, streams: dict[str, list[str]]
+    ) -> None:
+        """Consume the events of ``streams`` (name → subjects) with a durable consumer of this service."""
+        self.tables = tables
+        for stream, subjects in streams.items():
+            messaging.consumer(f"{consumer}-{stream.lower()}", stream=stream, subjects=subjects).observer = self.record
+
+    async def record(self, handling: Handling) -> None:
+        """Record one event in its process's timeline, and move the process's state if it is a milestone."""
+        assert self.tables is not None, "observe() first"
+        sagas, log = self.tables.sagas, self.tables.log
+        envelope = handling.envelope
+        session = handling.session
+        milestone = self.milestones.get(envelope.type)
+        at = envelope.occurred_at.astimezone(UTC)
+        row = (
+            await session.execute(
+                select(sagas.c.state, sagas.c.step_index, sagas.c.updated_at)
+                .where(sagas.c.id == envelope.correlation_id, sagas.c.saga == self.name)
+                .with_for_update()
+            )
+        ).first()
+        if row is None:
+            starts = milestone is not None and milestone.starts
+            await session.execute(
+                insert(sagas).values(
+                    id=envelope.correlation_id,
+                    saga=self.name,
+                    style="choreographed",
+                    state=milestone.state if milestone is not None else "unknown",
+                    step=envelope.type,
+                    step_index=1,
+                    attempt=0,
+                    request_id=None,
+                    cancel_requested=False,
+                    needs_attention=False,
+                    reason=None if starts else "its starting event has not been seen",
+                    data={},
+                    wake_at_ms=None,
+                    started_at=at,
+                    updated_at=at,
+                    finished_at=at if milestone is not None and milestone.final else None,
+                )
+            )
+        else:
+            values: dict[str, object] = {"step_index": row.step_index + 1}
+            last = _aware(row.updated_at)
+            if milestone is not None and row.state not in self.final_states and at >= last:
+                values.update(state=milestone.state, step=envelope.type, updated_at=at)
+                if milestone.final:
+                    values["finished_at"] = at
+            if milestone is not None and milestone.starts:
+                values.update(reason=None, started_at=at)
+            await session.execute(
+                update(sagas).where(sagas.c.id == envelope.correlation_id, sagas.c.saga == self.name).values(**values)
+            )
+        await session.execute(
+            insert(log).values(
+                saga_id=envelope.correlation_id,
+                at=at,
+                step=envelope.type,
+                kind="event",
+                attempt=0,
+                outcome=milestone.state if milestone else "seen",
+                detail=None,
+            )
+        )
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite gives back naive datetimes; paved writes UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
