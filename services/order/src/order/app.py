@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from paved import Problem, Service
 from paved.context import new_id
+from paved.sagas import Orchestrator, SagaNotCancellableError
 
-from order import __version__, api, handlers, tables
+from order import __version__, api, tables
 from order.cards import CardVault
 from order.contract import EVENTS_STREAM, EVENTS_SUBJECTS
 from order.domain import (
@@ -22,10 +24,9 @@ from order.domain import (
 )
 from order.lifecycle import OrderNotCancellableError
 from order.lookups import CatalogOverHttp, CustomersOverHttp
-from order.messages import Deadlines
 from order.orders import Orders
 from order.ports import UpstreamUnavailableError
-from order.saga import Clock, Fulfilment, utc_now
+from order.fulfilment import Deadlines, Progress, fulfilment_saga
 from order.settings import OrderSettings
 from order.transactions import DatabaseUnitOfWork
 
@@ -45,6 +46,15 @@ async def _invalid_order(request: Request, exc: Exception) -> JSONResponse:
     return Problem(
         422, "Order is not valid", f"{field}: {exc}", errors=[{"field": field, "message": str(exc)}]
     ).response(request)
+
+
+Clock = Callable[[], datetime]
+"""What time it is, timezone-aware UTC; tests pass one of their own."""
+
+
+def utc_now() -> datetime:
+    """The system's time, in UTC."""
+    return datetime.now(UTC)
 
 
 def new_order_id() -> str:
@@ -72,15 +82,20 @@ def create_service(
     service.messaging.stream(EVENTS_STREAM, subjects=[EVENTS_SUBJECTS])
     requests = service.messaging.send_commands(service="order")
     vault = CardVault(settings.card_key)
-    uow = DatabaseUnitOfWork(
-        service.database,
+    uow = DatabaseUnitOfWork(service.database, vault=vault, outbox=service.messaging.outbox)
+    saga = fulfilment_saga(
         vault=vault,
-        requests=requests,
-        outbox=service.messaging.outbox,
         deadlines=Deadlines(command=settings.command_deadline, payment=settings.payment_deadline),
-        clock=clock,
+        max_attempts=settings.order_max_attempts,
     )
-    fulfilment = Fulfilment(clock=clock, max_attempts=settings.order_max_attempts)
+    uow.fulfilment = Orchestrator(
+        saga,
+        tables=tables.sagas,
+        requests=requests,
+        database=service.database,
+        on_change=Progress(stores=uow, clock=clock),
+    )
+    service.messaging.keep_running("order-fulfilment-wake-ups", uow.fulfilment.watch)
     timeout = settings.order_lookup_timeout_seconds
     service.app.state.orders = Orders(
         uow=uow,
@@ -91,15 +106,15 @@ def create_service(
             auth=credentials if credentials is not None else service.credentials,
             transport=customer_transport,
         ),
-        fulfilment=fulfilment,
+        clock=clock,
         keyed_hash=vault.keyed_hash,
         new_order_id=order_ids,
     )
-    handlers.register(requests, uow=uow, fulfilment=fulfilment)
     service.include_router(api.router)
     service.app.add_exception_handler(InvalidOrderError, _invalid_order)
     service.map_error(IdempotencyKeyReusedError, status=422, title="Idempotency-Key reused for another request")
     service.map_error(OrderNotFoundError, status=404, title="Order not found")
     service.map_error(OrderNotCancellableError, status=409, title="Order cannot be cancelled")
+    service.map_error(SagaNotCancellableError, status=409, title="Order cannot be cancelled")
     service.map_error(UpstreamUnavailableError, status=503, title="Service Unavailable")
     return service

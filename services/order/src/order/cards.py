@@ -3,7 +3,7 @@
 Order needs a card number after the request that gave it has been answered: payment is asked only
 once the stock is reserved, by whichever instance the warehouse's answer reaches, and asked again if it
 does not answer. So the number waits, sealed (Fernet: AES-128-CBC with HMAC-SHA256), in a table of its
-own, and is deleted as soon as payment can no longer be asked (``Fulfilment.carry_out``). A real shop
+own, and is deleted as soon as payment can no longer be asked (``fulfilment.Progress``). A real shop
 keeps no card numbers at all: the storefront hands the card to the payment provider, which gives back a
 token, and the token is what order would keep and pass on.
 """

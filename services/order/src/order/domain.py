@@ -3,7 +3,7 @@
 The order itself and its life (placed, reserved, paid, dispatched; or rejected, or cancelled) are in
 ``order.lifecycle``; this module holds the values it is made of, the request that places it, the rule
 that tells a retried request from a different one under the same idempotency key, the steps of its
-fulfilment (the commands sent to partners), and the errors.
+fulfilment, and the errors.
 """
 
 from __future__ import annotations
@@ -247,23 +247,9 @@ class Placement:
 
 
 class Step(StrEnum):
-    """A command the order sends to a partner: forward steps, and the compensations that undo them."""
+    """A step of an order's fulfilment: the command sent to a partner (its compensation is the saga's)."""
 
     RESERVE_STOCK = "reserve_stock"
     TAKE_PAYMENT = "take_payment"
     AWARD_POINTS = "award_points"
     DISPATCH_ORDER = "dispatch_order"
-    RELEASE_STOCK = "release_stock"
-    REFUND_PAYMENT = "refund_payment"
-    REVOKE_POINTS = "revoke_points"
-
-
-COMPENSATIONS = frozenset({Step.RELEASE_STOCK, Step.REFUND_PAYMENT, Step.REVOKE_POINTS})
-
-
-@dataclass(frozen=True)
-class Send:
-    """A command the order needs sent: which step, and which attempt at it (a retry keeps the step's key)."""
-
-    step: Step
-    attempt: int = 1

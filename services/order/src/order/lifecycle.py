@@ -1,15 +1,14 @@
-"""An order's life: the statuses it goes through, and what it needs sent at each turn. Pure Python.
+"""An order's life: the statuses it goes through, and what happened to it on the way. Pure Python.
 
     placed ─▶ stock_reserved ─▶ paid ─▶ dispatched
-      │            │             │
-      ▼            ▼             ▼
-    rejected / cancelled      rejected (the stock hold lapsed before dispatch: refunded)
+      │            │
+      ▼            ▼
+    rejected / cancelled
 
-Each method is named after what happened (a partner's answer, a deadline passed, the customer's
-cancellation). It checks the rule, moves the status, records a history entry and the facts the shop is
-told, and returns the commands the order needs sent next (``Send``). The fulfilment (``order.saga``)
-only carries out what the order decided, so all of the saga's decisions are tested here, without I/O.
-"""
+Each method is named after what happened (a partner's answer or silence, told by the fulfilment saga;
+the customer's cancellation). It checks the rule, moves the status, and records a history entry and
+the facts the shop is told. Which command comes next, and what is undone when, is the saga's
+(``order.fulfilment``, run by paved's orchestrator): the order only keeps its own story straight."""
 
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from order.domain import (
-    COMPENSATIONS,
     MAX_TOTAL_MINOR,
     CatalogItem,
     DeliveryAddress,
@@ -27,7 +25,6 @@ from order.domain import (
     OrderRequest,
     OrderTooLargeError,
     Placement,
-    Send,
     Step,
     UnknownSkuError,
 )
@@ -46,6 +43,13 @@ class OrderStatus(StrEnum):
 # Until payment is taken the customer may change their mind; after that, the parcel is on its way.
 CANCELLABLE = frozenset({OrderStatus.PLACED, OrderStatus.STOCK_RESERVED})
 LET_GO = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED})
+# What the history says when a step's compensation is done.
+UNDONE = {
+    Step.RESERVE_STOCK: "stock_released",
+    Step.TAKE_PAYMENT: "payment_refunded",
+    Step.AWARD_POINTS: "points_revoked",
+    Step.DISPATCH_ORDER: "dispatch_undone",
+}
 
 
 class OrderNotCancellableError(Exception):
@@ -91,8 +95,8 @@ class Order:
         catalog: dict[str, CatalogItem],
         delivery: DeliveryAddress,
         at: datetime,
-    ) -> tuple[Order, list[Send]]:
-        """A new order at the catalog's current prices; its stock is to be reserved first."""
+    ) -> Order:
+        """A new order at the catalog's current prices; its fulfilment starts with reserving its stock."""
         unknown = [sku for sku in request.skus if sku not in catalog]
         if unknown:
             raise UnknownSkuError(unknown)
@@ -117,7 +121,7 @@ class Order:
             raise OrderTooLargeError(total.amount_minor)
         order._note("placed", None, at)
         order.facts.append(OrderPlaced(order.id, order.customer_id, lines, total, at))
-        return order, [Send(Step.RESERVE_STOCK)]
+        return order
 
     @property
     def total(self) -> Money:
@@ -130,142 +134,73 @@ class Order:
         """Whether payment may still be asked for, so the card must be kept until it is answered."""
         return self.status in (OrderStatus.PLACED, OrderStatus.STOCK_RESERVED)
 
-    # -- the warehouse's answers -------------------------------------------------------------------
+    # -- what the fulfilment saga tells (order.fulfilment) ---------------------------------------------
 
-    def stock_reserved(self, *, at: datetime) -> list[Send]:
+    def stock_reserved(self, *, at: datetime) -> None:
         """The warehouse holds the order's stock: payment is next."""
         if self.status is OrderStatus.PLACED:
             self._move(OrderStatus.STOCK_RESERVED, "stock_reserved", None, at)
-            return [Send(Step.TAKE_PAYMENT)]
-        if self.status in LET_GO:
-            # The hold came after the order was let go (cancelled meanwhile): give it back.
-            self._note("stock_released_again", "the warehouse reserved stock for an order that had ended", at)
-            return [Send(Step.RELEASE_STOCK)]
-        return []
+        elif self.status in LET_GO:
+            # Cancelled while the reservation was under way: the saga releases it.
+            self._note("stock_reserved_after_end", "the stock is released again", at)
 
-    def out_of_stock(self, shortages: str, *, at: datetime) -> list[Send]:
+    def out_of_stock(self, shortages: str, *, at: datetime) -> None:
         """The warehouse could not hold every line: the order is rejected."""
         if self.status is OrderStatus.PLACED:
             self._reject(RejectionReason.OUT_OF_STOCK, f"not enough stock: {shortages}", at)
-        return []  # nothing was reserved, so nothing is to be released
 
-    def dispatched(self, *, at: datetime) -> list[Send]:
+    def payment_taken(self, *, at: datetime) -> None:
+        """Payment charged the card: points and dispatch are next."""
+        if self.status is OrderStatus.STOCK_RESERVED:
+            self._move(OrderStatus.PAID, "payment_taken", None, at)
+        elif self.status in LET_GO:
+            # Cancelled while payment was under way: the saga refunds it.
+            self._note("payment_taken_after_end", "the payment is refunded", at)
+
+    def payment_refused(self, reason: RejectionReason, detail: str, *, at: datetime) -> None:
+        """Payment was declined by the card's bank, or failed at the provider."""
+        if self.status is OrderStatus.STOCK_RESERVED:
+            self._reject(reason, detail, at)
+
+    def unanswered(self, step: Step, detail: str, *, at: datetime) -> None:
+        """A partner stayed silent through every attempt before payment: the order cannot go on."""
+        if step is Step.RESERVE_STOCK and self.status is OrderStatus.PLACED:
+            self._reject(RejectionReason.WAREHOUSE_UNAVAILABLE, f"the warehouse did not answer ({detail})", at)
+        elif step is Step.TAKE_PAYMENT and self.status is OrderStatus.STOCK_RESERVED:
+            self._reject(RejectionReason.PAYMENT_UNAVAILABLE, f"payment did not answer ({detail})", at)
+
+    def points_awarded(self, points: int, *, at: datetime) -> None:
+        """Loyalty awarded the customer ``points`` for the order."""
+        self.points = points
+        self._note("points_awarded", f"{points} points", at)
+
+    def dispatched(self, *, at: datetime) -> None:
         """The parcel left the warehouse."""
         if self.status is OrderStatus.PAID:
             self._move(OrderStatus.DISPATCHED, "dispatched", None, at)
             self.facts.append(OrderDispatched(self.id, self.customer_id, self.total, at))
-        return []
 
-    def stock_lapsed(self, detail: str, *, at: datetime) -> list[Send]:
-        """The warehouse no longer held the order's stock when asked to dispatch it."""
-        if self.status is not OrderStatus.PAID:
-            return []
-        self._reject(RejectionReason.STOCK_LAPSED, detail, at)
-        # Points are revoked whether or not their award was confirmed yet: loyalty lets a revocation
-        # that overtakes its award cancel it.
-        return [Send(Step.REFUND_PAYMENT), Send(Step.REVOKE_POINTS)]
+    def undone(self, step: Step, detail: str | None, *, at: datetime) -> None:
+        """A compensation is done: the stock is back, or the money (or there was nothing to give back)."""
+        self._note(UNDONE[step], detail, at)
 
-    def stock_released(self, *, at: datetime) -> list[Send]:
-        """The warehouse confirmed it holds nothing more for the order (a compensation done)."""
-        self._note("stock_released", None, at)
-        return []
+    def delayed(self, step: Step, detail: str | None, *, at: datetime) -> None:
+        """A step is being tried again after a refusal or a silence."""
+        self._note(f"{step}_retried", detail, at)
 
-    # -- payment's answers -------------------------------------------------------------------------
-
-    def payment_taken(self, *, at: datetime) -> list[Send]:
-        """Payment charged the card: points and dispatch are next."""
-        if self.status is OrderStatus.STOCK_RESERVED:
-            self._move(OrderStatus.PAID, "payment_taken", None, at)
-            return [Send(Step.AWARD_POINTS), Send(Step.DISPATCH_ORDER)]
-        if self.status in LET_GO:
-            self._note("payment_refunded_again", "payment was taken for an order that had ended", at)
-            return [Send(Step.REFUND_PAYMENT)]
-        return []
-
-    def payment_refused(self, reason: RejectionReason, detail: str, *, at: datetime) -> list[Send]:
-        """Payment was declined by the card's bank, or failed at the provider."""
-        if self.status is not OrderStatus.STOCK_RESERVED:
-            return []  # cancelled meanwhile: its stock is being released already
-        self._reject(reason, detail, at)
-        return [Send(Step.RELEASE_STOCK)]
-
-    def payment_refunded(self, *, at: datetime) -> list[Send]:
-        """Payment gave the money back (a compensation done)."""
-        self._note("payment_refunded", None, at)
-        return []
-
-    def nothing_to_refund(self, reason: str, *, at: datetime) -> list[Send]:
-        """Payment took nothing (declined, failed, or cancelled before it was taken): the refund is done."""
-        self._note("nothing_to_refund", reason, at)
-        return []
-
-    # -- loyalty's answers -------------------------------------------------------------------------
-
-    def points_awarded(self, points: int, *, at: datetime) -> list[Send]:
-        """Loyalty awarded the customer ``points`` for the order."""
-        self.points = points
-        self._note("points_awarded", f"{points} points", at)
-        if self.status in LET_GO:
-            return [Send(Step.REVOKE_POINTS)]
-        return []
-
-    def points_revoked(self, *, at: datetime) -> list[Send]:
-        """Loyalty took the order's points back (a compensation done)."""
-        self._note("points_revoked", None, at)
-        return []
+    def needs_attention(self, reason: str | None, *, at: datetime) -> None:
+        """The saga gave up retrying: money or goods may be where they should not be, and a person must look."""
+        self._note("needs_attention", reason, at)
 
     # -- the customer ------------------------------------------------------------------------------
 
-    def cancel(self, *, at: datetime) -> list[Send]:
-        """Cancel at the customer's request, until payment is taken; the stock goes back."""
+    def cancel(self, *, at: datetime) -> None:
+        """Cancel at the customer's request, until payment is taken; the saga gives the stock back."""
         if self.status not in CANCELLABLE:
             raise OrderNotCancellableError(self.id, self.status)
         reason = "cancelled by the customer"
         self._move(OrderStatus.CANCELLED, "cancelled", reason, at)
         self.facts.append(OrderCancelled(self.id, self.customer_id, self.total, reason, at))
-        # Sent while a reservation may still be under way: the warehouse releases what it holds, and a
-        # reservation confirmed later is released on its confirmation (``stock_reserved``).
-        return [Send(Step.RELEASE_STOCK)]
-
-    # -- no answer ---------------------------------------------------------------------------------
-
-    def timed_out(self, step: Step, attempt: int, *, max_attempts: int, at: datetime) -> list[Send]:
-        """A command got no answer by its deadline: retry it, give up on the order, or leave a note.
-
-        Every partner handles a command again for the same order as the same request, so asking again
-        is safe; the step decides whether it is worth it.
-        """
-        retry = attempt < max_attempts
-        if step is Step.RESERVE_STOCK:
-            if self.status is not OrderStatus.PLACED:
-                return []
-            # A warehouse that does not answer is unlikely to in time for the customer: give up, and
-            # release whatever it may have reserved once it catches up.
-            self._reject(RejectionReason.WAREHOUSE_UNAVAILABLE, "the warehouse did not answer in time", at)
-            return [Send(Step.RELEASE_STOCK)]
-        if step is Step.TAKE_PAYMENT:
-            if self.status is OrderStatus.STOCK_RESERVED:
-                if retry:
-                    self._note("payment_retried", _unanswered(step, attempt, max_attempts), at)
-                    return [Send(Step.TAKE_PAYMENT, attempt + 1)]
-                self._reject(RejectionReason.PAYMENT_UNAVAILABLE, "payment did not answer in time", at)
-                # Unanswered is not undone: payment may have charged the card and not said so yet.
-                return [Send(Step.RELEASE_STOCK), Send(Step.REFUND_PAYMENT)]
-            if self.status in LET_GO:
-                return [Send(Step.REFUND_PAYMENT)]
-            return []
-        still_needed = {
-            Step.AWARD_POINTS: self.status in (OrderStatus.PAID, OrderStatus.DISPATCHED),
-            Step.DISPATCH_ORDER: self.status is OrderStatus.PAID,
-        }.get(step, step in COMPENSATIONS)
-        if not still_needed:
-            return []
-        if retry:
-            self._note(f"{step}_retried", _unanswered(step, attempt, max_attempts), at)
-            return [Send(step, attempt + 1)]
-        # Money or goods may be where they should not be: a person has to look (see docs/order.md).
-        self._note(f"{step}_unconfirmed", f"{_unanswered(step, attempt, max_attempts)}; needs a person", at)
-        return []
 
     # -- recording ---------------------------------------------------------------------------------
 
@@ -281,6 +216,3 @@ class Order:
         self._move(OrderStatus.REJECTED, reason.value, detail, at)
         self.facts.append(OrderRejected(self.id, self.customer_id, self.total, reason, detail, at))
 
-
-def _unanswered(step: Step, attempt: int, max_attempts: int) -> str:
-    return f"{step} unanswered by its deadline (attempt {attempt} of {max_attempts})"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from order.domain import CatalogItem, DeliveryAddress, DeliveryAddressNotFoundError, OrderNotFoundError, OrderRequest
 from order.lifecycle import HistoryEntry, Order
-from order.ports import Catalog, Customers, OrderCursor, UnitOfWork, UpstreamUnavailableError
-from order.saga import Fulfilment
+from order.ports import Catalog, Customers, OrderCursor, Store, UnitOfWork, UpstreamUnavailableError
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,14 @@ class Orders:
         uow: UnitOfWork,
         catalog: Catalog,
         customers: Customers,
-        fulfilment: Fulfilment,
+        clock: Callable[[], datetime],
         keyed_hash: Callable[[bytes], str],
         new_order_id: Callable[[], str],
     ) -> None:
         self.uow = uow
         self.catalog = catalog
         self.customers = customers
-        self.fulfilment = fulfilment
+        self.clock = clock
         self.keyed_hash = keyed_hash
         self.new_order_id = new_order_id
 
@@ -68,19 +68,20 @@ class Orders:
         items, delivery = await self._look_up(request)
         if delivery is None:
             raise DeliveryAddressNotFoundError(request.delivery_address_id)
-        order, commands = Order.place(
+        order = Order.place(
             request,
             order_id=self.new_order_id(),
             fingerprint=fingerprint,
             catalog=items,
             delivery=delivery,
-            at=self.fulfilment.clock(),
+            at=self.clock(),
         )
         async with self.uow.write() as store:
             if await store.orders.add(order):
                 await store.cards.keep(order.id, request.card)
-                # The order, its first command and its OrderPlaced commit together or not at all.
-                await self.fulfilment.carry_out(store, order, commands)
+                # The order, its saga's first command and its OrderPlaced commit together or not at all.
+                await store.start_fulfilment(order)
+                await _announce(store, order)
                 return Placed(order, created=True)
             # The same key won a race a moment ago: answer as a retry would be.
             earlier = await store.orders.by_key(request.customer_id, request.idempotency_key)
@@ -105,7 +106,11 @@ class Orders:
             order = await store.orders.get(order_id, for_update=True)
             if order.customer_id != customer_id:
                 raise OrderNotFoundError(order_id)  # someone else's order is none of theirs to know of
-            await self.fulfilment.cancel(store, order)
+            order.cancel(at=self.clock())
+            await store.orders.save(order)
+            await _announce(store, order)
+            await store.cards.forget(order.id)  # payment is no longer asked for
+            await store.cancel_fulfilment(order, reason="cancelled by the customer")
         return order
 
     async def get(self, order_id: str, *, reader: Reader) -> Order:
@@ -128,3 +133,9 @@ class Orders:
         """A page of the customer's orders, newest first."""
         async with self.uow.read() as store:
             return await store.orders.of_customer(customer_id, after=after, limit=limit)
+
+
+async def _announce(store: Store, order: Order) -> None:
+    for fact in order.facts:
+        await store.announce(fact)
+    order.facts.clear()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from order.domain import CardNumber, CatalogItem, DeliveryAddress, Send, Step
+from order.domain import CardNumber, CatalogItem, DeliveryAddress
 from order.facts import Fact
 from order.lifecycle import HistoryEntry, Order
 
@@ -90,17 +90,8 @@ class CardStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class SentCommand:
-    """A command order sent, as remembered so that its reply or timeout finds its order."""
-
-    order_id: str
-    step: Step
-    attempt: int
-
-
 class Store(Protocol):
-    """order's tables and its messages within one transaction: what is sent, is sent if it commits."""
+    """order's tables, facts and fulfilment within one transaction: all of it commits, or none."""
 
     @property
     def orders(self) -> OrderRepository: ...
@@ -108,16 +99,16 @@ class Store(Protocol):
     @property
     def cards(self) -> CardStore: ...
 
-    async def send(self, order: Order, command: Send) -> None:
-        """Send the step's command for ``order`` to its partner, with a deadline for the answer."""
-        ...
-
     async def announce(self, fact: Fact) -> None:
         """Publish ``fact`` on order's events."""
         ...
 
-    async def sent_command(self, request_id: str) -> SentCommand | None:
-        """Which order and step a command (by its message id) was sent for."""
+    async def start_fulfilment(self, order: Order) -> None:
+        """Start the order's fulfilment saga: its first command leaves if the transaction commits."""
+        ...
+
+    async def cancel_fulfilment(self, order: Order, *, reason: str) -> None:
+        """Have the order's saga undo what it did (paved's rules: it waits for the step in hand)."""
         ...
 
 

@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order.cards import CardVault
-from order.domain import CardNumber, DeliveryAddress, Money, OrderLine, OrderNotFoundError, Placement, Step
+from order.domain import CardNumber, DeliveryAddress, Money, OrderLine, OrderNotFoundError, Placement
 from order.lifecycle import HistoryEntry, Order, OrderStatus
-from order.ports import OrderCursor, SentCommand
-from order.tables import order_commands, order_history, order_lines, orders, payment_cards
+from order.ports import OrderCursor
+from order.tables import order_history, order_lines, orders, payment_cards
 
 
 def _order_row(order: Order) -> dict[str, object]:
@@ -174,25 +174,6 @@ class OrderRepository:
                 ],
             )
         order.new_history.clear()
-
-
-class CommandLog:
-    """The commands order sent, by message id, within the caller's transaction."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def record(self, request_id: str, sent: SentCommand, *, at: datetime) -> None:
-        await self.session.execute(
-            insert(order_commands).values(
-                request_id=request_id, order_id=sent.order_id, step=sent.step.value, attempt=sent.attempt, sent_at=at
-            )
-        )
-
-    async def find(self, request_id: str) -> SentCommand | None:
-        query = select(order_commands).where(order_commands.c.request_id == request_id)
-        row = (await self.session.execute(query)).mappings().first()
-        return None if row is None else SentCommand(row["order_id"], Step(row["step"]), row["attempt"])
 
 
 class CardTable:

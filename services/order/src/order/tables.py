@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from paved.messaging import messaging_tables
+from paved.sagas import saga_tables
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -94,18 +95,6 @@ order_history = Table(
     Column("reason", Text),
 )
 
-# Which command (by its message id) was sent for which order and step: a reply or a timeout carries
-# only the command's id, and may reach any instance.
-order_commands = Table(
-    "order_commands",
-    metadata,
-    Column("request_id", String(64), primary_key=True),
-    Column("order_id", String(40), ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("step", String(32), nullable=False),
-    Column("attempt", Integer, nullable=False),
-    Column("sent_at", UtcDateTime, nullable=False),
-)
-
 # Card numbers, sealed (order.cards), only until payment can no longer be asked for their order.
 payment_cards = Table(
     "payment_cards",
@@ -115,5 +104,6 @@ payment_cards = Table(
     Column("kept_at", UtcDateTime, nullable=False),
 )
 
-# paved's outbox, inbox and pending requests live in order's own database, beside its orders.
+# paved's outbox, inbox and pending requests, and its sagas, live in order's own database.
 messaging = messaging_tables(metadata)
+sagas = saga_tables(metadata)

@@ -1,80 +1,69 @@
-"""order's store in one transaction: its repositories and its messages over one session.
+"""order's store in one transaction: its repositories, its facts and its fulfilment over one session.
 
-HTTP use cases open their transactions through ``DatabaseUnitOfWork``; a consumed reply or a timeout
-comes with the transaction paved opened for it (``store_in(handling.session, ...)``), which also
-records the message as handled.
+HTTP use cases open their transactions through ``DatabaseUnitOfWork``; a saga's change comes with the
+transaction paved opened for it (``store_in(session)``), which also records the saga's progress.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 
-from paved import Database, Envelope
-from paved.messaging import Outbox, Requests
+from paved import Database
+from paved.messaging import Outbox
+from paved.sagas import Orchestrator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order.cards import CardVault
-from order.domain import Send
 from order.facts import Fact
+from order.fulfilment import saga_data
 from order.lifecycle import Order
-from order.messages import Deadlines, Messenger
-from order.ports import SentCommand
-from order.store import CardTable, CommandLog, OrderRepository
+from order.messages import Announcer
+from order.store import CardTable, OrderRepository
 
 
 class DatabaseStore:
-    """order's tables and messages within one session's transaction."""
+    """order's tables, facts and fulfilment within one session's transaction."""
 
-    def __init__(self, session: AsyncSession, *, uow: DatabaseUnitOfWork, caused_by: Envelope | None = None) -> None:
+    def __init__(self, session: AsyncSession, *, uow: DatabaseUnitOfWork) -> None:
+        self.session = session
         self.orders = OrderRepository(session)
         self.cards = CardTable(session, uow.vault)
-        self._log = CommandLog(session)
-        self._messenger = Messenger(
-            session,
-            requests=uow.requests,
-            outbox=uow.outbox,
-            log=self._log,
-            cards=self.cards,
-            deadlines=uow.deadlines,
-            clock=uow.clock,
-            caused_by=caused_by,
-        )
-
-    async def send(self, order: Order, command: Send) -> None:
-        await self._messenger.send(order, command)
+        self._announcer = Announcer(session, outbox=uow.outbox)
+        self._uow = uow
 
     async def announce(self, fact: Fact) -> None:
-        await self._messenger.announce(fact)
+        await self._announcer.announce(fact)
 
-    async def sent_command(self, request_id: str) -> SentCommand | None:
-        return await self._log.find(request_id)
+    async def start_fulfilment(self, order: Order) -> None:
+        await self._uow.fulfilment.start(self.session, order.id, saga_data(order))
+
+    async def cancel_fulfilment(self, order: Order, *, reason: str) -> None:
+        await self._uow.fulfilment.cancel(self.session, order.id, reason=reason)
 
 
 class DatabaseUnitOfWork:
     """Transactions on order's database, each with a ``DatabaseStore``."""
 
-    def __init__(
-        self,
-        database: Database,
-        *,
-        vault: CardVault,
-        requests: Requests,
-        outbox: Outbox,
-        deadlines: Deadlines,
-        clock: Callable[[], datetime],
-    ) -> None:
+    def __init__(self, database: Database, *, vault: CardVault, outbox: Outbox) -> None:
         self.database = database
         self.vault = vault
-        self.requests = requests
         self.outbox = outbox
-        self.deadlines = deadlines
-        self.clock = clock
+        self._fulfilment: Orchestrator | None = None
 
-    def store_in(self, session: AsyncSession, *, caused_by: Envelope | None = None) -> DatabaseStore:
-        """The store in ``session``'s transaction; what it sends is caused by ``caused_by``, if given."""
-        return DatabaseStore(session, uow=self, caused_by=caused_by)
+    @property
+    def fulfilment(self) -> Orchestrator:
+        assert self._fulfilment is not None, "wired by create_service"
+        return self._fulfilment
+
+    @fulfilment.setter
+    def fulfilment(self, orchestrator: Orchestrator) -> None:
+        # Set after building: the orchestrator tells orders of its changes through this unit of work.
+        self._fulfilment = orchestrator
+
+    def store_in(self, session: AsyncSession) -> DatabaseStore:
+        """The store in ``session``'s transaction."""
+        return DatabaseStore(session, uow=self)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[DatabaseStore]:

@@ -9,7 +9,7 @@ from paved.testing import TestTokens
 from sqlalchemy import func, select
 
 from order.settings import OrderSettings
-from order.tables import order_commands, orders
+from order.tables import orders, sagas
 
 from .bodies import an_order, keyed
 from .edges import Edges
@@ -19,10 +19,10 @@ RACERS = 6
 
 
 async def stored(service: Service) -> tuple[int, int]:
-    """How many orders, and how many commands for them, the database holds."""
+    """How many orders, and how many fulfilment sagas for them, the database holds."""
     async with service.database.read() as session:
         placed = (await session.execute(select(func.count()).select_from(orders))).scalar_one()
-        sent = (await session.execute(select(func.count()).select_from(order_commands))).scalar_one()
+        sent = (await session.execute(select(func.count()).select_from(sagas.sagas))).scalar_one()
     return placed, sent
 
 

@@ -5,22 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from order.domain import CatalogItem, OrderRequest, RequestedLine, Send, Step
+from order.domain import CatalogItem, OrderRequest, RequestedLine
 from order.lifecycle import Order, OrderStatus
 
 from .fakes import ANNS_ADDRESS, CATALOG, VISA
 
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-RESERVE, PAY, AWARD, DISPATCH = (
-    Send(Step.RESERVE_STOCK),
-    Send(Step.TAKE_PAYMENT),
-    Send(Step.AWARD_POINTS),
-    Send(Step.DISPATCH_ORDER),
-)
-RELEASE, REFUND, REVOKE = Send(Step.RELEASE_STOCK), Send(Step.REFUND_PAYMENT), Send(Step.REVOKE_POINTS)
 
 
-def ann_orders(*lines: tuple[str, int], catalog: dict[str, CatalogItem] = CATALOG) -> tuple[Order, list[Send]]:
+def ann_orders(*lines: tuple[str, int], catalog: dict[str, CatalogItem] = CATALOG) -> Order:
     request = OrderRequest(
         customer_id="acc_ann",
         idempotency_key="key-1",
@@ -33,7 +26,7 @@ def ann_orders(*lines: tuple[str, int], catalog: dict[str, CatalogItem] = CATALO
 
 def order_in(status: OrderStatus) -> Order:
     """An order brought to ``status`` the way orders get there."""
-    order, _ = ann_orders(("ALB-00001", 2))
+    order = ann_orders(("ALB-00001", 2))
     paths: dict[OrderStatus, list[Callable[[Order], object]]] = {
         OrderStatus.PLACED: [],
         OrderStatus.STOCK_RESERVED: [lambda o: o.stock_reserved(at=AT)],

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from order.domain import CardNumber, CatalogItem, DeliveryAddress, Money, OrderNotFoundError, Send
+from order.domain import CardNumber, CatalogItem, DeliveryAddress, Money, OrderNotFoundError
 from order.facts import Fact
 from order.lifecycle import HistoryEntry, Order
-from order.ports import OrderCursor, SentCommand, UpstreamUnavailableError
+from order.ports import OrderCursor, UpstreamUnavailableError
 
 ANNS_ADDRESS = DeliveryAddress(
     address_id="adr_home", name="Ann Smith", lines=("1 High Street",), city="London", postcode="N1 1AA", country="GB"
@@ -104,24 +104,22 @@ class FakeCards:
 
 
 class FakeStore:
-    """Orders, cards, and what was sent and published, in memory."""
+    """Orders, cards, the facts published and the sagas started and cancelled, in memory."""
 
     def __init__(self) -> None:
         self.orders = FakeOrders()
         self.cards = FakeCards()
-        self.sent: list[tuple[str, Send]] = []
         self.announced: list[Fact] = []
-        self.commands: dict[str, SentCommand] = {}
-
-    async def send(self, order: Order, command: Send) -> None:
-        self.sent.append((order.id, command))
-        self.commands[f"cmd-{len(self.commands) + 1}"] = SentCommand(order.id, command.step, command.attempt)
+        self.sagas: dict[str, str] = {}  # order id -> "started" | "cancelled: <reason>"
 
     async def announce(self, fact: Fact) -> None:
         self.announced.append(fact)
 
-    async def sent_command(self, request_id: str) -> SentCommand | None:
-        return self.commands.get(request_id)
+    async def start_fulfilment(self, order: Order) -> None:
+        self.sagas[order.id] = "started"
+
+    async def cancel_fulfilment(self, order: Order, *, reason: str) -> None:
+        self.sagas[order.id] = f"cancelled: {reason}"
 
 
 class FakeUnitOfWork:

@@ -12,15 +12,12 @@ from order.domain import (
     OrderNotFoundError,
     OrderRequest,
     RequestedLine,
-    Send,
-    Step,
     UnknownSkuError,
 )
 from order.facts import OrderPlaced
 from order.lifecycle import OrderNotCancellableError, OrderStatus
 from order.orders import Orders, Reader
 from order.ports import UpstreamUnavailableError
-from order.saga import Fulfilment
 
 from .fakes import VISA, Clock, FakeCatalog, FakeCustomers, FakeUnitOfWork, Rendezvous, keyed_hash
 
@@ -50,7 +47,7 @@ class Shop:
             uow=self.uow,
             catalog=self.catalog,
             customers=self.customers,
-            fulfilment=Fulfilment(clock=Clock()),
+            clock=Clock(),
             keyed_hash=keyed_hash,
             new_order_id=lambda: f"ord-{next(ids)}",
         )
@@ -62,7 +59,7 @@ def shop() -> Shop:
 
 
 async def test_placing_stores_the_order_with_its_card_reserves_its_stock_and_announces_it(shop: Shop) -> None:
-    """One transaction holds the order, its sealed card, its first command and its OrderPlaced."""
+    """One transaction holds the order, its sealed card, its saga's start and its OrderPlaced."""
     placed = await shop.orders.place(ann_asks(("ALB-00001", 2), ("ALB-00002", 1)))
     assert placed.created
     order = placed.order
@@ -70,7 +67,7 @@ async def test_placing_stores_the_order_with_its_card_reserves_its_stock_and_ann
     assert order.delivery.city == "London"
     assert await shop.store.orders.get(order.id) is not None
     assert shop.store.cards.kept == {order.id: VISA}
-    assert shop.store.sent == [(order.id, Send(Step.RESERVE_STOCK))]
+    assert shop.store.sagas == {order.id: "started"}
     assert [type(f) for f in shop.store.announced] == [OrderPlaced]
 
 
@@ -84,7 +81,7 @@ async def test_an_unknown_sku_stores_nothing_and_names_the_sku(shop: Shop) -> No
     """The order is refused before anything is written."""
     with pytest.raises(UnknownSkuError, match="ALB-99999"):
         await shop.orders.place(ann_asks(("ALB-00001", 1), ("ALB-99999", 1)))
-    assert shop.store.orders.rows == {} and shop.store.sent == []
+    assert shop.store.orders.rows == {} and shop.store.sagas == {}
 
 
 async def test_an_address_the_customer_does_not_have_stores_nothing(shop: Shop) -> None:
@@ -100,7 +97,7 @@ async def test_a_partner_that_does_not_answer_stores_nothing(shop: Shop, down: s
     getattr(shop, down).down = True
     with pytest.raises(UpstreamUnavailableError):
         await shop.orders.place(ann_asks())
-    assert shop.store.orders.rows == {} and shop.store.sent == [] and shop.store.cards.kept == {}
+    assert shop.store.orders.rows == {} and shop.store.sagas == {} and shop.store.cards.kept == {}
 
 
 async def test_a_retry_gets_the_same_order_without_asking_or_sending_again(shop: Shop) -> None:
@@ -109,7 +106,7 @@ async def test_a_retry_gets_the_same_order_without_asking_or_sending_again(shop:
     again = await shop.orders.place(ann_asks(("ALB-00002", 1), ("ALB-00001", 2)))
     assert (again.created, again.order.id) == (False, first.order.id)
     assert len(shop.catalog.asked) == 1
-    assert len(shop.store.sent) == 1 and len(shop.store.announced) == 1
+    assert len(shop.store.sagas) == 1 and len(shop.store.announced) == 1
 
 
 async def test_another_request_under_a_used_key_is_refused(shop: Shop) -> None:
@@ -135,7 +132,7 @@ async def test_of_two_racing_requests_with_one_key_one_places_and_the_other_gets
     assert len(shop.catalog.asked) == 2  # both got past the check for an earlier order
     assert sorted([first.created, second.created]) == [False, True]
     assert first.order.id == second.order.id
-    assert len(shop.store.orders.rows) == 1 and len(shop.store.sent) == 1
+    assert len(shop.store.orders.rows) == 1 and len(shop.store.sagas) == 1
 
 
 async def test_a_racing_request_with_another_body_under_the_same_key_is_refused() -> None:
@@ -150,11 +147,12 @@ async def test_a_racing_request_with_another_body_under_the_same_key_is_refused(
 
 
 async def test_a_customer_cancels_their_order_and_its_stock_is_released(shop: Shop) -> None:
-    """Cancelling before payment ends the order and sends the warehouse a release."""
+    """Cancelling before payment ends the order, announces it, and has its saga undo what it did."""
     placed = await shop.orders.place(ann_asks())
     cancelled = await shop.orders.cancel(placed.order.id, customer_id="acc_ann")
     assert cancelled.status is OrderStatus.CANCELLED
-    assert shop.store.sent[-1] == (placed.order.id, Send(Step.RELEASE_STOCK))
+    assert shop.store.sagas == {placed.order.id: "cancelled: cancelled by the customer"}
+    assert type(shop.store.announced[-1]).__name__ == "OrderCancelled"
     assert shop.store.cards.kept == {}
 
 
@@ -167,16 +165,15 @@ async def test_nobody_cancels_someone_elses_order(shop: Shop) -> None:
 
 
 async def test_a_paid_order_is_not_cancelled(shop: Shop) -> None:
-    """After payment the refusal names the order's status, and nothing is sent."""
+    """After payment the refusal names the order's status, and its saga goes on."""
     placed = await shop.orders.place(ann_asks())
     order = await shop.store.orders.get(placed.order.id)
     order.stock_reserved(at=order.placed_at)
     order.payment_taken(at=order.placed_at)
     await shop.store.orders.save(order)
-    sent = list(shop.store.sent)
     with pytest.raises(OrderNotCancellableError, match="paid"):
         await shop.orders.cancel(order.id, customer_id="acc_ann")
-    assert shop.store.sent == sent
+    assert shop.store.sagas == {order.id: "started"}
 
 
 async def test_customers_read_their_own_orders_and_admins_anyones(shop: Shop) -> None:

@@ -1,0 +1,93 @@
+"""What the fulfilment saga's changes mean for an order (``order.fulfilment.Progress``), without I/O."""
+
+from __future__ import annotations
+
+from paved.messaging import Reply
+from paved.sagas import SagaChange, SagaState
+
+from order import partners
+from order.domain import Step
+from order.facts import OrderDispatched, OrderRejected, RejectionReason
+from order.fulfilment import Progress
+from order.lifecycle import Order, OrderStatus
+
+from .examples import AT, order_in
+from .fakes import VISA, Clock, FakeStore
+
+
+def change(step: Step, kind: str, outcome: str, reply: Reply | None = None, detail: str | None = None) -> SagaChange:
+    return SagaChange("ord-1", {}, step, kind, outcome, SagaState.RUNNING, reply, detail)
+
+
+def told(order: Order, *changes: SagaChange) -> Order:
+    for c in changes:
+        Progress.apply(order, c, at=AT)
+    return order
+
+
+def test_the_steps_replies_move_the_order_to_dispatched() -> None:
+    order = told(
+        order_in(OrderStatus.PLACED),
+        change(Step.RESERVE_STOCK, "action", "succeeded", partners.StockReserved(order_id="ord-1")),
+        change(Step.TAKE_PAYMENT, "action", "succeeded", partners.PaymentTaken(order_id="ord-1")),
+        change(Step.AWARD_POINTS, "action", "succeeded", partners.PointsAwarded(order_id="ord-1", points=25)),
+        change(Step.DISPATCH_ORDER, "action", "succeeded", partners.OrderDispatched(order_id="ord-1")),
+    )
+    assert (order.status, order.points) == (OrderStatus.DISPATCHED, 25)
+    assert [type(f) for f in order.facts] == [OrderDispatched]
+
+
+def test_refusals_before_the_pivot_reject_the_order_saying_why() -> None:
+    shortage = partners.Shortage(sku="ALB-00001", requested=2, available=1)
+    out_of_stock = partners.OutOfStock(order_id="ord-1", shortages=(shortage,))
+    order = told(order_in(OrderStatus.PLACED), change(Step.RESERVE_STOCK, "action", "failed", out_of_stock))
+    assert order.facts[-1].detail == "not enough stock: ALB-00001 (asked 2, 1 available)"  # type: ignore[union-attr]
+    declined = partners.PaymentDeclined(order_id="ord-1", decline_code="card_declined")
+    order = told(order_in(OrderStatus.STOCK_RESERVED), change(Step.TAKE_PAYMENT, "action", "failed", declined))
+    [fact] = order.facts
+    assert isinstance(fact, OrderRejected) and fact.reason is RejectionReason.PAYMENT_DECLINED
+    assert fact.detail == "the card was declined (card_declined)"
+
+
+def test_a_lapsed_reservation_after_payment_is_noted_while_the_saga_retries_forward() -> None:
+    lapsed = partners.StockReleased(order_id="ord-1", reason="expired")
+    order = told(order_in(OrderStatus.PAID), change(Step.DISPATCH_ORDER, "action", "failed", lapsed))
+    assert order.status is OrderStatus.PAID
+    assert order.new_history[-1].event == "dispatch_order_retried"
+
+
+def test_compensations_and_a_call_for_a_person_are_written_in_the_history() -> None:
+    order = told(
+        order_in(OrderStatus.REJECTED),
+        change(Step.TAKE_PAYMENT, "compensation", "succeeded", partners.NothingToRefund(order_id="ord-1", reason="declined")),
+        change(Step.RESERVE_STOCK, "compensation", "succeeded", partners.StockReleased(order_id="ord-1", reason="released")),
+        change(Step.RESERVE_STOCK, "saga", "needs_attention", detail="it kept failing"),
+    )
+    assert [(e.event, e.reason) for e in order.new_history] == [
+        ("payment_refunded", "nothing to refund (declined)"),
+        ("stock_released", None),
+        ("needs_attention", "it kept failing"),
+    ]
+
+
+class Stores:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def store_in(self, session: object) -> FakeStore:
+        return self.store
+
+
+async def test_progress_saves_the_order_publishes_its_facts_and_forgets_the_card_once_payment_answered() -> None:
+    store = FakeStore()
+    order = order_in(OrderStatus.STOCK_RESERVED)
+    await store.orders.add(order)
+    await store.cards.keep(order.id, VISA)
+    progress = Progress(stores=Stores(store), clock=Clock())  # type: ignore[arg-type]
+    await progress(None, change(Step.RESERVE_STOCK, "action", "succeeded", partners.StockReserved(order_id="ord-1")))  # type: ignore[arg-type]
+    assert store.cards.kept == {order.id: VISA}  # payment is still to be asked
+    declined = partners.PaymentDeclined(order_id="ord-1", decline_code="card_declined")
+    await progress(None, change(Step.TAKE_PAYMENT, "action", "failed", declined))  # type: ignore[arg-type]
+    assert (await store.orders.get(order.id)).status is OrderStatus.REJECTED
+    assert [type(f) for f in store.announced] == [OrderRejected]
+    assert store.cards.kept == {}
