@@ -8,6 +8,8 @@ gets a new one when the callee says it is no longer good (401).
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
 from collections.abc import AsyncGenerator, Callable
 
@@ -26,6 +28,13 @@ async def _propagate_ids(request: httpx.Request) -> None:
     if (rid := context.request_id.get()) is not None:
         # The caller's request id becomes the callee's causation: the callee makes its own.
         request.headers.setdefault("x-caused-by", rid)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Made once per process: httpx builds a new context (loading the CA store, ~30 ms of CPU) for
+    # every client otherwise, plain http:// included, which was half of order's CPU per placed order.
+    return ssl.create_default_context()
 
 
 def service_client(
@@ -48,6 +57,7 @@ def service_client(
         timeout=httpx.Timeout(timeout),
         auth=auth,
         transport=transport,
+        verify=_tls(),
         event_hooks={"request": [_propagate_ids]},
     )
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, insert
 
 from paved import Service, ServiceSettings
 from paved.envelope import Envelope
@@ -117,6 +117,38 @@ async def test_the_view_assembles_each_process_from_its_events(broker: EmbeddedN
 
             assert await eventually(recorded)
             assert {s.id: s.state for s in await store.list()}["o-2"] == "released"
+
+
+async def test_the_view_leaves_other_sagas_processes_alone_and_starts_none_for_unrelated_events(
+    broker: EmbeddedNats, database_url: str
+) -> None:
+    """An orchestrated saga's id (same database) keeps its own timeline; a restock starts no process."""
+    service = watcher(database_url=database_url, broker_url=broker.url)
+    async with service.running():
+        async with service.database.transaction() as session:
+            now = datetime.now(UTC)
+            await session.execute(
+                insert(watcher_sagas.sagas).values(
+                    id="o-orch", saga="fulfilment-orchestrated", style="orchestrated", state="running",
+                    step="reserve", step_index=0, attempt=1, cancel_requested=False, needs_attention=False,
+                    data={}, started_at=now, updated_at=now,
+                )
+            )
+        await _event(broker.url, "warehouse.StockReserved", "o-orch", now)
+        await _event(broker.url, "warehouse.StockReceived", "restock-1", now)
+        await _event(broker.url, "order.OrderPlaced", "o-5", now)
+        async with SagaStore("watcher", database_url) as store:
+
+            async def seen() -> bool:
+                return await store.show("o-5") is not None
+
+            assert await eventually(seen)
+            assert {s.id: s.saga for s in await store.list()} == {
+                "o-orch": "fulfilment-orchestrated",
+                "o-5": "fulfilment",
+            }
+            orchestrated = await store.show("o-orch")
+            assert orchestrated is not None and orchestrated[1] == []  # nothing of the view's in its timeline
 
 
 def test_paved_sagas_lists_shows_and_reports_the_stuck(database_url: str, broker: EmbeddedNats) -> None:

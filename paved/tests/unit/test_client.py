@@ -100,3 +100,25 @@ async def test_an_unavailable_issuer_is_a_clear_error() -> None:
     async with service_client("http://catalog", auth=auth, transport=httpx.MockTransport(issuer.handle)) as client:
         with pytest.raises(TokenUnavailableError, match="http://identity/oauth/token"):
             await client.get("/albums")
+
+
+async def test_clients_share_one_tls_context_instead_of_loading_the_ca_store_each_time(monkeypatch) -> None:  # noqa: ANN001
+    """A client per call must not cost a new TLS context (the CA store read again) per call."""
+    import ssl
+
+    from paved import client as client_module
+
+    made = []
+    real = ssl.create_default_context
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        made.append(1)
+        return real(*args, **kwargs)
+
+    client_module._tls.cache_clear()
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    for _ in range(5):
+        async with service_client("http://127.0.0.1:1"):
+            pass
+    assert len(made) == 1
+    client_module._tls.cache_clear()

@@ -17,15 +17,17 @@ timeline that an orchestrator keeps, so ``paved sagas list|show|stuck`` answer "
 
 The state is that of the latest milestone by the time it happened (events of different services may
 arrive in another order than they happened); a final milestone is never left. A process that is not
-final and has seen nothing for ``stuck_after`` is stuck. Events of other types on the same subjects are
-kept in the timeline only. An event whose correlation id starts no process the view knows, and is not a
-starting milestone, is recorded as a process of unknown start, so nothing passes unseen.
+final and has not moved for a while is stuck (``paved sagas stuck --older-than``). Events of other types on
+the same subjects go into the timeline of a process already known, and start none. A milestone of a
+process whose start has not been seen (yet: streams are consumed apart, so a later event may arrive
+first) starts it, with the reason saying so. A process another saga owns (its id is an orchestrated
+saga's, in the same database) is left to that saga: one business process, one timeline.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 
@@ -47,11 +49,10 @@ class Milestone:
 class SagaView:
     """The processes of one choreographed saga, by correlation id, as their events pass by."""
 
-    def __init__(self, name: str, *milestones: Milestone, stuck_after: timedelta = timedelta(seconds=30)) -> None:
+    def __init__(self, name: str, *milestones: Milestone) -> None:
         self.name = name
         self.milestones = {milestone.event_type: milestone for milestone in milestones}
         self.final_states = frozenset(m.state for m in milestones if m.final)
-        self.stuck_after = stuck_after
         self.tables: SagaTables | None = None
 
     def observe(
@@ -72,11 +73,15 @@ class SagaView:
         at = envelope.occurred_at.astimezone(UTC)
         row = (
             await session.execute(
-                select(sagas.c.state, sagas.c.step_index, sagas.c.updated_at)
-                .where(sagas.c.id == envelope.correlation_id, sagas.c.saga == self.name)
+                select(sagas.c.saga, sagas.c.state, sagas.c.step_index, sagas.c.updated_at)
+                .where(sagas.c.id == envelope.correlation_id)
                 .with_for_update()
             )
         ).first()
+        if row is not None and row.saga != self.name:
+            return  # another saga owns this process (e.g. an orchestrated one): it keeps its own timeline
+        if row is None and milestone is None:
+            return  # not a process of this saga's (e.g. a restock), nor one it has seen start
         if row is None:
             starts = milestone is not None and milestone.starts
             await session.execute(
@@ -108,9 +113,7 @@ class SagaView:
                     values["finished_at"] = at
             if milestone is not None and milestone.starts:
                 values.update(reason=None, started_at=at)
-            await session.execute(
-                update(sagas).where(sagas.c.id == envelope.correlation_id, sagas.c.saga == self.name).values(**values)
-            )
+            await session.execute(update(sagas).where(sagas.c.id == envelope.correlation_id).values(**values))
         await session.execute(
             insert(log).values(
                 saga_id=envelope.correlation_id,
