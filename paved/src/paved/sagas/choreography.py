@@ -73,7 +73,7 @@ class SagaView:
         at = envelope.occurred_at.astimezone(UTC)
         row = (
             await session.execute(
-                select(sagas.c.saga, sagas.c.state, sagas.c.step_index, sagas.c.updated_at)
+                select(sagas.c.saga, sagas.c.state, sagas.c.step_index, sagas.c.started_at, sagas.c.updated_at)
                 .where(sagas.c.id == envelope.correlation_id)
                 .with_for_update()
             )
@@ -112,7 +112,8 @@ class SagaView:
                 if milestone.final:
                     values["finished_at"] = at
             if milestone is not None and milestone.starts:
-                values.update(reason=None, started_at=at)
+                values["reason"] = None
+                values["started_at"] = min(at, _aware(row.started_at))
             await session.execute(update(sagas).where(sagas.c.id == envelope.correlation_id).values(**values))
         await session.execute(
             insert(log).values(

@@ -1,4 +1,5 @@
-"""paved's saga tables; order's own command log goes, paved's orchestrator keeps that now.
+"""paved's saga tables; order's own command log goes (paved's orchestrator keeps that now); each order
+says how its fulfilment runs.
 
 Revision ID: 0003
 Revises: 0002
@@ -19,6 +20,8 @@ depends_on = None
 
 def upgrade() -> None:
     create_saga_tables()
+    with op.batch_alter_table("orders") as orders:
+        orders.add_column(sa.Column("fulfilment", sa.String(16), nullable=False, server_default="orchestrated"))
     # Orders placed before this revision and still under way lose their command log: their sagas are
     # not in paved_sagas, so `paved sagas stuck` does not see them. Finish or cancel them first.
     op.drop_index("ix_order_commands_order_id", table_name="order_commands")
@@ -35,4 +38,6 @@ def downgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_order_commands_order_id", "order_commands", ["order_id"])
+    with op.batch_alter_table("orders") as orders:
+        orders.drop_column("fulfilment")
     drop_saga_tables()

@@ -24,7 +24,7 @@ from order.contract import (
     OrderPage,
     PlaceOrder,
 )
-from order.domain import CardNumber, OrderRequest, RequestedLine
+from order.domain import CardNumber, FulfilmentStyle, OrderRequest, RequestedLine
 from order.domain import Money as DomainMoney
 from order.lifecycle import HistoryEntry, Order
 from order.orders import Orders, Reader
@@ -125,6 +125,7 @@ def order_out(order: Order) -> OrderOut:
             country=delivery.country,
         ),
         card_last4=order.card_last4,
+        fulfilment=order.fulfilment.value,
         points_awarded=order.points,
         placed_at=order.placed_at,
         updated_at=order.updated_at,
@@ -170,6 +171,7 @@ async def place_order(
         lines=tuple(RequestedLine(line.sku, line.quantity) for line in body.lines),
         delivery_address_id=body.delivery_address_id,
         card=CardNumber(body.payment.card_number.get_secret_value()),
+        fulfilment=FulfilmentStyle(body.fulfilment) if body.fulfilment else None,
     )
     placed = await orders.place(request)
     if not placed.created:

@@ -26,6 +26,7 @@ from order.lifecycle import OrderNotCancellableError
 from order.lookups import CatalogOverHttp, CustomersOverHttp
 from order.orders import Orders
 from order.ports import UpstreamUnavailableError
+from order.choreography import Choreography
 from order.fulfilment import Deadlines, Progress, fulfilment_saga
 from order.settings import OrderSettings
 from order.transactions import DatabaseUnitOfWork
@@ -96,6 +97,7 @@ def create_service(
         on_change=Progress(stores=uow, clock=clock),
     )
     service.messaging.keep_running("order-fulfilment-wake-ups", uow.fulfilment.watch)
+    Choreography(stores=uow, clock=clock).take_part(service.messaging, tables=tables.sagas)
     timeout = settings.order_lookup_timeout_seconds
     service.app.state.orders = Orders(
         uow=uow,
@@ -108,6 +110,7 @@ def create_service(
         ),
         clock=clock,
         keyed_hash=vault.keyed_hash,
+        fulfilment=settings.order_fulfilment,
         new_order_id=order_ids,
     )
     service.include_router(api.router)

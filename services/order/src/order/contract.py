@@ -78,6 +78,13 @@ class PlaceOrder(BaseModel):
         description="one of the customer's addresses at the customer service", examples=["adr_1"]
     )
     payment: PaymentDetails
+    fulfilment: Literal["orchestrated", "choreographed"] | None = Field(
+        default=None,
+        description=(
+            "how the order's fulfilment runs: driven by order's saga, or by the partners reacting to each "
+            "other's events; the service's setting when left out (for tests and benchmarks)"
+        ),
+    )
 
 
 # -- reading orders -------------------------------------------------------------------------------
@@ -109,6 +116,7 @@ class OrderOut(BaseModel):
     total: Money
     delivery_address: DeliveryAddressOut = Field(description="as it was when the order was placed")
     card_last4: str = Field(description="the last four digits of the card it is paid with")
+    fulfilment: Literal["orchestrated", "choreographed"]
     points_awarded: int | None = Field(description="loyalty points the order earned, once loyalty has said")
     placed_at: AwareDatetime
     updated_at: AwareDatetime
@@ -139,6 +147,7 @@ ORDER_PLACED_SUBJECT = "order.events.order-placed"
 ORDER_DISPATCHED_SUBJECT = "order.events.order-dispatched"
 ORDER_REJECTED_SUBJECT = "order.events.order-rejected"
 ORDER_CANCELLED_SUBJECT = "order.events.order-cancelled"
+FULFILMENT_REQUESTED_SUBJECT = "order.events.fulfilment-requested"
 
 RejectionReason = Literal[
     "out_of_stock", "payment_declined", "payment_failed", "warehouse_unavailable", "payment_unavailable", "stock_lapsed"
@@ -160,6 +169,25 @@ class OrderPlaced(Event, type="order.OrderPlaced", version=1):
     lines: list[PlacedLine]
     total: Money
     placed_at: AwareDatetime
+
+
+class RequestedLine(BaseModel):
+    sku: str
+    quantity: int
+
+
+class FulfilmentRequested(Event, type="order.FulfilmentRequested", version=1):
+    """A choreographed order asks to be fulfilled: the warehouse reserves, payment and loyalty take note.
+
+    Published only for orders whose fulfilment is choreographed (docs/sagas.md); an orchestrated order's
+    partners are sent commands instead.
+    """
+
+    order_id: str
+    customer_id: str
+    lines: list[RequestedLine]
+    total: Money
+    requested_at: AwareDatetime
 
 
 class OrderDispatched(Event, type="order.OrderDispatched", version=1):

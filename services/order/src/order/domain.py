@@ -191,15 +191,26 @@ class RequestedLine:
     quantity: int
 
 
+class FulfilmentStyle(StrEnum):
+    """How an order's fulfilment runs: order drives it with commands, or the partners react to events."""
+
+    ORCHESTRATED = "orchestrated"
+    CHOREOGRAPHED = "choreographed"
+
+
 @dataclass(frozen=True)
 class OrderRequest:
-    """What a customer asks for: lines, one of their delivery addresses, and the card to pay with."""
+    """What a customer asks for: lines, one of their delivery addresses, and the card to pay with.
+
+    ``fulfilment`` is the style asked for (tests and benchmarks ask); None takes the service's default.
+    """
 
     customer_id: str
     idempotency_key: str
     lines: tuple[RequestedLine, ...]
     delivery_address_id: str
     card: CardNumber
+    fulfilment: FulfilmentStyle | None = None
 
     def __post_init__(self) -> None:
         if not self.lines:

@@ -31,6 +31,17 @@ class OrderPlaced:
 
 
 @dataclass(frozen=True)
+class FulfilmentRequested:
+    """A choreographed order asks its partners to fulfil it (they react to this, nobody drives them)."""
+
+    order_id: str
+    customer_id: str
+    lines: tuple[OrderLine, ...]
+    total: Money
+    at: datetime
+
+
+@dataclass(frozen=True)
 class OrderRejected:
     order_id: str
     customer_id: str
@@ -57,4 +68,4 @@ class OrderDispatched:
     at: datetime
 
 
-Fact = OrderPlaced | OrderRejected | OrderCancelled | OrderDispatched
+Fact = OrderPlaced | FulfilmentRequested | OrderRejected | OrderCancelled | OrderDispatched

@@ -159,7 +159,7 @@ class OpensStores(Protocol):
         ...
 
 
-def _shortages(reply: partners.OutOfStock) -> str:
+def describe_shortages(reply: partners.OutOfStock | partners.ReservationRefused) -> str:
     return ", ".join(f"{s.sku} (asked {s.requested}, {s.available} available)" for s in reply.shortages)
 
 
@@ -197,7 +197,7 @@ class Progress:
             case "action", "succeeded", partners.OrderDispatched():
                 order.dispatched(at=at)
             case "action", "failed", partners.OutOfStock():
-                order.out_of_stock(_shortages(reply), at=at)
+                order.out_of_stock(describe_shortages(reply), at=at)
             case "action", "failed", partners.PaymentDeclined(decline_code=code):
                 order.payment_refused(RejectionReason.PAYMENT_DECLINED, f"the card was declined ({code})", at=at)
             case "action", "failed", partners.PaymentFailed(reason=reason):

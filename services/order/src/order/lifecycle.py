@@ -20,6 +20,7 @@ from order.domain import (
     MAX_TOTAL_MINOR,
     CatalogItem,
     DeliveryAddress,
+    FulfilmentStyle,
     Money,
     OrderLine,
     OrderRequest,
@@ -28,7 +29,15 @@ from order.domain import (
     Step,
     UnknownSkuError,
 )
-from order.facts import Fact, OrderCancelled, OrderDispatched, OrderPlaced, OrderRejected, RejectionReason
+from order.facts import (
+    Fact,
+    FulfilmentRequested,
+    OrderCancelled,
+    OrderDispatched,
+    OrderPlaced,
+    OrderRejected,
+    RejectionReason,
+)
 
 
 class OrderStatus(StrEnum):
@@ -78,6 +87,7 @@ class Order:
     lines: tuple[OrderLine, ...]
     delivery: DeliveryAddress
     card_last4: str
+    fulfilment: FulfilmentStyle
     status: OrderStatus
     placed_at: datetime
     updated_at: datetime
@@ -95,6 +105,7 @@ class Order:
         catalog: dict[str, CatalogItem],
         delivery: DeliveryAddress,
         at: datetime,
+        fulfilment: FulfilmentStyle = FulfilmentStyle.ORCHESTRATED,
     ) -> Order:
         """A new order at the catalog's current prices; its fulfilment starts with reserving its stock."""
         unknown = [sku for sku in request.skus if sku not in catalog]
@@ -112,6 +123,7 @@ class Order:
             lines=lines,
             delivery=delivery,
             card_last4=request.card.last4,
+            fulfilment=fulfilment,
             status=OrderStatus.PLACED,
             placed_at=at,
             updated_at=at,
@@ -121,6 +133,9 @@ class Order:
             raise OrderTooLargeError(total.amount_minor)
         order._note("placed", None, at)
         order.facts.append(OrderPlaced(order.id, order.customer_id, lines, total, at))
+        if fulfilment is FulfilmentStyle.CHOREOGRAPHED:
+            # Nobody drives it: this fact is what the warehouse, payment and loyalty react to.
+            order.facts.append(FulfilmentRequested(order.id, order.customer_id, lines, total, at))
         return order
 
     @property
@@ -215,4 +230,3 @@ class Order:
     def _reject(self, reason: RejectionReason, detail: str, at: datetime) -> None:
         self._move(OrderStatus.REJECTED, reason.value, detail, at)
         self.facts.append(OrderRejected(self.id, self.customer_id, self.total, reason, detail, at))
-

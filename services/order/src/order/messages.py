@@ -8,9 +8,9 @@ from __future__ import annotations
 from paved.messaging import Event, Outbox
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from order import contract
+from order import contract, partners
 from order.domain import Money
-from order.facts import Fact, OrderCancelled, OrderDispatched, OrderPlaced, OrderRejected
+from order.facts import Fact, FulfilmentRequested, OrderCancelled, OrderDispatched, OrderPlaced, OrderRejected
 
 
 class Announcer:
@@ -19,6 +19,11 @@ class Announcer:
     def __init__(self, session: AsyncSession, *, outbox: Outbox) -> None:
         self.session = session
         self.outbox = outbox
+
+    async def hand_card_to_payment(self, order_id: str, card: partners.KeepCard) -> None:
+        """Send payment the card to charge once the stock is reserved (a choreographed order's only command)."""
+        envelope = card.envelope(correlation_id=order_id)
+        await self.outbox.put(self.session, envelope, subject=partners.KEEP_CARD_SUBJECT)
 
     async def announce(self, fact: Fact) -> None:
         """Publish ``fact`` as order's contract event, in this transaction (its saga's id correlates it)."""
@@ -48,6 +53,15 @@ def _published(fact: Fact) -> tuple[Event, str]:
                 placed_at=fact.at,
             )
             return placed, contract.ORDER_PLACED_SUBJECT
+        case FulfilmentRequested():
+            requested = contract.FulfilmentRequested(
+                order_id=fact.order_id,
+                customer_id=fact.customer_id,
+                lines=[contract.RequestedLine(sku=line.sku, quantity=line.quantity) for line in fact.lines],
+                total=_price(fact.total),
+                requested_at=fact.at,
+            )
+            return requested, contract.FULFILMENT_REQUESTED_SUBJECT
         case OrderDispatched():
             dispatched = contract.OrderDispatched(
                 order_id=fact.order_id, customer_id=fact.customer_id, total=_price(fact.total), dispatched_at=fact.at

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from order.domain import CatalogItem, DeliveryAddress, DeliveryAddressNotFoundError, OrderNotFoundError, OrderRequest
+from order.domain import (
+    CatalogItem,
+    FulfilmentStyle,
+    DeliveryAddress,
+    DeliveryAddressNotFoundError,
+    OrderNotFoundError,
+    OrderRequest,
+)
 from order.lifecycle import HistoryEntry, Order
 from order.ports import Catalog, Customers, OrderCursor, Store, UnitOfWork, UpstreamUnavailableError
 
@@ -48,11 +55,13 @@ class Orders:
         clock: Callable[[], datetime],
         keyed_hash: Callable[[bytes], str],
         new_order_id: Callable[[], str],
+        fulfilment: FulfilmentStyle = FulfilmentStyle.ORCHESTRATED,
     ) -> None:
         self.uow = uow
         self.catalog = catalog
         self.customers = customers
         self.clock = clock
+        self.fulfilment = fulfilment
         self.keyed_hash = keyed_hash
         self.new_order_id = new_order_id
 
@@ -75,13 +84,17 @@ class Orders:
             catalog=items,
             delivery=delivery,
             at=self.clock(),
+            fulfilment=request.fulfilment or self.fulfilment,
         )
         async with self.uow.write() as store:
             if await store.orders.add(order):
-                await store.cards.keep(order.id, request.card)
-                # The order, its saga's first command and its OrderPlaced commit together or not at all.
-                await store.start_fulfilment(order)
-                await _announce(store, order)
+                # The order, its fulfilment's start and its OrderPlaced commit together or not at all.
+                if order.fulfilment is FulfilmentStyle.ORCHESTRATED:
+                    await store.cards.keep(order.id, request.card)  # until the saga asks payment
+                    await store.start_fulfilment(order)
+                else:
+                    await store.hand_card_to_payment(order, request.card)  # order keeps no card at all
+                await _announce(store, order)  # OrderPlaced (and FulfilmentRequested, when choreographed)
                 return Placed(order, created=True)
             # The same key won a race a moment ago: answer as a retry would be.
             earlier = await store.orders.by_key(request.customer_id, request.idempotency_key)
@@ -109,8 +122,10 @@ class Orders:
             order.cancel(at=self.clock())
             await store.orders.save(order)
             await _announce(store, order)
-            await store.cards.forget(order.id)  # payment is no longer asked for
-            await store.cancel_fulfilment(order, reason="cancelled by the customer")
+            if order.fulfilment is FulfilmentStyle.ORCHESTRATED:
+                await store.cards.forget(order.id)  # payment is no longer asked for
+                await store.cancel_fulfilment(order, reason="cancelled by the customer")
+            # A choreographed order's partners react to its OrderCancelled, announced above.
         return order
 
     async def get(self, order_id: str, *, reader: Reader) -> Order:

@@ -4,7 +4,8 @@ They belong to those services' contracts (``services/<name>/src/<name>/contract.
 versions, subjects and the fields of the commands are theirs, copied here, never imported. A command
 order sends has every field its owner requires. A reply is read tolerantly: only the fields order uses
 are declared and the rest are ignored, so that a compatible change of the owner's (a new field) does not
-make order park its replies.
+make order park its replies. The same models read the partners' events that a choreographed order
+follows (``order.choreography``): an event and the reply of the same name are the same message.
 """
 
 from __future__ import annotations
@@ -91,6 +92,12 @@ class ReservationNotFound(Answer, type="warehouse.ReservationNotFound", version=
     pass
 
 
+class ReservationRefused(Answer, type="warehouse.ReservationRefused", version=1):
+    """An event (choreographed orders): the warehouse could not hold every line."""
+
+    shortages: tuple[Shortage, ...]
+
+
 # -- payment (services/payment/src/payment/contract.py) -------------------------------------------
 
 TAKE_PAYMENT_SUBJECT = "payment.commands.take-payment"
@@ -99,6 +106,19 @@ REFUND_PAYMENT_SUBJECT = "payment.commands.refund-payment"
 
 class TakePayment(Command, type="payment.TakePayment", version=1):
     """Charge the order's amount to the card; payment charges an order once however often it is asked."""
+
+    order_id: str
+    customer_id: str
+    amount_minor: int = Field(strict=True, gt=0)
+    currency: str
+    card_number: str = Field(repr=False)
+
+
+KEEP_CARD_SUBJECT = "payment.commands.keep-card"
+
+
+class KeepCard(Command, type="payment.KeepCard", version=1):
+    """Keep the card to charge the order's amount to once its stock is reserved (choreographed orders)."""
 
     order_id: str
     customer_id: str

@@ -103,6 +103,10 @@ class Store(Protocol):
         """Publish ``fact`` on order's events."""
         ...
 
+    async def hand_card_to_payment(self, order: Order, card: CardNumber) -> None:
+        """Send payment the card of a choreographed order, to charge once its stock is reserved."""
+        ...
+
     async def start_fulfilment(self, order: Order) -> None:
         """Start the order's fulfilment saga: its first command leaves if the transaction commits."""
         ...

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from paved import ServiceSettings
+
+from order.domain import FulfilmentStyle
 from pydantic import Field, SecretStr, model_validator
 
 # Development only: refused in every other environment, where PAVED_ORDER_CARD_KEY must be set.
@@ -32,6 +34,9 @@ class OrderSettings(ServiceSettings):
     order_payment_deadline_seconds: float = Field(default=60.0, gt=0)
     # How often a command that may be repeated safely is sent before order gives up on it.
     order_max_attempts: int = Field(default=3, ge=1, le=10)
+    # How an order's fulfilment runs unless the request asks (docs/sagas.md): order's saga drives it, or
+    # the warehouse, payment and loyalty react to each other's events.
+    order_fulfilment: FulfilmentStyle = FulfilmentStyle.ORCHESTRATED
 
     @model_validator(mode="after")
     def _refuse_development_defaults_elsewhere(self) -> OrderSettings:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order.cards import CardVault
-from order.domain import CardNumber, DeliveryAddress, Money, OrderLine, OrderNotFoundError, Placement
+from order.domain import CardNumber, DeliveryAddress, FulfilmentStyle, Money, OrderLine, OrderNotFoundError, Placement
 from order.lifecycle import HistoryEntry, Order, OrderStatus
 from order.ports import OrderCursor
 from order.tables import order_history, order_lines, orders, payment_cards
@@ -35,6 +35,7 @@ def _order_row(order: Order) -> dict[str, object]:
         "delivery_postcode": delivery.postcode,
         "delivery_country": delivery.country,
         "card_last4": order.card_last4,
+        "fulfilment": order.fulfilment.value,
         "points_awarded": order.points,
         "placed_at": order.placed_at,
         "updated_at": order.updated_at,
@@ -66,6 +67,7 @@ def _order(row: RowMapping, lines: Sequence[OrderLine]) -> Order:
             country=row["delivery_country"],
         ),
         card_last4=row["card_last4"],
+        fulfilment=FulfilmentStyle(row["fulfilment"]),
         status=OrderStatus(row["status"]),
         placed_at=row["placed_at"],
         updated_at=row["updated_at"],

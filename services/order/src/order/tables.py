@@ -63,6 +63,7 @@ orders = Table(
     Column("delivery_postcode", String(32), nullable=False),
     Column("delivery_country", String(2), nullable=False),
     Column("card_last4", String(4), nullable=False),
+    Column("fulfilment", String(16), nullable=False),  # orchestrated | choreographed
     Column("points_awarded", Integer),
     Column("placed_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

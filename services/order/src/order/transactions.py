@@ -14,7 +14,9 @@ from paved.messaging import Outbox
 from paved.sagas import Orchestrator
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from order import partners
 from order.cards import CardVault
+from order.domain import CardNumber
 from order.facts import Fact
 from order.fulfilment import saga_data
 from order.lifecycle import Order
@@ -34,6 +36,17 @@ class DatabaseStore:
 
     async def announce(self, fact: Fact) -> None:
         await self._announcer.announce(fact)
+
+    async def hand_card_to_payment(self, order: Order, card: CardNumber) -> None:
+        total = order.total
+        keep = partners.KeepCard(
+            order_id=order.id,
+            customer_id=order.customer_id,
+            amount_minor=total.amount_minor,
+            currency=total.currency,
+            card_number=card.digits,
+        )
+        await self._announcer.hand_card_to_payment(order.id, keep)
 
     async def start_fulfilment(self, order: Order) -> None:
         await self._uow.fulfilment.start(self.session, order.id, saga_data(order))

@@ -111,9 +111,13 @@ class FakeStore:
         self.cards = FakeCards()
         self.announced: list[Fact] = []
         self.sagas: dict[str, str] = {}  # order id -> "started" | "cancelled: <reason>"
+        self.cards_handed: dict[str, CardNumber] = {}  # choreographed orders' cards, sent to payment
 
     async def announce(self, fact: Fact) -> None:
         self.announced.append(fact)
+
+    async def hand_card_to_payment(self, order: Order, card: CardNumber) -> None:
+        self.cards_handed[order.id] = card
 
     async def start_fulfilment(self, order: Order) -> None:
         self.sagas[order.id] = "started"

@@ -59,8 +59,15 @@ def test_a_lapsed_reservation_after_payment_is_noted_while_the_saga_retries_forw
 def test_compensations_and_a_call_for_a_person_are_written_in_the_history() -> None:
     order = told(
         order_in(OrderStatus.REJECTED),
-        change(Step.TAKE_PAYMENT, "compensation", "succeeded", partners.NothingToRefund(order_id="ord-1", reason="declined")),
-        change(Step.RESERVE_STOCK, "compensation", "succeeded", partners.StockReleased(order_id="ord-1", reason="released")),
+        change(
+            Step.TAKE_PAYMENT,
+            "compensation",
+            "succeeded",
+            partners.NothingToRefund(order_id="ord-1", reason="declined"),
+        ),
+        change(
+            Step.RESERVE_STOCK, "compensation", "succeeded", partners.StockReleased(order_id="ord-1", reason="released")
+        ),
         change(Step.RESERVE_STOCK, "saga", "needs_attention", detail="it kept failing"),
     )
     assert [(e.event, e.reason) for e in order.new_history] == [
