@@ -88,6 +88,16 @@ class Statement:
     entries: list[Entry]
 
 
+@dataclass(frozen=True)
+class ChoreographedOrder:
+    """An order whose fulfilment is choreographed: its payment's events award and revoke its points."""
+
+    order_id: str
+    customer_id: str
+    total: Money  # what its points are reckoned from, as AwardPoints' amount is
+    requested_at: datetime
+
+
 @dataclass
 class PointsAccount:
     """One customer's balance, changed only by recording entries."""

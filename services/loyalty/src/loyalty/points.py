@@ -1,4 +1,4 @@
-"""The loyalty use cases: award and revoke an order's points, in the transaction of the command that asks."""
+"""The loyalty use cases: award and revoke an order's points, in the transaction of the message that asks."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from loyalty.domain import OrderEntries, PointsAccount, Statement
+from loyalty.domain import ChoreographedOrder, OrderEntries, PointsAccount, Statement
 
 
 class Ledger(Protocol):
@@ -28,6 +28,18 @@ class Ledger(Protocol):
 
     async def statement(self, customer_id: str, *, limit: int) -> Statement:
         """The customer's balance and their ``limit`` most recent entries, as of one moment."""
+        ...
+
+
+class ChoreographedOrders(Protocol):
+    """The orders loyalty knows to be choreographed, within one transaction, each in its customer's partition."""
+
+    async def remember(self, order: ChoreographedOrder) -> None:
+        """Keep ``order``, unless its order is kept already (the first word on it stands)."""
+        ...
+
+    async def find(self, customer_id: str, order_id: str) -> ChoreographedOrder | None:
+        """The customer's choreographed order ``order_id``, or None if loyalty was never told of one."""
         ...
 
 

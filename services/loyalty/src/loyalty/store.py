@@ -1,4 +1,5 @@
-"""The loyalty ledger's tables, partitioned by customer, and the repository over them. Nobody else reads them.
+"""The loyalty service's tables (its ledger, its choreographed orders), partitioned by customer, and the
+repositories over them. Nobody else reads them.
 
 Every row carries ``partition_no`` (``partition_of(customer_id)``) as the first column of its primary key,
 and every statement names one partition. So PostgreSQL can split each table into physical partitions
@@ -37,7 +38,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
-from loyalty.domain import Entry, EntryKind, Money, OrderEntries, PointsAccount, Statement
+from loyalty.domain import ChoreographedOrder, Entry, EntryKind, Money, OrderEntries, PointsAccount, Statement
 from loyalty.partitioning import PartitionCountChangedError, partition_of
 
 
@@ -94,6 +95,20 @@ points_entries = Table(
     CheckConstraint("kind IN ('award', 'revoke')", name="kind_is_known"),
     CheckConstraint("points >= 0", name="points_not_negative"),
     CheckConstraint("balance_after >= 0", name="balance_after_never_negative"),
+)
+
+# The orders order announced as choreographed, in their customer's partition like the ledger: the payment
+# events that follow name the customer too, so finding the order and awarding it touch one partition.
+choreographed_orders = Table(
+    "choreographed_orders",
+    metadata,
+    Column("partition_no", SmallInteger, primary_key=True),
+    Column("customer_id", String(100), primary_key=True),
+    Column("order_id", String(100), primary_key=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    CheckConstraint("amount_minor >= 0", name="total_not_negative"),
 )
 
 # One row: the partition count the ledger was laid out with, claimed by the first write.
@@ -250,6 +265,43 @@ class SqlLedger:
             return Statement(customer_id=customer_id, balance=0, entries=[])
         entries = [_entry(row) for row in rows if row["number"] is not None]
         return Statement(customer_id=customer_id, balance=rows[0]["balance"], entries=entries)
+
+
+class SqlChoreographedOrders:
+    """The choreographed orders in the caller's transaction; each method works in one customer's partition."""
+
+    def __init__(self, session: AsyncSession, layout: Layout) -> None:
+        self.session = session
+        self.layout = layout
+
+    async def remember(self, order: ChoreographedOrder) -> None:
+        await self.layout.check(self.session, claim=True)
+        row = {
+            "partition_no": self.layout.partition_of(order.customer_id),
+            "customer_id": order.customer_id,
+            "order_id": order.order_id,
+            "amount_minor": order.total.amount_minor,
+            "currency": order.total.currency,
+            "requested_at": order.requested_at,
+        }
+        await self.session.execute(_insert_unless_there(self.session, choreographed_orders, row))
+
+    async def find(self, customer_id: str, order_id: str) -> ChoreographedOrder | None:
+        await self.layout.check(self.session, claim=False)
+        query = select(choreographed_orders).where(
+            choreographed_orders.c.partition_no == self.layout.partition_of(customer_id),
+            choreographed_orders.c.customer_id == customer_id,
+            choreographed_orders.c.order_id == order_id,
+        )
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        if row is None:
+            return None
+        return ChoreographedOrder(
+            order_id=row["order_id"],
+            customer_id=row["customer_id"],
+            total=Money(row["amount_minor"], row["currency"]),
+            requested_at=row["requested_at"],
+        )
 
 
 class DatabaseLedger:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from loyalty.domain import Entry, EntryKind, OrderEntries, PointsAccount, Statement
+from loyalty.domain import ChoreographedOrder, Entry, EntryKind, OrderEntries, PointsAccount, Statement
 
 
 class FakeLedger:
@@ -34,6 +34,19 @@ class FakeLedger:
     async def statement(self, customer_id: str, *, limit: int) -> Statement:
         newest = list(reversed(self.entries.get(customer_id, [])))[:limit]
         return Statement(customer_id, self.balances.get(customer_id, 0), newest)
+
+
+class FakeChoreographedOrders:
+    """The choreographed orders in memory, keyed by customer and order as the table is."""
+
+    def __init__(self) -> None:
+        self.orders: dict[tuple[str, str], ChoreographedOrder] = {}
+
+    async def remember(self, order: ChoreographedOrder) -> None:
+        self.orders.setdefault((order.customer_id, order.order_id), order)
+
+    async def find(self, customer_id: str, order_id: str) -> ChoreographedOrder | None:
+        return self.orders.get((customer_id, order_id))
 
 
 class Announced:

@@ -1,0 +1,42 @@
+"""Loyalty's part in the choreographed fulfilment: award and revoke an order's points on its payment's events.
+
+Only for the orders order announced as choreographed (``FulfilmentRequested``). An orchestrated order's
+payment events pass by loyalty too, but order drives that fulfilment with AwardPoints and RevokePoints:
+reacting to its events as well would award it from two sides. So an event for an order loyalty was not
+told of has no effect at all, not even a revocation's tombstone.
+
+Once per order: the order is remembered once (the first word on it stands), and the award and revocation
+are PointsBook's, which records each at most once per order and never an award after a revocation.
+"""
+
+from __future__ import annotations
+
+from loyalty.domain import ChoreographedOrder, OrderEntries
+from loyalty.points import PointsBook
+from loyalty.ports import ChoreographedOrders
+
+
+class ChoreographedFulfilment:
+    """The reactions to one event of the choreographed fulfilment, in the transaction that handles it."""
+
+    def __init__(self, orders: ChoreographedOrders, book: PointsBook) -> None:
+        self.orders = orders
+        self.book = book
+
+    async def fulfilment_requested(self, order: ChoreographedOrder) -> None:
+        """Remember that ``order`` is choreographed, and what its points will be reckoned from."""
+        await self.orders.remember(order)
+
+    async def payment_taken(self, *, order_id: str, customer_id: str) -> OrderEntries | None:
+        """Award a choreographed order's points on its total, as AwardPoints does; None for any other order."""
+        order = await self.orders.find(customer_id, order_id)
+        if order is None:
+            return None
+        return await self.book.award(order_id=order.order_id, customer_id=order.customer_id, amount=order.total)
+
+    async def payment_refunded(self, *, order_id: str, customer_id: str) -> OrderEntries | None:
+        """Revoke a choreographed order's points, as RevokePoints does; None for any other order."""
+        order = await self.orders.find(customer_id, order_id)
+        if order is None:
+            return None
+        return await self.book.revoke(order_id=order.order_id, customer_id=order.customer_id)
