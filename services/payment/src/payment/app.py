@@ -1,5 +1,5 @@
 """The payment service's composition root: builds its paved Service and wires the store, the card processor,
-the worker, the command handlers, the API and its errors."""
+the worker, the command handlers, the reactions to the warehouse's and order's events, the API and its errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from fastapi import APIRouter, FastAPI
 from paved import Service
 from paved.messaging import Handling
 
-from payment import __version__, api, handlers, store, tables
+from payment import __version__, api, handlers, reactions, store, tables
+from payment.card_keeper import CardKeeper
 from payment.cashier import Cashier
 from payment.contract import (
     COMMANDS_MAX_AGE_SECONDS,
@@ -21,6 +22,15 @@ from payment.contract import (
     EVENTS_SUBJECTS,
 )
 from payment.domain import PaymentNotFoundError
+from payment.partners import (
+    ORDER_CANCELLED_SUBJECT,
+    ORDER_EVENTS_STREAM,
+    ORDER_EVENTS_SUBJECTS,
+    ORDER_REJECTED_SUBJECT,
+    STOCK_RESERVED_SUBJECT,
+    WAREHOUSE_EVENTS_STREAM,
+    WAREHOUSE_EVENTS_SUBJECTS,
+)
 from payment.ports import Clock, PaymentProvider, Store
 from payment.provider import HttpPaymentProvider
 from payment.settings import PaymentSettings
@@ -67,6 +77,17 @@ def create_service(
     # The payment service owns its command stream: whoever sends it commands finds it declared.
     service.messaging.stream(COMMANDS_STREAM, subjects=[COMMANDS_SUBJECTS], max_age_seconds=COMMANDS_MAX_AGE_SECONDS)
     commands = service.messaging.consumer("payment-commands", stream=COMMANDS_STREAM, subjects=[COMMANDS_SUBJECTS])
+    # The warehouse and order own these streams; they are declared here too, exactly as their owners declare
+    # them, because `paved up` prepares services in name order and a consumer needs its stream to exist.
+    service.messaging.stream(WAREHOUSE_EVENTS_STREAM, subjects=[WAREHOUSE_EVENTS_SUBJECTS])
+    service.messaging.stream(ORDER_EVENTS_STREAM, subjects=[ORDER_EVENTS_SUBJECTS])
+    # Only the subjects of the events payment reacts to: nothing else is sent to it, to be parked as unknown.
+    warehouse_events = service.messaging.consumer(
+        "payment-warehouse-events", stream=WAREHOUSE_EVENTS_STREAM, subjects=[STOCK_RESERVED_SUBJECT]
+    )
+    order_events = service.messaging.consumer(
+        "payment-order-events", stream=ORDER_EVENTS_STREAM, subjects=[ORDER_CANCELLED_SUBJECT, ORDER_REJECTED_SUBJECT]
+    )
 
     http_provider = None
     if provider is None:
@@ -76,22 +97,25 @@ def create_service(
             timeout=settings.payment_provider_timeout_seconds,
             api_key=api_key.get_secret_value() if api_key else None,
         )
+    vault = AesGcmVault(settings.card_key)
     cashier = Cashier(
         uow=store.DatabaseUnitOfWork(service.database, outbox, clock=clock),
         provider=provider,
-        vault=AesGcmVault(settings.card_key),
+        vault=vault,
         policy=settings.retry_policy,
         lease=settings.claim_lease,
         clock=clock,
     )
+    keeper = CardKeeper(cashier=cashier, vault=vault, clock=clock)
     worker = Worker(cashier, concurrency=settings.payment_worker_concurrency)
 
     def open_store(handling: Handling) -> Store:
-        # The worker is woken once the command is committed, not before: it would find nothing yet.
+        # The worker is woken once the message is committed, not before: it would find nothing yet.
         store.after_commit(handling.session, worker.wake)
         return store.DatabaseStore(handling.session, handling.outbox, clock=clock)
 
-    handlers.register(commands, cashier=cashier, open_store=open_store)
+    handlers.register(commands, cashier=cashier, keeper=keeper, open_store=open_store)
+    reactions.register(warehouse_events, order_events, keeper=keeper, open_store=open_store)
     service.include_router(_running_beside(*([http_provider.connected] if http_provider else []), worker.running))
     service.include_router(api.router)
     service.map_error(PaymentNotFoundError, status=404, title="Payment not found")

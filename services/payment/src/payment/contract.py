@@ -10,6 +10,10 @@ PAYMENT_EVENTS, on ``payment.events.<kind>``. Each order has one payment:
 - ``RefundPayment`` is answered ``PaymentRefunded`` once the money is back, or ``NothingToRefund`` if the
   payment took nothing (declined, failed, or not asked yet: then it is cancelled and never taken).
   Either means the compensation is done.
+- ``KeepCard`` (choreographed orders, no reply) keeps the card, sealed, until the warehouse announces the
+  order's stock reserved (``warehouse.StockReserved``): the payment is then taken as ``TakePayment`` takes
+  it. If the order is cancelled or rejected first (``order.OrderCancelled``, ``order.OrderRejected``), the
+  card is forgotten; if after, the payment is refunded.
 
 The same facts are published as events, once, when they happen. A ``PaymentFailed`` for which a charge
 later turns out to have gone through is followed by a ``PaymentRefunded``: the money goes back by itself.
@@ -38,6 +42,7 @@ COMMANDS_STREAM = "PAYMENT_COMMANDS"
 COMMANDS_SUBJECTS = "payment.commands.>"
 TAKE_PAYMENT_SUBJECT = "payment.commands.take-payment"
 REFUND_PAYMENT_SUBJECT = "payment.commands.refund-payment"
+KEEP_CARD_SUBJECT = "payment.commands.keep-card"
 # Commands carry card numbers: the stream keeps them a day, not for ever.
 COMMANDS_MAX_AGE_SECONDS = 24 * 3600
 
@@ -49,8 +54,8 @@ PAYMENT_FAILED_SUBJECT = "payment.events.payment-failed"
 PAYMENT_REFUNDED_SUBJECT = "payment.events.payment-refunded"
 
 
-class TakePayment(Command, type="payment.TakePayment", version=1):
-    """Charge the order's amount to the card; asking again for the same order charges nothing more."""
+class _CardCommand(Command):
+    """The fields of a command that brings an order's card and amount (TakePayment, KeepCard)."""
 
     # A command that does not parse is parked with the reason: the reason must not quote the card number.
     model_config = ConfigDict(hide_input_in_errors=True)
@@ -60,6 +65,18 @@ class TakePayment(Command, type="payment.TakePayment", version=1):
     amount_minor: AmountMinor
     currency: Currency
     card_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$")] = Field(repr=False)
+
+
+class TakePayment(_CardCommand, type="payment.TakePayment", version=1):
+    """Charge the order's amount to the card; asking again for the same order charges nothing more."""
+
+
+class KeepCard(_CardCommand, type="payment.KeepCard", version=1):
+    """Keep the card to charge the order's amount to once its stock is reserved (a choreographed order).
+
+    Asks no reply: what becomes of the payment is published as events (``PaymentTaken``, ...). Sent again
+    for the same order, it keeps nothing more.
+    """
 
 
 class RefundPayment(Command, type="payment.RefundPayment", version=1):

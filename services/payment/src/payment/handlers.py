@@ -1,4 +1,4 @@
-"""The commands the payment service handles: TakePayment and RefundPayment.
+"""The commands the payment service handles: TakePayment and RefundPayment, and KeepCard (choreographed orders).
 
 Each is handled in the consumer's transaction, which also records the message as processed (so a
 redelivery has no second effect): the handler only records what was asked, and who waits for the answer.
@@ -12,9 +12,10 @@ from collections.abc import Callable
 
 from paved.messaging import Consumer, Handling
 
+from payment.card_keeper import CardKeeper
 from payment.cards import CardNumber
 from payment.cashier import Cashier, TakeRequest
-from payment.contract import RefundPayment, TakePayment
+from payment.contract import KeepCard, RefundPayment, TakePayment
 from payment.money import Money
 from payment.ports import Asker, Store
 
@@ -33,18 +34,26 @@ def asker_of(handling: Handling) -> Asker:
     )
 
 
-def register(commands: Consumer, *, cashier: Cashier, open_store: OpenStore) -> None:
+def request_of(command: TakePayment | KeepCard) -> TakeRequest:
+    """The payment a TakePayment or KeepCard asks for."""
+    return TakeRequest(
+        order_id=command.order_id,
+        customer_id=command.customer_id,
+        amount=Money(command.amount_minor, command.currency),
+        card=CardNumber(command.card_number),
+    )
+
+
+def register(commands: Consumer, *, cashier: Cashier, keeper: CardKeeper, open_store: OpenStore) -> None:
     """Handle the payment commands from ``commands``, in the stores ``open_store`` gives."""
 
     @commands.handles(TakePayment)
     async def take_payment(handling: Handling, command: TakePayment) -> None:
-        request = TakeRequest(
-            order_id=command.order_id,
-            customer_id=command.customer_id,
-            amount=Money(command.amount_minor, command.currency),
-            card=CardNumber(command.card_number),
-        )
-        await cashier.take(open_store(handling), request, asker_of(handling))
+        await cashier.take(open_store(handling), request_of(command), asker_of(handling))
+
+    @commands.handles(KeepCard)
+    async def keep_card(handling: Handling, command: KeepCard) -> None:
+        await keeper.keep_card(open_store(handling), request_of(command), asker_of(handling))
 
     @commands.handles(RefundPayment)
     async def refund_payment(handling: Handling, command: RefundPayment) -> None:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from payment.cards import CardNumber
+from payment.choreography import Choreography
 from payment.domain import Payment
 from payment.facts import Fact, RefundOutcome, TakeOutcome
 from payment.money import Money
@@ -108,6 +109,18 @@ class Cancellations(Protocol):
     async def contains(self, order_id: str) -> bool: ...
 
 
+class Choreographies(Protocol):
+    """What was heard of each order's choreographed fulfilment (see ``choreography.py``)."""
+
+    async def find(self, order_id: str) -> Choreography | None:
+        """The order's, held for this transaction (no other writer changes it meanwhile)."""
+        ...
+
+    async def add(self, choreography: Choreography) -> None: ...
+
+    async def save(self, choreography: Choreography) -> None: ...
+
+
 class Announcer(Protocol):
     async def publish(self, fact: Fact, *, caused_by: Asker | None) -> None:
         """Publish ``fact`` as an event, with the transaction."""
@@ -129,6 +142,9 @@ class Store(Protocol):
 
     @property
     def cancellations(self) -> Cancellations: ...
+
+    @property
+    def choreographies(self) -> Choreographies: ...
 
     @property
     def announcer(self) -> Announcer: ...

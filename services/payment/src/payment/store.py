@@ -1,7 +1,8 @@
 """The repositories that map the payment service's tables onto payments, and its unit of work: all its SQL.
 
-Nobody else reads these tables. A card number is only ever stored sealed (``payments.sealed_card``, see
-``vault.py``), and only while a charge may still have to be sent; the history keeps every change of every payment.
+Nobody else reads these tables. A card number is only ever stored sealed (``payments.sealed_card``, and
+``payment_choreographies.sealed_card`` while a choreographed order waits for its stock; see ``vault.py``),
+and only while a charge may still have to be sent; the history keeps every change of every payment.
 """
 
 from __future__ import annotations
@@ -18,10 +19,17 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payment.announcements import OutboxAnnouncer
+from payment.choreography import CardTerms, Choreography
 from payment.domain import HistoryEntry, Payment, PaymentStatus
 from payment.money import Money
 from payment.ports import Asker, Question
-from payment.tables import payment_askers, payment_cancellations, payment_history, payments
+from payment.tables import (
+    payment_askers,
+    payment_cancellations,
+    payment_choreographies,
+    payment_history,
+    payments,
+)
 
 # The columns a payment changes; the others are written once, when it is asked for.
 _STATE = (
@@ -171,6 +179,52 @@ class CancellationRepository:
         return (await self.session.execute(query)).first() is not None
 
 
+# The columns of a choreography that map one to one onto its fields (its terms are three columns).
+_HEARD = ("sealed_card", "card_kept_at", "stock_reserved_at", "payment_asked_at", "ended_at")
+
+
+class ChoreographyRepository:
+    """What was heard of each order's choreographed fulfilment (the ``Choreographies`` port)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, order_id: str) -> Choreography | None:
+        query = select(payment_choreographies).where(payment_choreographies.c.order_id == order_id).with_for_update()
+        row = (await self.session.execute(query)).mappings().first()
+        if row is None:
+            return None
+        terms = None
+        if row["customer_id"] is not None:
+            terms = CardTerms(row["customer_id"], Money(row["amount_minor"], row["currency"]))
+        return Choreography(
+            order_id=row["order_id"],
+            heard_at=row["heard_at"],
+            terms=terms,
+            **{name: row[name] for name in _HEARD},
+        )
+
+    async def add(self, choreography: Choreography) -> None:
+        row = {"order_id": choreography.order_id, "heard_at": choreography.heard_at}
+        await self.session.execute(insert(payment_choreographies).values(row | self._state_of(choreography)))
+
+    async def save(self, choreography: Choreography) -> None:
+        await self.session.execute(
+            update(payment_choreographies)
+            .where(payment_choreographies.c.order_id == choreography.order_id)
+            .values(self._state_of(choreography))
+        )
+
+    @staticmethod
+    def _state_of(choreography: Choreography) -> dict[str, Any]:
+        terms = choreography.terms
+        return {name: getattr(choreography, name) for name in _HEARD} | {
+            "customer_id": terms.customer_id if terms else None,
+            "amount_minor": terms.amount.amount_minor if terms else None,
+            "currency": terms.amount.currency if terms else None,
+        }
+
+
 class DatabaseStore:
     """The payment service's tables and outbox in one session's transaction."""
 
@@ -178,6 +232,7 @@ class DatabaseStore:
         self.payments = PaymentRepository(session)
         self.askers = AskerRepository(session, clock=clock)
         self.cancellations = CancellationRepository(session)
+        self.choreographies = ChoreographyRepository(session)
         self.announcer = OutboxAnnouncer(session, outbox)
 
 

@@ -96,5 +96,22 @@ payment_cancellations = Table(
     Column("cancelled_at", UtcDateTime, nullable=False),
 )
 
+# What was heard of each order's choreographed fulfilment (choreography.py): the card KeepCard brought,
+# the stock reserved, the order's end. A row without ``card_kept_at`` is an order that sent no card (yet).
+payment_choreographies = Table(
+    "payment_choreographies",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("heard_at", UtcDateTime, nullable=False),
+    Column("customer_id", String(64)),
+    Column("amount_minor", BigInteger().with_variant(Integer, "sqlite")),
+    Column("currency", String(3)),
+    Column("sealed_card", LargeBinary),
+    Column("card_kept_at", UtcDateTime),
+    Column("stock_reserved_at", UtcDateTime),
+    Column("payment_asked_at", UtcDateTime),
+    Column("ended_at", UtcDateTime),
+)
+
 # paved's outbox and inbox live in the payment service's own database, beside its payments.
 messaging = messaging_tables(metadata)

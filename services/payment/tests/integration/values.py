@@ -102,6 +102,8 @@ async def messages_about(broker_url: str, stream: str, order_id: str) -> list[En
             info = await js.stream_info(stream)
         except NotFoundError:
             return []
+        if info.state.messages == 0:
+            return []  # an empty stream's first and last sequence are 0: no message has that number
         found = []
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             data = (await js.get_msg(stream, seq)).data

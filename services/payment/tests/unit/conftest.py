@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from payment.card_keeper import CardKeeper
 from payment.cards import CardNumber
 from payment.cashier import Cashier, TakeRequest
 from payment.domain import Payment
@@ -41,7 +42,8 @@ def asker(*, reply_to: str | None = "orders.replies") -> Asker:
 
 @dataclass
 class Till:
-    """The cashier on fakes, and what a test does with it: send commands, and let the worker run."""
+    """The cashier and card keeper on fakes, and what a test does with it: send commands and events, let the
+    worker run."""
 
     clock: ManualClock = field(default_factory=ManualClock)
     provider: FakeProvider = field(default_factory=FakeProvider)
@@ -52,6 +54,7 @@ class Till:
         self.cashier = Cashier(
             uow=self.uow, provider=self.provider, vault=self.vault, policy=POLICY, lease=LEASE, clock=self.clock
         )
+        self.keeper = CardKeeper(cashier=self.cashier, vault=self.vault, clock=self.clock)
 
     async def take(
         self, order_id: str = "o-1", *, card: CardNumber = GOOD_CARD, amount: Money = PRICE, by: Asker | None = None
@@ -68,6 +71,30 @@ class Till:
         by = by or asker()
         async with self.uow.write() as store:
             await self.cashier.refund(store, order_id, by)
+        return by
+
+    async def keep_card(
+        self, order_id: str = "o-1", *, card: CardNumber = GOOD_CARD, amount: Money = PRICE, by: Asker | None = None
+    ) -> Asker:
+        """A KeepCard handled (it asks no reply), in a transaction of its own."""
+        by = by or asker(reply_to=None)
+        request = TakeRequest(order_id=order_id, customer_id="customer-1", amount=amount, card=card)
+        async with self.uow.write() as store:
+            await self.keeper.keep_card(store, request, by)
+        return by
+
+    async def stock_reserved(self, order_id: str = "o-1", *, by: Asker | None = None) -> Asker:
+        """A warehouse.StockReserved event handled, in a transaction of its own."""
+        by = by or asker(reply_to=None)
+        async with self.uow.write() as store:
+            await self.keeper.stock_reserved(store, order_id, by)
+        return by
+
+    async def order_ended(self, order_id: str = "o-1", *, by: Asker | None = None) -> Asker:
+        """An order.OrderCancelled or OrderRejected event handled, in a transaction of its own."""
+        by = by or asker(reply_to=None)
+        async with self.uow.write() as store:
+            await self.keeper.order_ended(store, order_id, by)
         return by
 
     async def work(self) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from payment.cards import CardNumber, CardUnreadableError
+from payment.choreography import Choreography
 from payment.domain import HistoryEntry, Payment
 from payment.facts import Fact, RefundOutcome, TakeOutcome
 from payment.money import Money
@@ -219,6 +220,23 @@ class FakeCancellations:
         return order_id in self.orders
 
 
+class FakeChoreographies:
+    def __init__(self) -> None:
+        self.rows: dict[str, Choreography] = {}
+
+    async def find(self, order_id: str) -> Choreography | None:
+        row = self.rows.get(order_id)
+        return None if row is None else replace(row)
+
+    async def add(self, choreography: Choreography) -> None:
+        assert choreography.order_id not in self.rows, "the order id is the primary key"
+        self.rows[choreography.order_id] = replace(choreography)
+
+    async def save(self, choreography: Choreography) -> None:
+        assert choreography.order_id in self.rows, "saved before it was added"
+        self.rows[choreography.order_id] = replace(choreography)
+
+
 class FakeAnnouncer:
     """The outbox: events published, and replies sent to those who asked for one."""
 
@@ -244,6 +262,7 @@ class FakeStore:
     payments: FakePayments = field(default_factory=FakePayments)
     askers: FakeAskers = field(default_factory=FakeAskers)
     cancellations: FakeCancellations = field(default_factory=FakeCancellations)
+    choreographies: FakeChoreographies = field(default_factory=FakeChoreographies)
     announcer: FakeAnnouncer = field(default_factory=FakeAnnouncer)
 
 

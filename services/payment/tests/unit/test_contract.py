@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 from paved import Envelope
 from paved.messaging import MessageTypes, UnacceptableMessage
 
-from payment.contract import RefundPayment, TakePayment
+from payment.contract import KeepCard, RefundPayment, TakePayment
+from payment.partners import OrderCancelled, OrderRejected, StockReserved
 
 CARD = "4242424242424242"
 json_values = st.recursive(
@@ -42,3 +43,25 @@ def test_a_valid_take_payment_parses() -> None:
     data = {"order_id": "o-1", "customer_id": "c-1", "amount_minor": 1299, "currency": "GBP", "card_number": CARD}
     command = MessageTypes(TakePayment).parse(Envelope.new(TakePayment.message_type, data))
     assert command == TakePayment.model_validate(data)
+
+
+@given(data=take_like | st.dictionaries(st.text(max_size=12), json_values, max_size=6))
+def test_a_keep_card_that_does_not_parse_is_refused_without_quoting_the_card(data: dict[str, object]) -> None:
+    """KeepCard carries a card number as TakePayment does, and is refused as carefully when it does not parse."""
+    envelope = Envelope.new(KeepCard.message_type, data)
+    try:
+        command = MessageTypes(KeepCard).parse(envelope)
+    except UnacceptableMessage as refused:
+        assert CARD not in str(refused)
+    else:
+        assert isinstance(command, KeepCard)
+        assert CARD not in repr(command)
+
+
+def test_the_events_payment_reacts_to_are_read_for_their_order_id_alone() -> None:
+    """The warehouse's and order's events parse with whatever else their owners put in them (tolerant readers)."""
+    stock = {"order_id": "ord-1", "lines": [{"sku": "ALB-1", "quantity": 1}], "expires_at": "2026-12-03T10:00:00Z"}
+    rejected = {"order_id": "ord-1", "customer_id": "c-1", "total": {}, "reason": "out_of_stock", "detail": "x"}
+    types = MessageTypes(StockReserved, OrderCancelled, OrderRejected)
+    assert types.parse(Envelope.new(StockReserved.message_type, stock)) == StockReserved(order_id="ord-1")
+    assert types.parse(Envelope.new(OrderRejected.message_type, rejected)) == OrderRejected(order_id="ord-1")

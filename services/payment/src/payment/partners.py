@@ -1,0 +1,46 @@
+"""The events payment reads from the warehouse and order (choreographed orders), copied from their contracts.
+
+Copied, never imported (``services/warehouse/src/warehouse/contract.py``, ``services/order/src/order/contract.py``):
+the type names, versions, streams and subjects are theirs, exactly. The fields are only those payment uses,
+and the rest is ignored (a tolerant reader), so that a compatible change of theirs needs no change here.
+"""
+
+from __future__ import annotations
+
+from paved.messaging import Event
+from pydantic import ConfigDict
+
+from payment.contract import OrderId
+
+# The owners' streams, declared here too with exactly their names and subjects: `paved up` prepares the
+# services one by one in name order, and payment's durable consumers cannot be made on a stream that
+# does not exist yet.
+WAREHOUSE_EVENTS_STREAM = "WAREHOUSE_EVENTS"
+WAREHOUSE_EVENTS_SUBJECTS = "warehouse.events.>"
+STOCK_RESERVED_SUBJECT = "warehouse.events.stock-reserved"
+
+ORDER_EVENTS_STREAM = "ORDER_EVENTS"
+ORDER_EVENTS_SUBJECTS = "order.events.>"
+ORDER_CANCELLED_SUBJECT = "order.events.order-cancelled"
+ORDER_REJECTED_SUBJECT = "order.events.order-rejected"
+
+
+class _OrderEvent(Event):
+    """An event about an order, read for its order id alone."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    # Checked as payment checks its own commands' order ids: one it could not store is parked, with the reason.
+    order_id: OrderId
+
+
+class StockReserved(_OrderEvent, type="warehouse.StockReserved", version=1):
+    """The warehouse holds the order's lines for it."""
+
+
+class OrderCancelled(_OrderEvent, type="order.OrderCancelled", version=1):
+    """The customer cancelled the order."""
+
+
+class OrderRejected(_OrderEvent, type="order.OrderRejected", version=1):
+    """The order will not be fulfilled."""
