@@ -1,7 +1,10 @@
 """What the warehouse announces: each domain fact as its contract event, written to the outbox.
 
 The event is written in the transaction that made the change, so it is published if and only if the
-change commits.
+change commits. An event about an order is correlated with that order (its id is the correlation id),
+whatever made the change: the order's business process is what its events belong to, and the cause (a
+request, or a message) is named as the causation. So a hold of one order let go on the way while
+handling another's, or by a read of its SKU, is still told in its own order's story.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ from warehouse import contract, domain
 def lines_out(lines: Iterable[domain.Line]) -> tuple[contract.Line, ...]:
     """The contract's form of an order's lines."""
     return tuple(contract.Line(sku=line.sku, quantity=line.quantity) for line in lines)
+
+
+def shortages_out(shortages: Iterable[domain.Shortage]) -> tuple[contract.Shortage, ...]:
+    """The contract's form of the SKUs an order is short of."""
+    return tuple(contract.Shortage(sku=s.sku, requested=s.requested, available=s.available) for s in shortages)
 
 
 def published(fact: domain.Fact) -> tuple[Event, str]:
@@ -56,9 +64,11 @@ class OutboxAnnouncer:
     def __init__(self, session: AsyncSession, outbox: Outbox, *, caused_by: Envelope | None = None) -> None:
         self.session = session
         self.outbox = outbox
-        # The command being handled, if any: its events carry its correlation and name it as their cause.
+        # The message being handled, if any: its events name it as their cause.
         self.caused_by = caused_by
 
     async def __call__(self, fact: domain.Fact) -> None:
         event, subject = published(fact)
-        await self.outbox.put(self.session, event.envelope(caused_by=self.caused_by), subject=subject)
+        order_id = None if isinstance(fact, domain.StockReceived) else fact.order_id
+        envelope = event.envelope(caused_by=self.caused_by, correlation_id=order_id)
+        await self.outbox.put(self.session, envelope, subject=subject)

@@ -5,7 +5,11 @@ WAREHOUSE_EVENTS, on ``warehouse.events.<kind>``. A command that gives a reply s
 where the order's stock stands after it: ``StockReserved``, ``StockReleased`` (released, or expired) or
 ``OrderDispatched``; or ``OutOfStock``, or ``ReservationNotFound``. So a ``DispatchOrder`` whose hold
 had expired is answered ``StockReleased`` with reason ``expired``: the asker compares the answer with
-what it asked for. The same facts are also published as events, once, when they happen.
+what it asked for. The same facts are also published as events, once, when they happen, correlated with
+their order (its id is the correlation id of every event about it).
+
+In the choreographed fulfilment the warehouse reacts to order's and payment's events instead of
+commands (``choreography``), and tells a refusal as the event ``ReservationRefused``.
 
 Changes here are compatible only (new optional fields); a breaking change is a new version beside this one.
 """
@@ -124,6 +128,7 @@ STOCK_RESERVED_SUBJECT = "warehouse.events.stock-reserved"
 STOCK_RELEASED_SUBJECT = "warehouse.events.stock-released"
 ORDER_PICKED_SUBJECT = "warehouse.events.order-picked"
 ORDER_DISPATCHED_SUBJECT = "warehouse.events.order-dispatched"
+RESERVATION_REFUSED_SUBJECT = "warehouse.events.reservation-refused"
 
 
 class ReserveStock(Command, type="warehouse.ReserveStock", version=1):
@@ -200,6 +205,14 @@ class OutOfStock(Reply, type="warehouse.OutOfStock", version=1):
 
     order_id: str
     shortages: tuple[Shortage, ...]
+
+
+class ReservationRefused(Event, type="warehouse.ReservationRefused", version=1):
+    """Nothing was reserved for a choreographed order: these SKUs of it are short (as ``OutOfStock`` says)."""
+
+    order_id: str
+    shortages: tuple[Shortage, ...]
+    refused_at: AwareDatetime
 
 
 class ReservationNotFound(Reply, type="warehouse.ReservationNotFound", version=1):

@@ -15,7 +15,7 @@ from typing import assert_never
 
 from paved.messaging import Consumer, Handling, Reply
 
-from warehouse.announcements import lines_out
+from warehouse.announcements import lines_out, shortages_out
 from warehouse.contract import (
     DispatchOrder,
     OrderDispatched,
@@ -23,7 +23,6 @@ from warehouse.contract import (
     ReleaseStock,
     ReservationNotFound,
     ReserveStock,
-    Shortage,
     StockReleased,
     StockReserved,
 )
@@ -99,10 +98,7 @@ def register(commands: Consumer, *, open_warehouse: OpenWarehouse) -> None:
                 ttl=timedelta(seconds=command.ttl_seconds),
             )
         except OutOfStockError as short:
-            shortages = tuple(
-                Shortage(sku=s.sku, requested=s.requested, available=s.available) for s in short.shortages
-            )
-            await _answer(handling, OutOfStock(order_id=command.order_id, shortages=shortages))
+            await _answer(handling, OutOfStock(order_id=command.order_id, shortages=shortages_out(short.shortages)))
             return
         await _answer(handling, where_it_stands(reservation))
 

@@ -121,6 +121,15 @@ reservation_lines = Table(
     Index("ix_reservation_lines_sku", "sku"),
 )
 
+# The orders whose fulfilment is choreographed, learnt from order.FulfilmentRequested: the warehouse
+# reacts to payment's and order's events for these orders only (the others are driven by commands).
+choreographed_orders = Table(
+    "choreographed_orders",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("requested_at", UtcDateTime, nullable=False),
+)
+
 # paved's outbox and inbox live in the warehouse's own database, beside its stock.
 messaging = messaging_tables(metadata)
 
@@ -295,6 +304,22 @@ class ReceiptRepository:
             # The same receipt id booked at the same moment for another SKU (for the same SKU, the
             # second waits for the first's lock and finds the receipt booked).
             raise ReceiptMismatchError(receipt.receipt_id) from exc
+
+
+class ChoreographedOrderBook:
+    """The orders whose fulfilment is choreographed, in the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def includes(self, order_id: str) -> bool:
+        found = await self.session.execute(
+            select(choreographed_orders.c.order_id).where(choreographed_orders.c.order_id == order_id)
+        )
+        return found.first() is not None
+
+    async def add(self, order_id: str, *, requested_at: datetime) -> None:
+        await self.session.execute(insert(choreographed_orders).values(order_id=order_id, requested_at=requested_at))
 
 
 def warehouse_in(session: AsyncSession, *, announce: Announce, clock: Clock) -> Warehouse:

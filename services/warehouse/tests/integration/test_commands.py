@@ -72,14 +72,13 @@ async def test_reserve_stock_is_answered_and_announced(
     service: Service, client: httpx.AsyncClient, broker_url: str
 ) -> None:
     """ReserveStock sent over NATS holds the stock, is answered StockReserved, and StockReserved is published once."""
+    order_id = f"o-{new_id()[:12]}"  # the broker outlives each test: this order's events are this test's
     async with asker(broker_url) as ask:
-        reply = await ask(reserve("o-1"))
+        reply = await ask(reserve(order_id))
     assert reply.type == "warehouse.StockReserved"
-    assert reply.data["order_id"] == "o-1" and reply.data["lines"] == [{"sku": "ALB-00001", "quantity": 2}]
+    assert reply.data["order_id"] == order_id and reply.data["lines"] == [{"sku": "ALB-00001", "quantity": 2}]
     assert await available(client) == 8
-    [event] = await eventually(
-        lambda: messages_on(broker_url, "WAREHOUSE_EVENTS", correlation_ids={reply.correlation_id})
-    )
+    [event] = await eventually(lambda: messages_on(broker_url, "WAREHOUSE_EVENTS", correlation_ids={order_id}))
     assert event.type == "warehouse.StockReserved" and event.causation_id == reply.causation_id
 
 

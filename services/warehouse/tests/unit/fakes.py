@@ -50,21 +50,22 @@ def _copy_reservation(reservation: Reservation) -> Reservation:
 
 @dataclass
 class FakeStore:
-    """What the database would hold: stock, reservations, receipts, and the facts announced."""
+    """What the database would hold: stock, reservations, receipts, choreographed orders, and the facts announced."""
 
     stock: dict[str, Stock] = field(default_factory=dict)
     reservations: dict[str, Reservation] = field(default_factory=dict)
     receipts: dict[str, Receipt] = field(default_factory=dict)
     announced: list[Fact] = field(default_factory=list)
+    choreographed: dict[str, datetime] = field(default_factory=dict)  # order id: when its fulfilment was asked
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything the block changed, undone if it raises."""
-        before = copy.deepcopy((self.stock, self.reservations, self.receipts, self.announced))
+        before = copy.deepcopy((self.stock, self.reservations, self.receipts, self.announced, self.choreographed))
         try:
             yield
         except BaseException:
-            self.stock, self.reservations, self.receipts, self.announced = before
+            self.stock, self.reservations, self.receipts, self.announced, self.choreographed = before
             raise
 
     def warehouse(self, clock: ManualClock) -> Warehouse:
@@ -135,6 +136,19 @@ class FakeReceiptBook:
         if receipt.receipt_id in self.store.receipts:
             raise ReceiptMismatchError(receipt.receipt_id)
         self.store.receipts[receipt.receipt_id] = receipt
+
+
+class FakeChoreographedOrders:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def includes(self, order_id: str) -> bool:
+        return order_id in self.store.choreographed
+
+    async def add(self, order_id: str, *, requested_at: datetime) -> None:
+        if order_id in self.store.choreographed:
+            raise LookupError(f"order {order_id!r} is written down already")  # the table's primary key
+        self.store.choreographed[order_id] = requested_at
 
 
 def stocked(**quantities: int) -> FakeStore:

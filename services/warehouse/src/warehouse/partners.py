@@ -1,0 +1,77 @@
+"""The warehouse's copies of the events it reacts to in the choreographed fulfilment: order's and payment's.
+
+They belong to those services' contracts (``services/order/src/order/contract.py`` and
+``services/payment/src/payment/contract.py``): the type names, versions, streams and subjects are theirs,
+copied here, never imported. Each is read tolerantly: only the fields the warehouse uses are declared and
+the rest are ignored, so that an owner's compatible change (a new field) does not make the warehouse park
+its events. What the warehouse does use of ``FulfilmentRequested`` (the order id it keeps, the lines it
+reserves) is checked as ``ReserveStock``'s is: an event it could not reserve from is parked with the
+reason, not half done.
+"""
+
+from __future__ import annotations
+
+from paved.messaging import Event
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from warehouse.contract import OrderId, Quantity, Sku
+
+ORDER_EVENTS_STREAM = "ORDER_EVENTS"
+ORDER_EVENTS_SUBJECTS = "order.events.>"
+FULFILMENT_REQUESTED_SUBJECT = "order.events.fulfilment-requested"
+ORDER_CANCELLED_SUBJECT = "order.events.order-cancelled"
+ORDER_REJECTED_SUBJECT = "order.events.order-rejected"
+
+PAYMENT_EVENTS_STREAM = "PAYMENT_EVENTS"
+PAYMENT_EVENTS_SUBJECTS = "payment.events.>"
+PAYMENT_TAKEN_SUBJECT = "payment.events.payment-taken"
+PAYMENT_DECLINED_SUBJECT = "payment.events.payment-declined"
+PAYMENT_FAILED_SUBJECT = "payment.events.payment-failed"
+
+_TOLERANT = ConfigDict(extra="ignore", frozen=True)
+
+
+class RequestedLine(BaseModel):
+    model_config = _TOLERANT
+
+    sku: Sku
+    quantity: Quantity
+
+
+class FulfilmentRequested(Event, type="order.FulfilmentRequested", version=1):
+    """A choreographed order asks to be fulfilled: the warehouse reserves its lines, or refuses."""
+
+    model_config = _TOLERANT
+
+    order_id: OrderId
+    lines: tuple[RequestedLine, ...] = Field(min_length=1, max_length=100)
+    requested_at: AwareDatetime
+
+
+class OrderEvent(Event):
+    """An event of an order's fulfilment as the warehouse reads it: which order (nothing else is used)."""
+
+    model_config = _TOLERANT
+
+    # Any string: an order the warehouse cannot know is one it ignores, not one to park.
+    order_id: str
+
+
+class OrderCancelled(OrderEvent, type="order.OrderCancelled", version=1):
+    """The customer cancelled the order."""
+
+
+class OrderRejected(OrderEvent, type="order.OrderRejected", version=1):
+    """The order will not be fulfilled."""
+
+
+class PaymentTaken(OrderEvent, type="payment.PaymentTaken", version=1):
+    """The order's amount was charged to the card."""
+
+
+class PaymentDeclined(OrderEvent, type="payment.PaymentDeclined", version=1):
+    """The card was declined: nothing was taken."""
+
+
+class PaymentFailed(OrderEvent, type="payment.PaymentFailed", version=1):
+    """No charge could be made or confirmed: nothing was taken."""
