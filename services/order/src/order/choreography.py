@@ -88,21 +88,32 @@ def fulfilment_view() -> SagaView:
 
 
 def follow(order: Order, event: partners.Answer, *, at: datetime) -> None:
-    """What a partner's event means for a choreographed ``order`` (pure: tested without I/O)."""
+    """What a partner's event means for a choreographed ``order`` (pure: tested without I/O).
+
+    order reads each partner's stream with its own consumer, so it may see the dispatch before the
+    payment, or the payment before the reservation. An event implies the steps it follows from: those not
+    seen yet are taken as done first, and their own events, when they come, change nothing.
+    """
     match event:
         case partners.StockReserved():
             order.stock_reserved(at=at)
         case partners.ReservationRefused():
             order.out_of_stock(describe_shortages(event), at=at)
         case partners.PaymentTaken():
+            _reserved(order, at)
             order.payment_taken(at=at)
         case partners.PaymentDeclined(decline_code=code):
+            _reserved(order, at)
             order.payment_refused(RejectionReason.PAYMENT_DECLINED, f"the card was declined ({code})", at=at)
         case partners.PaymentFailed(reason=reason):
+            _reserved(order, at)
             order.payment_refused(RejectionReason.PAYMENT_FAILED, f"the payment failed ({reason})", at=at)
         case partners.PointsAwarded(points=points):
             order.points_awarded(points, at=at)
         case partners.OrderDispatched():
+            _reserved(order, at)
+            if order.status is OrderStatus.STOCK_RESERVED:
+                order.payment_taken(at=at)
             order.dispatched(at=at)
         case partners.StockReleased(reason=reason) if order.status is OrderStatus.PAID:
             # Paid, and the warehouse let the hold go before dispatching: a person has to look.
@@ -111,6 +122,11 @@ def follow(order: Order, event: partners.Answer, *, at: datetime) -> None:
             order.undone(Step.RESERVE_STOCK, None, at=at)
         case partners.PaymentRefunded():
             order.undone(Step.TAKE_PAYMENT, None, at=at)
+
+
+def _reserved(order: Order, at: datetime) -> None:
+    if order.status is OrderStatus.PLACED:
+        order.stock_reserved(at=at)
 
 
 class Choreography:

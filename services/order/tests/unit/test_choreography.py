@@ -108,3 +108,18 @@ def test_a_hold_released_after_payment_asks_for_a_person() -> None:
     follow(order, partners.StockReleased(order_id="ord-1", reason="expired"), at=AT)
     assert order.status is OrderStatus.PAID
     assert order.new_history[-1].event == "needs_attention"
+
+
+def test_events_seen_out_of_order_still_take_the_order_to_its_end() -> None:
+    """Each partner's stream has its own consumer: the dispatch may be seen before the payment, and a
+    declined card before the reservation; an event implies the steps before it."""
+    order = choreographed(OrderStatus.PLACED)
+    follow(order, partners.OrderDispatched(order_id="ord-1"), at=AT)
+    follow(order, partners.PaymentTaken(order_id="ord-1"), at=AT)
+    follow(order, partners.StockReserved(order_id="ord-1"), at=AT)
+    assert order.status is OrderStatus.DISPATCHED
+    assert [e.event for e in order.new_history] == ["stock_reserved", "payment_taken", "dispatched"]
+    order = choreographed(OrderStatus.PLACED)
+    follow(order, partners.PaymentDeclined(order_id="ord-1", decline_code="card_declined"), at=AT)
+    follow(order, partners.StockReserved(order_id="ord-1"), at=AT)
+    assert order.status is OrderStatus.REJECTED
