@@ -17,14 +17,14 @@ install: ## every environment: the tools' (.venv) and each service's own (servic
 run: install ## the shop: NATS and every service, until Ctrl-C
 	.venv/bin/paved up
 
-# Each folder's build in its own environment, two at a time: their tests mostly wait (on brokers,
-# processes, deadlines), so two share this two-core machine well; the system tests then run alone.
-# The longest first, so that the two lanes end together.
+# Each folder's build in its own environment, three at a time: their tests mostly wait (on brokers,
+# processes, deadlines), so three share this two-core machine well; the system tests then run alone.
+# The longest first, so that the lanes end together.
 SLOWEST := paved services/warehouse services/order services/payment
 BUILDS := $(SLOWEST) $(filter-out $(SLOWEST),$(patsubst %/,%,$(SERVICES)))
 
 test: ## everything CI runs
-	$(MAKE) --no-print-directory -j2 --output-sync=target $(BUILDS:%=build/%)
+	$(MAKE) --no-print-directory -j3 --output-sync=target $(BUILDS:%=build/%)
 	$(MAKE) --no-print-directory test-system
 
 test-paved: build/paved
