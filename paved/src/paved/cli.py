@@ -384,9 +384,10 @@ def _print_sagas(found: list, title: str) -> None:
         console.print(f"no {title}")
         return
     table = Table(title=title)
-    for column in ("id", "service", "saga", "style", "state", "step", "started", "updated"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("attention")
+    # The id in full: it is what `paved sagas show` takes. The rest may wrap.
+    table.add_column("id", no_wrap=True, min_width=max(len(s.id) for s in summaries))
+    for column in ("service", "saga", "style", "state", "step", "started", "updated", "attention"):
+        table.add_column(column, overflow="fold")
     for s in summaries:
         table.add_row(
             s.id,
