@@ -88,6 +88,13 @@ class Statement:
     entries: list[Entry]
 
 
+class PaymentOutcome(StrEnum):
+    """What a payment event said of an order loyalty had not been told of yet."""
+
+    TAKEN = "taken"
+    REFUNDED = "refunded"
+
+
 @dataclass(frozen=True)
 class ChoreographedOrder:
     """An order whose fulfilment is choreographed: its payment's events award and revoke its points."""

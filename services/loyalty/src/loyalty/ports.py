@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from loyalty.domain import ChoreographedOrder, OrderEntries, PointsAccount, Statement
+from loyalty.domain import ChoreographedOrder, OrderEntries, PaymentOutcome, PointsAccount, Statement
 
 
 class Ledger(Protocol):
@@ -40,6 +40,14 @@ class ChoreographedOrders(Protocol):
 
     async def find(self, customer_id: str, order_id: str) -> ChoreographedOrder | None:
         """The customer's choreographed order ``order_id``, or None if loyalty was never told of one."""
+        ...
+
+    async def note_payment(self, customer_id: str, order_id: str, outcome: PaymentOutcome) -> None:
+        """Keep that the order's payment was ``outcome`` before loyalty heard the order is choreographed."""
+        ...
+
+    async def payments_noted(self, customer_id: str, order_id: str) -> set[PaymentOutcome]:
+        """What was noted of the order's payment before its request came (nothing, for most orders)."""
         ...
 
 

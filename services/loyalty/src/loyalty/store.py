@@ -38,7 +38,16 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
-from loyalty.domain import ChoreographedOrder, Entry, EntryKind, Money, OrderEntries, PointsAccount, Statement
+from loyalty.domain import (
+    ChoreographedOrder,
+    Entry,
+    EntryKind,
+    Money,
+    OrderEntries,
+    PaymentOutcome,
+    PointsAccount,
+    Statement,
+)
 from loyalty.partitioning import PartitionCountChangedError, partition_of
 
 
@@ -111,6 +120,18 @@ choreographed_orders = Table(
     CheckConstraint("amount_minor >= 0", name="total_not_negative"),
 )
 
+# A choreographed order's payment event handled before its FulfilmentRequested (they come through two
+# consumers): kept, so that the request, when it comes, still awards (or revokes). Rows of orchestrated
+# orders' payments are kept too, and never lead to anything.
+early_payments = Table(
+    "early_payments",
+    metadata,
+    Column("partition_no", SmallInteger, primary_key=True),
+    Column("customer_id", String(100), primary_key=True),
+    Column("order_id", String(100), primary_key=True),
+    Column("outcome", String(16), primary_key=True),  # taken | refunded
+)
+
 # One row: the partition count the ledger was laid out with, claimed by the first write.
 ledger_layout = Table(
     "ledger_layout",
@@ -129,9 +150,7 @@ _INSERT_IGNORING_DUPLICATES: dict[str, Callable[[Table], sqlite.Insert | postgre
 }
 
 
-def _insert_unless_there(
-    session: AsyncSession, table: Table, row: dict[str, Any]
-) -> sqlite.Insert | postgresql.Insert:
+def _insert_unless_there(session: AsyncSession, table: Table, row: dict[str, Any]) -> sqlite.Insert | postgresql.Insert:
     """``INSERT … ON CONFLICT DO NOTHING``: no error, so no savepoint, when the row is there already."""
     insert = _INSERT_IGNORING_DUPLICATES[session.get_bind().dialect.name]
     return insert(table).values(row).on_conflict_do_nothing()
@@ -208,9 +227,7 @@ class SqlLedger:
         self.layout = layout
 
     def _keys(self, table: Table, customer_id: str) -> ColumnElement[bool]:
-        return and_(
-            table.c.partition_no == self.layout.partition_of(customer_id), table.c.customer_id == customer_id
-        )
+        return and_(table.c.partition_no == self.layout.partition_of(customer_id), table.c.customer_id == customer_id)
 
     async def account(self, customer_id: str) -> PointsAccount:
         await self.layout.check(self.session, claim=True)
@@ -302,6 +319,24 @@ class SqlChoreographedOrders:
             total=Money(row["amount_minor"], row["currency"]),
             requested_at=row["requested_at"],
         )
+
+    async def note_payment(self, customer_id: str, order_id: str, outcome: PaymentOutcome) -> None:
+        await self.layout.check(self.session, claim=True)
+        row = {
+            "partition_no": self.layout.partition_of(customer_id),
+            "customer_id": customer_id,
+            "order_id": order_id,
+            "outcome": outcome.value,
+        }
+        await self.session.execute(_insert_unless_there(self.session, early_payments, row))
+
+    async def payments_noted(self, customer_id: str, order_id: str) -> set[PaymentOutcome]:
+        query = select(early_payments.c.outcome).where(
+            early_payments.c.partition_no == self.layout.partition_of(customer_id),
+            early_payments.c.customer_id == customer_id,
+            early_payments.c.order_id == order_id,
+        )
+        return {PaymentOutcome(outcome) for outcome in (await self.session.execute(query)).scalars()}
 
 
 class DatabaseLedger:

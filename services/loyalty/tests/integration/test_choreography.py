@@ -114,6 +114,18 @@ async def test_a_choreographed_order_earns_its_points_when_its_payment_is_taken(
     ]
 
 
+async def test_a_payment_handled_before_its_orders_request_is_awarded_when_the_request_comes(
+    client: httpx.AsyncClient, tokens: TestTokens, broker_url: str, customer_id: str, order_id: str
+) -> None:
+    """The order events' consumer lagging the payment events' one (two consumers): nothing is lost."""
+    await paid(broker_url, payment_event("taken", customer_id, order_id))
+    assert await loyalty_events(broker_url, order_id, count=0) == []
+    await requested(broker_url, fulfilment_requested(customer_id, order_id, amount_minor=1299))
+    [event] = await loyalty_events(broker_url, order_id, count=1)
+    assert (event.type, event.data["points"]) == ("loyalty.PointsAwarded", 12)
+    assert (await statement(client, tokens, customer_id))["balance"] == 12
+
+
 async def test_the_remembered_order_is_kept_in_its_customers_partition(
     service: Service, broker_url: str, customer_id: str, order_id: str
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from loyalty.domain import ChoreographedOrder, Entry, EntryKind, OrderEntries, PointsAccount, Statement
+from loyalty.domain import ChoreographedOrder, Entry, EntryKind, OrderEntries, PaymentOutcome, PointsAccount, Statement
 
 
 class FakeLedger:
@@ -41,12 +41,19 @@ class FakeChoreographedOrders:
 
     def __init__(self) -> None:
         self.orders: dict[tuple[str, str], ChoreographedOrder] = {}
+        self.early: dict[tuple[str, str], set[PaymentOutcome]] = {}
 
     async def remember(self, order: ChoreographedOrder) -> None:
         self.orders.setdefault((order.customer_id, order.order_id), order)
 
     async def find(self, customer_id: str, order_id: str) -> ChoreographedOrder | None:
         return self.orders.get((customer_id, order_id))
+
+    async def note_payment(self, customer_id: str, order_id: str, outcome: PaymentOutcome) -> None:
+        self.early.setdefault((customer_id, order_id), set()).add(outcome)
+
+    async def payments_noted(self, customer_id: str, order_id: str) -> set[PaymentOutcome]:
+        return set(self.early.get((customer_id, order_id), set()))
 
 
 class Announced:

@@ -130,3 +130,19 @@ async def test_a_refund_that_overtakes_the_payment_keeps_the_points_away() -> No
     assert choreography.ledger.balances == {CUSTOMER: 0}
     assert [(e.kind, e.points) for e in choreography.ledger.entries[CUSTOMER]] == [(EntryKind.REVOKE, 0)]
     assert choreography.announced_kinds() == ["revoked"]
+
+
+async def test_a_payment_heard_before_its_orders_request_is_awarded_when_the_request_comes() -> None:
+    """The two events come through two consumers: the request catches up with a payment noted before it."""
+    choreography = Reactions()
+    await choreography.handle(taken())
+    assert choreography.ledger.balances == {}
+    await choreography.handle(requested())
+    assert choreography.ledger.balances == {CUSTOMER: 12}
+    assert choreography.announced_kinds() == ["awarded"]
+
+
+async def test_a_payment_and_its_refund_heard_before_the_request_leave_no_points() -> None:
+    choreography = Reactions()
+    await choreography.handle(taken(), refunded(), requested())
+    assert choreography.ledger.balances == {CUSTOMER: 0}
