@@ -107,7 +107,9 @@ class SagaView:
         else:
             values: dict[str, object] = {"step_index": row.step_index + 1}
             last = _aware(row.updated_at)
-            if milestone is not None and row.state not in self.final_states and at >= last:
+            # A final milestone ends the process whenever it is seen; another one moves it only if it
+            # happened after what the view has (streams are consumed apart: a later event may come first).
+            if milestone is not None and row.state not in self.final_states and (milestone.final or at >= last):
                 values.update(state=milestone.state, step=envelope.type, updated_at=at)
                 if milestone.final:
                     values["finished_at"] = at
