@@ -161,9 +161,15 @@ class Requests:
 
     async def watch_deadlines(self, *, every_seconds: float = 0.2) -> None:
         """Time out due requests until cancelled."""
-        while True:
-            try:
-                await self.time_out_due()
-            except Exception as exc:  # noqa: BLE001 - the database is away: try again next round
-                log.warning("timing out requests failed; retrying", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(every_seconds)
+        await repeat(self.time_out_due, every_seconds=every_seconds, doing="timing out requests")
+
+
+async def repeat(step: Callable[[], Awaitable[object]], *, every_seconds: float, doing: str) -> None:
+    """Run ``step`` every ``every_seconds`` until cancelled; a failure (the database away) is logged and
+    the next round tries again, so the loop never dies of it."""
+    while True:
+        try:
+            await step()
+        except Exception as exc:  # noqa: BLE001
+            log.warning(f"{doing} failed; retrying", error=f"{type(exc).__name__}: {exc}")
+        await asyncio.sleep(every_seconds)

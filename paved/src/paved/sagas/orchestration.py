@@ -30,7 +30,6 @@ The rules, from the saga literature:
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from paved.database import Database
 from paved.messaging.consumer import Handling
 from paved.messaging.contracts import Command, Reply
-from paved.messaging.requests import PendingRequest, Requests
+from paved.messaging.requests import PendingRequest, Requests, repeat
 from paved.sagas.tables import SagaTables
 
 log = structlog.get_logger(logger_name="paved.sagas")
@@ -151,6 +150,7 @@ class _Instance:
     cancel_requested: bool
     needs_attention: bool
     data: dict[str, Any]
+    wake_at_ms: int | None = None
     changes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -254,11 +254,6 @@ class Orchestrator:
         await self._note(session, instance, self._name(instance), "saga", "cancel_requested", reason)
         await self._save(session, instance)
 
-    async def retry(self, saga_id: str) -> bool:
-        """Re-drive a saga that needs attention from where it stopped; False if it needs none."""
-        async with self.database.transaction() as session:
-            return await retry_saga(session, SagaTables(self.sagas, self.log), saga_id)
-
     async def wake_due(self) -> int:
         """Send again for the sagas whose wait is over, each in its own transaction; returns how many."""
         async with self.database.read() as session:
@@ -284,10 +279,7 @@ class Orchestrator:
                 instance = await self._load(session, saga_id)
                 if instance is None or instance.needs_attention or instance.state in FINAL:
                     continue
-                wake_at = (
-                    await session.execute(select(self.sagas.c.wake_at_ms).where(self.sagas.c.id == saga_id))
-                ).scalar_one()
-                if wake_at is None or wake_at > _now_ms():
+                if instance.wake_at_ms is None or instance.wake_at_ms > _now_ms():
                     continue  # another instance woke it meanwhile
                 instance.changes["wake_at_ms"] = None
                 await self._send(session, instance)
@@ -297,12 +289,7 @@ class Orchestrator:
 
     async def watch(self, *, every_seconds: float = 0.2) -> None:
         """Wake due sagas until cancelled."""
-        while True:
-            try:
-                await self.wake_due()
-            except Exception as exc:  # noqa: BLE001 - the database is away: try again next round
-                log.warning("waking sagas failed; retrying", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(every_seconds)
+        await repeat(self.wake_due, every_seconds=every_seconds, doing="waking sagas")
 
     # -- answers ------------------------------------------------------------------------------------
 
@@ -478,6 +465,7 @@ class Orchestrator:
             cancel_requested=row["cancel_requested"],
             needs_attention=row["needs_attention"],
             data=row["data"],
+            wake_at_ms=row["wake_at_ms"],
         )
 
     async def _save(self, session: AsyncSession, instance: _Instance) -> None:

@@ -25,6 +25,7 @@ from order.domain import FulfilmentStyle, OrderNotFoundError, Step
 from order.facts import RejectionReason
 from order.fulfilment import OpensStores, describe_shortages
 from order.lifecycle import Order, OrderStatus
+from order.orders import announce
 
 log = structlog.get_logger(logger_name="order.choreography")
 
@@ -166,6 +167,4 @@ class Choreography:
             return  # its saga was told by the reply to its command
         follow(order, event, at=self.clock())
         await store.orders.save(order)
-        for fact in order.facts:
-            await store.announce(fact)
-        order.facts.clear()
+        await announce(store, order)

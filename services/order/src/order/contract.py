@@ -149,6 +149,8 @@ ORDER_REJECTED_SUBJECT = "order.events.order-rejected"
 ORDER_CANCELLED_SUBJECT = "order.events.order-cancelled"
 FULFILMENT_REQUESTED_SUBJECT = "order.events.fulfilment-requested"
 
+# "stock_lapsed" is no longer given (a lapsed hold after payment is retried forward, then a person
+# decides), but stays: consumers may still read events that carry it.
 RejectionReason = Literal[
     "out_of_stock", "payment_declined", "payment_failed", "warehouse_unavailable", "payment_unavailable", "stock_lapsed"
 ]

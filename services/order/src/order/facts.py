@@ -18,7 +18,6 @@ class RejectionReason(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     WAREHOUSE_UNAVAILABLE = "warehouse_unavailable"
     PAYMENT_UNAVAILABLE = "payment_unavailable"
-    STOCK_LAPSED = "stock_lapsed"
 
 
 @dataclass(frozen=True)

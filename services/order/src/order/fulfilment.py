@@ -28,6 +28,7 @@ from order.cards import CardVault
 from order.domain import Step
 from order.facts import RejectionReason
 from order.lifecycle import Order
+from order.orders import announce
 from order.ports import Store
 from order.store import CardTable
 
@@ -175,9 +176,7 @@ class Progress:
         order = await store.orders.get(change.saga_id, for_update=True)
         self.apply(order, change, at=self.clock())
         await store.orders.save(order)
-        for fact in order.facts:
-            await store.announce(fact)
-        order.facts.clear()
+        await announce(store, order)
         if not order.payment_may_be_asked:
             # The card was kept only to be sent to payment; from here on it is only a liability.
             await store.cards.forget(order.id)

@@ -94,7 +94,7 @@ class Orders:
                     await store.start_fulfilment(order)
                 else:
                     await store.hand_card_to_payment(order, request.card)  # order keeps no card at all
-                await _announce(store, order)  # OrderPlaced (and FulfilmentRequested, when choreographed)
+                await announce(store, order)  # OrderPlaced (and FulfilmentRequested, when choreographed)
                 return Placed(order, created=True)
             # The same key won a race a moment ago: answer as a retry would be.
             earlier = await store.orders.by_key(request.customer_id, request.idempotency_key)
@@ -121,7 +121,7 @@ class Orders:
                 raise OrderNotFoundError(order_id)  # someone else's order is none of theirs to know of
             order.cancel(at=self.clock())
             await store.orders.save(order)
-            await _announce(store, order)
+            await announce(store, order)
             if order.fulfilment is FulfilmentStyle.ORCHESTRATED:
                 await store.cards.forget(order.id)  # payment is no longer asked for
                 await store.cancel_fulfilment(order, reason="cancelled by the customer")
@@ -150,7 +150,8 @@ class Orders:
             return await store.orders.of_customer(customer_id, after=after, limit=limit)
 
 
-async def _announce(store: Store, order: Order) -> None:
+async def announce(store: Store, order: Order) -> None:
+    """Publish the facts ``order`` recorded, in ``store``'s transaction."""
     for fact in order.facts:
         await store.announce(fact)
     order.facts.clear()
