@@ -75,6 +75,8 @@ class Phase:
     orders: list[Order]
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process over the phase
     http: dict[str, tuple[float, float]] = field(default_factory=dict)  # requests, seconds per service
+    published: dict[str, int] = field(default_factory=dict)  # messages stored per JetStream stream
+    delivered: dict[str, int] = field(default_factory=dict)  # messages delivered per durable consumer
     wall: float = 0.0  # seconds between the CPU readings
 
 
@@ -244,9 +246,19 @@ class Shop:
             totals[name] = (count, seconds)
         return totals
 
+    async def broker_totals(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Messages stored so far per stream, and delivered so far per durable consumer (JetStream's own counts)."""
+        js, stored, delivered = self.broker.jetstream(), {}, {}
+        for stream in await js.streams_info():
+            stored[stream.config.name] = stream.state.last_seq
+            for consumer in await js.consumers_info(stream.config.name):
+                delivered[consumer.name] = consumer.delivered.consumer_seq
+        return stored, delivered
+
     async def phase(self, name: str, count: int, concurrency: int, rate: float | None = None) -> Phase:
         """`count` orders, at most `concurrency` POSTs at once, or (with a rate) each at its time on a clock."""
         await self.sign_in_again()
+        stored, delivered = await self.broker_totals()
         cpu, http, started = cpu_seconds(self.pids), await self.http_totals(), time.perf_counter()
         limit = asyncio.Semaphore(concurrency)
 
@@ -264,9 +276,13 @@ class Shop:
             orders = await asyncio.gather(*tasks)
         await self.wait_ended(orders)
         after_cpu, after_http = cpu_seconds(self.pids), await self.http_totals()
+        wall = time.perf_counter() - started
+        await asyncio.sleep(1)  # the last events' deliveries to consumers that only follow (not measured)
+        after_stored, after_delivered = await self.broker_totals()
         result = Phase(name, orders, {k: after_cpu[k] - cpu[k] for k in cpu},
-                       {k: (after_http[k][0] - http[k][0], after_http[k][1] - http[k][1]) for k in http},
-                       time.perf_counter() - started)
+                       {k: (after_http[k][0] - http[k][0], after_http[k][1] - http[k][1]) for k in http}, wall,
+                       {k: v - stored.get(k, 0) for k, v in after_stored.items() if v - stored.get(k, 0)},
+                       {k: v - delivered.get(k, 0) for k, v in after_delivered.items() if v - delivered.get(k, 0)})
         print(name, json.dumps({k: round(v, 1) for k, v in self.figures(result).items()}), flush=True)
         return result
 
@@ -326,6 +342,7 @@ async def profiled(shop: Shop, args: argparse.Namespace, busiest: str, folder: P
     if not py_spy.exists():
         return ["py-spy could not be installed: where the time goes is the CPU and HTTP table above only.", ""]
     targets = ["order"] + ([busiest] if busiest != "order" else [])
+    folder.mkdir(parents=True, exist_ok=True)
     spies = {name: subprocess.Popen([str(py_spy), "record", "--pid", str(shop.pids[name]), "--format", "raw",
                                      "--rate", str(SAMPLE_RATE), "--output", str(folder / f"{name}.txt")],
                                     stdout=subprocess.DEVNULL, stderr=(folder / f"{name}.err").open("wb"))
@@ -386,6 +403,11 @@ def report(shop: Shop, style: str, phases: list[Phase], checks: list[str]) -> li
     rejected = Counter(reason for o in (x for p in phases for x in p.orders) if o.id in shop.ended
                        for status, _, reason in [shop.ended[o.id]] if status != "dispatched")
     errors = Counter(o.error for p in phases for o in p.orders if o.error)
+    per_order = done[full.name]
+    lines += ["", f"Messages per order at the maximum rate (JetStream's counts): "
+              f"{sum(full.published.values()) / per_order:.1f} stored, {sum(full.delivered.values()) / per_order:.1f}"
+              " delivered to durable consumers; by consumer: "
+              + ", ".join(f"{k} {v / per_order:.1f}" for k, v in sorted(full.delivered.items())) + "."]
     lines += ["", f"Rejections by reason: {dict(rejected) or 'none'}. Failed POSTs: "
               f"{dict(errors.most_common(5)) or 'none'}. Orders whose status, read after the phases, disagrees "
               f"with the event seen: {checks[:5] or 'none'}.", ""]
@@ -428,8 +450,9 @@ async def main(args: argparse.Namespace) -> None:
                 lines += report(shop, style, [full, half], await shop.check(full.orders + half.orders))
                 services = {k: v for k, v in full.cpu.items() if k in shop.urls}
                 busiest = max(services, key=lambda k: services[k])
-                lines += ["### Where the time goes: py-spy", ""]
-                lines += await profiled(shop, args, busiest, args.profiles or Path(name))
+                if not args.no_profile:
+                    lines += ["### Where the time goes: py-spy", ""]
+                    lines += await profiled(shop, args, busiest, args.profiles or Path(name))
             await shop.broker.close()
             lines += ["## Trouble in the shop during the run", "", *troubles(Path(name) / "state"), ""]
     title = (f"# The fulfilment saga: {time.strftime('%Y-%m-%d %H:%M UTC', started)}\n\n{head}. `paved up` as it "
@@ -448,4 +471,5 @@ if __name__ == "__main__":
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--style", choices=STYLES, action="append", help="default: every style")
     parser.add_argument("--profiles", type=Path, help="keep py-spy's raw profiles in this folder")
+    parser.add_argument("--no-profile", action="store_true", help="skip the phase under py-spy")
     asyncio.run(main(parser.parse_args()))

@@ -87,3 +87,44 @@ def test_every_import_is_declared_in_the_services_own_pyproject(service: Path) -
                 f"{service.name}: {folder.name}/ imports {name!r} (from {sorted(providers) or 'nothing installed'}) "
                 f"but {service / 'pyproject.toml'} does not declare it"
             )
+
+
+# Run in the service's own environment: builds the service as `paved serve` does and lists the endpoints
+# and dependencies that are plain functions, which FastAPI runs in its thread pool.
+THREAD_POOL_CALLS = """
+import inspect, json, sys
+from pathlib import Path
+from fastapi.routing import APIRoute
+from paved.serve import load_service
+
+def is_async(call):
+    target = call if inspect.isroutine(call) else getattr(call, "__call__", None)
+    return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
+
+def routes(found):
+    for route in found:
+        if hasattr(route, "original_router"):  # an included router (FastAPI >= 0.165 keeps them apart)
+            yield from routes(route.original_router.routes)
+        elif isinstance(route, APIRoute):
+            yield route
+
+def sync_calls(dependant, where):
+    if dependant.call is not None and not is_async(dependant.call):
+        yield f"{where}: {getattr(dependant.call, '__qualname__', repr(dependant.call))}"
+    for inner in dependant.dependencies:
+        yield from sync_calls(inner, where)
+
+service = load_service(Path(sys.argv[1]))
+print(json.dumps(sorted({call for route in routes(service.app.routes)
+                         for call in sync_calls(route.dependant, f"{sorted(route.methods)[0]} {route.path}")})))
+"""
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=NAMES)
+def test_no_request_waits_for_a_thread(service: Path) -> None:
+    """Every endpoint and dependency is ``async def``: FastAPI runs a plain function in its thread pool, a hop
+    that cost ~0.2 ms of CPU each (measured: two such dependencies doubled a request's CPU; bench/README.md)."""
+    python = service / ".venv" / "bin" / "python"
+    found = subprocess.run([python, "-c", THREAD_POOL_CALLS, service], capture_output=True, text=True, cwd=service)
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert json.loads(found.stdout.splitlines()[-1]) == [], f"{service.name}: make these async def"

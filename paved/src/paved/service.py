@@ -58,6 +58,7 @@ class Service:
         self.broker = faststream_broker(self.settings.broker_url, name=name)
         self.messaging = Messaging(messaging, database=self.database) if messaging else None
         self._start_steps: list[Callable[[], Awaitable[None]]] = []
+        self._stop_steps: list[Callable[[], Awaitable[None]]] = []
         self.app = FastAPI(title=name, version=version, lifespan=self._lifespan)
         self.app.state.paved = self
         self.app.add_middleware(RequestContextMiddleware, metrics=self.metrics)
@@ -75,6 +76,12 @@ class Service:
         replica runs it, so it must tolerate running twice at once.
         """
         self._start_steps.append(step)
+
+    def on_stop(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` when the service stops, after requests and message handlers have finished and
+        before the broker and database stop: for what the service keeps open, e.g. its HTTP clients.
+        Steps run in the reverse order of their registration; one that fails is logged, and the rest run."""
+        self._stop_steps.append(step)
 
     def map_error(self, error_type: type[Exception], *, status: int, title: str) -> None:
         """Answer a domain error with a problem response of ``status``."""
@@ -134,6 +141,7 @@ class Service:
                 finally:
                     if self.messaging is not None:
                         await self.messaging.stop()
+                    await self._run_stop_steps()
             finally:
                 # Drains subscriptions: handlers in flight finish and ack; nothing new starts. A broker
                 # that is gone cannot be drained, and must not keep the service from stopping.
@@ -144,8 +152,15 @@ class Service:
         finally:
             await self.database.stop()
 
+    async def _run_stop_steps(self) -> None:
+        for step in reversed(self._stop_steps):
+            try:
+                await step()
+            except Exception as exc:  # noqa: BLE001 - one step's failure must not keep the others from running
+                log.warning("stop step failed", step=getattr(step, "__qualname__", repr(step)), error=repr(exc))
 
-def _current_database(request: Request) -> Database:
+
+async def _current_database(request: Request) -> Database:
     return request.app.state.paved.database  # type: ignore[no-any-return]
 
 
@@ -153,7 +168,7 @@ CurrentDatabase = Annotated[Database, Depends(_current_database)]
 """The serving service's database, for an endpoint's parameters."""
 
 
-def _current_outbox(request: Request) -> Outbox:
+async def _current_outbox(request: Request) -> Outbox:
     messaging = request.app.state.paved.messaging
     if messaging is None:
         raise RuntimeError("this service was built without messaging tables, so it has no outbox")

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paved.database import Database
@@ -59,6 +59,14 @@ class Requests:
         self.reply_subject = reply_subject
         self._on_timeout: dict[str, Callable[[Handling, PendingRequest], Awaitable[None]]] = {}
         self._on_any_timeout: Callable[[Handling, PendingRequest], Awaitable[None]] | None = None
+        # Built once: a statement built per command costs more Python than SQLite spends running it.
+        self._remember = insert(self.table)
+        self._settle_one = (
+            update(self.table)
+            .where(self.table.c.id == bindparam("request_id"), self.table.c.state == "pending")
+            .values(state=bindparam("new_state"))
+            .returning(self.table.c.id, self.table.c.command_type, self.table.c.correlation_id)
+        )
 
     async def send(
         self,
@@ -73,13 +81,14 @@ class Requests:
         """Send ``command`` through the outbox and remember it, both in the caller's transaction."""
         envelope = command.envelope(caused_by=caused_by, reply_to=self.reply_subject, correlation_id=correlation_id)
         await session.execute(
-            insert(self.table).values(
-                id=envelope.id,
-                command_type=envelope.type,
-                correlation_id=envelope.correlation_id,
-                deadline_ms=_now_ms() + int(deadline.total_seconds() * 1000),
-                state="pending",
-            )
+            self._remember,
+            {
+                "id": envelope.id,
+                "command_type": envelope.type,
+                "correlation_id": envelope.correlation_id,
+                "deadline_ms": _now_ms() + int(deadline.total_seconds() * 1000),
+                "state": "pending",
+            },
         )
         await self.outbox.put(session, envelope, subject=subject)
         return envelope
@@ -121,12 +130,7 @@ class Requests:
         """Move a pending request to ``state``; None if it was not pending (only one settler wins)."""
         if request_id is None:
             return None
-        moved = await session.execute(
-            update(self.table)
-            .where(self.table.c.id == request_id, self.table.c.state == "pending")
-            .values(state=state)
-            .returning(self.table.c.id, self.table.c.command_type, self.table.c.correlation_id)
-        )
+        moved = await session.execute(self._settle_one, {"request_id": request_id, "new_state": state})
         row = moved.one_or_none()
         return None if row is None else PendingRequest(*row)
 

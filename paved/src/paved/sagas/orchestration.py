@@ -38,7 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paved.database import Database
@@ -152,6 +152,7 @@ class _Instance:
     data: dict[str, Any]
     wake_at_ms: int | None = None
     changes: dict[str, Any] = field(default_factory=dict)
+    notes: list[dict[str, Any]] = field(default_factory=list)  # timeline rows, written with the changes
 
 
 def _now_ms() -> int:
@@ -206,37 +207,41 @@ class Orchestrator:
         self.database = database
         self.on_change = on_change
         self.backoff = backoff
+        # Built once: building a statement per step costs more Python than SQLite spends running it.
+        self._insert_saga = insert(self.sagas)
+        self._insert_notes = insert(self.log)
+        self._update_saga = update(self.sagas).where(self.sagas.c.id == bindparam("saga_id"))
         self._register()
 
     # -- what the service calls ---------------------------------------------------------------------
 
     async def start(self, session: AsyncSession, saga_id: str, data: dict[str, Any]) -> None:
         """Start a saga in the caller's transaction: its row, its first command, both or neither."""
-        now = datetime.now(UTC)
-        await session.execute(
-            insert(self.sagas).values(
-                id=saga_id,
-                saga=self.saga.name,
-                style="orchestrated",
-                state=SagaState.RUNNING.value,
-                step=self.saga.steps[0].name,
-                step_index=0,
-                attempt=1,
-                request_id=None,
-                cancel_requested=False,
-                needs_attention=False,
-                reason=None,
-                data=data,
-                wake_at_ms=None,
-                started_at=now,
-                updated_at=now,
-                finished_at=None,
-            )
-        )
         instance = _Instance(saga_id, SagaState.RUNNING, 0, 1, None, False, False, data)
-        await self._note(session, instance, self.saga.steps[0].name, "saga", "started", None)
+        self._note(instance, self.saga.steps[0].name, "saga", "started", None)
         await self._send(session, instance)
-        await self._save(session, instance)
+        now = datetime.now(UTC)
+        # The row as the first command left it: one INSERT, where an INSERT and an UPDATE would do the same.
+        row = {
+            "id": saga_id,
+            "saga": self.saga.name,
+            "style": "orchestrated",
+            "state": SagaState.RUNNING.value,
+            "step": self.saga.steps[0].name,
+            "step_index": 0,
+            "attempt": 1,
+            "request_id": instance.request_id,
+            "cancel_requested": False,
+            "needs_attention": False,
+            "reason": None,
+            "data": data,
+            "wake_at_ms": None,
+            "started_at": now,
+            "updated_at": now,
+            "finished_at": None,
+        }
+        await session.execute(self._insert_saga, row)
+        await self._write_notes(session, instance)
 
     async def cancel(self, session: AsyncSession, saga_id: str, *, reason: str) -> None:
         """Ask a saga to undo what it did, in the caller's transaction (see the module's rules)."""
@@ -251,7 +256,7 @@ class Orchestrator:
             return  # already undoing, or about to
         instance.cancel_requested = True
         instance.changes["cancel_requested"] = True
-        await self._note(session, instance, self._name(instance), "saga", "cancel_requested", reason)
+        self._note(instance, self._name(instance), "saga", "cancel_requested", reason)
         await self._save(session, instance)
 
     async def wake_due(self) -> int:
@@ -332,9 +337,7 @@ class Orchestrator:
         step = self.saga.steps[instance.step_index]
         name = self._name(instance)
         kind = "compensation" if instance.state is SagaState.COMPENSATING else "action"
-        await self._note(
-            session, instance, name, kind, "timed_out", f"no answer by the deadline (attempt {instance.attempt})"
-        )
+        self._note(instance, name, kind, "timed_out", f"no answer by the deadline (attempt {instance.attempt})")
         instance.request_id = instance.changes["request_id"] = None
         if kind == "compensation" or self.saga.past_pivot(instance.step_index):
             await self._wait_and_retry(session, instance, "unanswered")
@@ -354,18 +357,18 @@ class Orchestrator:
     async def _succeeded(self, session: AsyncSession, instance: _Instance, reply: Reply) -> None:
         name = self._name(instance)
         if instance.state is SagaState.COMPENSATING:
-            await self._note(session, instance, name, "compensation", "succeeded", reply.message_type)
+            self._note(instance, name, "compensation", "succeeded", reply.message_type)
             await self._tell(session, instance, "compensation", "succeeded", reply, None)
             await self._compensate_from(session, instance, instance.step_index - 1)
             return
-        await self._note(session, instance, name, "action", "succeeded", reply.message_type)
+        self._note(instance, name, "action", "succeeded", reply.message_type)
         instance.request_id = instance.changes["request_id"] = None
         await self._tell(session, instance, "action", "succeeded", reply, None)
         if instance.cancel_requested:
             await self._compensate_from(session, instance, instance.step_index)
         elif instance.step_index == len(self.saga.steps) - 1:
             self._set(instance, state=SagaState.COMPLETED)
-            await self._note(session, instance, name, "saga", "completed", None)
+            self._note(instance, name, "saga", "completed", None)
             await self._tell(session, instance, "saga", "completed", None, None)
         else:
             self._set(instance, step_index=instance.step_index + 1, attempt=1)
@@ -374,7 +377,7 @@ class Orchestrator:
     async def _failed(self, session: AsyncSession, instance: _Instance, reply: Reply, *, detail: str) -> None:
         name = self._name(instance)
         kind = "compensation" if instance.state is SagaState.COMPENSATING else "action"
-        await self._note(session, instance, name, kind, "failed", detail)
+        self._note(instance, name, kind, "failed", detail)
         instance.request_id = instance.changes["request_id"] = None
         await self._tell(session, instance, kind, "failed", reply, detail)
         if kind == "compensation" or self.saga.past_pivot(instance.step_index):
@@ -392,11 +395,11 @@ class Orchestrator:
         instance.request_id = instance.changes["request_id"] = None
         if index < 0:
             self._set(instance, state=SagaState.COMPENSATED, step_index=0)
-            await self._note(session, instance, self.saga.steps[0].name, "saga", "compensated", None)
+            self._note(instance, self.saga.steps[0].name, "saga", "compensated", None)
             await self._tell(session, instance, "saga", "compensated", None, None)
             return
         if instance.state is not SagaState.COMPENSATING:
-            await self._note(session, instance, self.saga.steps[index].name, "saga", "compensating", None)
+            self._note(instance, self.saga.steps[index].name, "saga", "compensating", None)
         self._set(instance, state=SagaState.COMPENSATING, step_index=index, attempt=1)
         await self._send(session, instance)
 
@@ -409,12 +412,12 @@ class Orchestrator:
             what = f"the compensation of {name}" if instance.state is SagaState.COMPENSATING else name
             reason = f"{what} {why} after {instance.attempt} attempts"
             self._set(instance, needs_attention=True, reason=reason, wake_at_ms=None)
-            await self._note(session, instance, name, "saga", "needs_attention", reason)
+            self._note(instance, name, "saga", "needs_attention", reason)
             await self._tell(session, instance, "saga", "needs_attention", None, reason)
             return
         delay = self.backoff(instance.attempt)
         self._set(instance, attempt=instance.attempt + 1, wake_at_ms=_now_ms() + delay)
-        await self._note(session, instance, name, "saga", "retrying", f"{why}; again in {delay} ms")
+        self._note(instance, name, "saga", "retrying", f"{why}; again in {delay} ms")
 
     async def _send(self, session: AsyncSession, instance: _Instance) -> None:
         step = self.saga.steps[instance.step_index]
@@ -428,8 +431,7 @@ class Orchestrator:
         )
         self._set(instance, request_id=envelope.id, step=self._name(instance))
         kind = "compensation" if compensating else "action"
-        await self._note(
-            session,
+        self._note(
             instance,
             self._name(instance),
             kind,
@@ -469,27 +471,35 @@ class Orchestrator:
         )
 
     async def _save(self, session: AsyncSession, instance: _Instance) -> None:
+        """Write the instance's changes and its new timeline rows: one statement each."""
         if "step_index" in instance.changes:
             instance.changes.setdefault("step", self._name(instance))
         instance.changes["updated_at"] = datetime.now(UTC)
         if instance.changes.get("state") in (SagaState.COMPLETED.value, SagaState.COMPENSATED.value):
             instance.changes["finished_at"] = instance.changes["updated_at"]
-        await session.execute(update(self.sagas).where(self.sagas.c.id == instance.id).values(**instance.changes))
+        # The SET clause is the changed columns: the statement is compiled once per set of them.
+        await session.execute(self._update_saga, {"saga_id": instance.id, **instance.changes})
         instance.changes = {}
+        await self._write_notes(session, instance)
 
-    async def _note(
-        self, session: AsyncSession, instance: _Instance, step: str, kind: str, outcome: str, detail: str | None
-    ) -> None:
-        await session.execute(
-            insert(self.log).values(
-                saga_id=instance.id,
-                at=datetime.now(UTC),
-                step=step,
-                kind=kind,
-                attempt=instance.attempt,
-                outcome=outcome,
-                detail=detail,
-            )
+    async def _write_notes(self, session: AsyncSession, instance: _Instance) -> None:
+        if instance.notes:
+            await session.execute(self._insert_notes, instance.notes)
+            instance.notes = []
+
+    @staticmethod
+    def _note(instance: _Instance, step: str, kind: str, outcome: str, detail: str | None) -> None:
+        """Add a row to the saga's timeline, written by the next ``_save`` (in the same transaction)."""
+        instance.notes.append(
+            {
+                "saga_id": instance.id,
+                "at": datetime.now(UTC),
+                "step": step,
+                "kind": kind,
+                "attempt": instance.attempt,
+                "outcome": outcome,
+                "detail": detail,
+            }
         )
 
     async def _tell(

@@ -23,7 +23,7 @@ from customer.domain import CUSTOMER_ID, Address, Customer, PostalAddress
 from customer.domain import ContactDetails as Contact
 
 
-def _customers(request: Request) -> Customers:
+async def _customers(request: Request) -> Customers:
     return request.app.state.customers  # type: ignore[no-any-return]
 
 
@@ -37,7 +37,7 @@ def _forbidden(detail: str, scope: str) -> Problem:
     )
 
 
-def signed_in_customer(principal: CurrentPrincipal) -> str:
+async def signed_in_customer(principal: CurrentPrincipal) -> str:
     """The id of the customer the access token was issued to: the only customer ``/me`` may touch."""
     if principal.kind != "account" or not principal.has_scopes(CUSTOMER_SCOPE):
         raise _forbidden(
@@ -51,7 +51,7 @@ def signed_in_customer(principal: CurrentPrincipal) -> str:
 SignedInCustomer = Annotated[str, Depends(signed_in_customer)]
 
 
-def service_client(principal: Annotated[Principal, require_scopes(READ_SCOPE)]) -> Principal:
+async def service_client(principal: Annotated[Principal, require_scopes(READ_SCOPE)]) -> Principal:
     """A service acting as itself with ``customers:read``; a person's token never reads others' addresses."""
     if principal.kind != "client":
         raise _forbidden("only a service client's token reads another customer's address", READ_SCOPE)

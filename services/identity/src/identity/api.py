@@ -12,7 +12,7 @@ from identity.contract import ADMIN_SCOPE, AccountOut, JsonWebKeySet, NewAccount
 from identity.domain import Account
 
 
-def _authority(request: Request) -> Authority:
+async def _authority(request: Request) -> Authority:
     return request.app.state.authority  # type: ignore[no-any-return]
 
 

@@ -15,14 +15,14 @@ from loyalty.store import DatabaseLedger
 _CUSTOMER_ID = re.compile(ID_PATTERN)
 
 
-def _ledger(request: Request) -> DatabaseLedger:
+async def _ledger(request: Request) -> DatabaseLedger:
     return request.app.state.ledger  # type: ignore[no-any-return]
 
 
 CurrentLedger = Annotated[DatabaseLedger, Depends(_ledger)]
 
 
-def signed_in_customer(principal: CurrentPrincipal) -> str:
+async def signed_in_customer(principal: CurrentPrincipal) -> str:
     """The id of the customer the access token was issued to: the only customer ``/me`` may read."""
     is_customer = principal.kind == "account" and principal.has_scopes(CUSTOMER_SCOPE)
     if not is_customer or not _CUSTOMER_ID.fullmatch(principal.subject):

@@ -29,7 +29,7 @@ ADMIN = require_scopes("admin")
 """Admin-only: an access token with the admin scope, verified against identity's published keys."""
 
 
-def _uow(request: Request) -> UnitOfWork:
+async def _uow(request: Request) -> UnitOfWork:
     return request.app.state.uow  # type: ignore[no-any-return]
 
 
@@ -37,7 +37,7 @@ CurrentUnitOfWork = Annotated[UnitOfWork, Depends(_uow)]
 """notification's store, for an endpoint's parameters."""
 
 
-def signed_in_customer(principal: CurrentPrincipal) -> str:
+async def signed_in_customer(principal: CurrentPrincipal) -> str:
     """The customer the access token was issued to: the only one whose messages the request may read."""
     if principal.kind != "account" or not principal.has_scopes(CUSTOMER_SCOPE):
         raise Problem(

@@ -40,7 +40,7 @@ IDEMPOTENCY_KEY_FIELD = "header.Idempotency-Key"
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
-def _orders(request: Request) -> Orders:
+async def _orders(request: Request) -> Orders:
     return request.app.state.orders  # type: ignore[no-any-return]
 
 
@@ -52,7 +52,7 @@ def _forbidden(detail: str) -> Problem:
     return Problem(403, "Forbidden", detail, headers={"WWW-Authenticate": challenge})
 
 
-def signed_in_customer(principal: CurrentPrincipal) -> str:
+async def signed_in_customer(principal: CurrentPrincipal) -> str:
     """The customer the access token was issued to: the only one whose orders the request may touch."""
     if principal.kind != "account" or not principal.has_scopes(CUSTOMER_SCOPE):
         raise _forbidden("orders are placed with a customer's own access token (scope 'customer')")
@@ -64,11 +64,11 @@ def signed_in_customer(principal: CurrentPrincipal) -> str:
 SignedInCustomer = Annotated[str, Depends(signed_in_customer)]
 
 
-def order_reader(principal: CurrentPrincipal) -> Reader:
+async def order_reader(principal: CurrentPrincipal) -> Reader:
     """A customer reads their own orders; a token with the admin scope reads anyone's."""
     if principal.has_scopes(ADMIN_SCOPE):
         return Reader(principal.subject, is_admin=True)
-    return Reader(signed_in_customer(principal))
+    return Reader(await signed_in_customer(principal))
 
 
 OrderReader = Annotated[Reader, Depends(order_reader)]

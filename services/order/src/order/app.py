@@ -99,15 +99,19 @@ def create_service(
     service.messaging.keep_running("order-fulfilment-wake-ups", uow.fulfilment.watch)
     Choreography(stores=uow, clock=clock).take_part(service.messaging, tables=tables.sagas)
     timeout = settings.order_lookup_timeout_seconds
+    catalog = CatalogOverHttp(settings.catalog_url, timeout=timeout, transport=catalog_transport)
+    customers = CustomersOverHttp(
+        settings.customer_url,
+        timeout=timeout,
+        auth=credentials if credentials is not None else service.credentials,
+        transport=customer_transport,
+    )
+    service.on_stop(catalog.aclose)
+    service.on_stop(customers.aclose)
     service.app.state.orders = Orders(
         uow=uow,
-        catalog=CatalogOverHttp(settings.catalog_url, timeout=timeout, transport=catalog_transport),
-        customers=CustomersOverHttp(
-            settings.customer_url,
-            timeout=timeout,
-            auth=credentials if credentials is not None else service.credentials,
-            transport=customer_transport,
-        ),
+        catalog=catalog,
+        customers=customers,
         clock=clock,
         keyed_hash=vault.keyed_hash,
         fulfilment=settings.order_fulfilment,

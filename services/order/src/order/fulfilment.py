@@ -174,10 +174,11 @@ class Progress:
     async def __call__(self, session: AsyncSession, change: SagaChange) -> None:
         store = self.stores.store_in(session)
         order = await store.orders.get(change.saga_id, for_update=True)
+        card_kept = order.payment_may_be_asked
         self.apply(order, change, at=self.clock())
         await store.orders.save(order)
         await announce(store, order)
-        if not order.payment_may_be_asked:
+        if card_kept and not order.payment_may_be_asked:
             # The card was kept only to be sent to payment; from here on it is only a liability.
             await store.cards.forget(order.id)
 

@@ -1,6 +1,10 @@
 """What order asks other services over HTTP while a customer waits: prices at the catalog, the delivery
 address at the customer service. Through paved's client, each with a deadline for the whole lookup.
 
+Each keeps one client for the process's life (closed when the service stops), so its connections are
+kept open between orders: a client per lookup was a new client, a new TCP connection and a new
+connection on the callee's side for every order placed (bench/README.md, issue 5).
+
 Anything but a clear answer in time (no connection, a timeout, a 5xx, a body that is not what the
 contract says) is ``UpstreamUnavailableError``: the order is not placed, and the customer may try again.
 """
@@ -54,15 +58,37 @@ class _Address(BaseModel):
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
-class CatalogOverHttp:
-    """The catalog's prices, one ``GET /albums/{sku}`` per line, all at once."""
+class _Upstream:
+    """Another service at ``base_url``, through one kept client, opened at the first call."""
 
     def __init__(
-        self, base_url: str | None, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        base_url: str | None,
+        *,
+        timeout: float,
+        auth: httpx.Auth | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url
         self.timeout = timeout
+        self.auth = auth
         self.transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    def client(self, base_url: str) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = service_client(base_url, timeout=self.timeout, auth=self.auth, transport=self.transport)
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the kept client's connections (when the service stops)."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+class CatalogOverHttp(_Upstream):
+    """The catalog's prices, one ``GET /albums/{sku}`` per line, all at once."""
 
     async def items(self, skus: Collection[str]) -> dict[str, CatalogItem]:
         """The albums of ``skus`` the catalog sells, at today's prices (see ``ports.Catalog``)."""
@@ -76,12 +102,12 @@ class CatalogOverHttp:
         return {item.sku: item for item in found if item is not None}
 
     async def _albums(self, base_url: str, skus: Collection[str]) -> list[CatalogItem | None]:
-        async with service_client(base_url, timeout=self.timeout, transport=self.transport) as client:
-            try:
-                async with asyncio.TaskGroup() as group:
-                    asked = [group.create_task(self._album(client, sku)) for sku in skus]
-            except* UpstreamUnavailableError as failed:
-                raise failed.exceptions[0] from None
+        client = self.client(base_url)
+        try:
+            async with asyncio.TaskGroup() as group:
+                asked = [group.create_task(self._album(client, sku)) for sku in skus]
+        except* UpstreamUnavailableError as failed:
+            raise failed.exceptions[0] from None
         return [task.result() for task in asked]
 
     async def _album(self, client: httpx.AsyncClient, sku: str) -> CatalogItem | None:
@@ -101,21 +127,8 @@ class CatalogOverHttp:
         return CatalogItem(sku=sku, title=album.title, artist=album.artist, price=price)
 
 
-class CustomersOverHttp:
+class CustomersOverHttp(_Upstream):
     """A customer's delivery address, read with order's own access token (scope ``customers:read``)."""
-
-    def __init__(
-        self,
-        base_url: str | None,
-        *,
-        timeout: float,
-        auth: httpx.Auth | None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url
-        self.timeout = timeout
-        self.auth = auth
-        self.transport = transport
 
     async def address(self, customer_id: str, address_id: str) -> DeliveryAddress | None:
         """The customer's delivery address, or None (see ``ports.Customers``)."""
@@ -129,11 +142,8 @@ class CustomersOverHttp:
                 "PAVED_CLIENT_SECRET)"
             )
         try:
-            async with (
-                asyncio.timeout(self.timeout),
-                service_client(self.base_url, timeout=self.timeout, auth=self.auth, transport=self.transport) as client,
-            ):
-                response = await client.get(f"/customers/{customer_id}/addresses/{address_id}")
+            async with asyncio.timeout(self.timeout):
+                response = await self.client(self.base_url).get(f"/customers/{customer_id}/addresses/{address_id}")
         except (httpx.HTTPError, TokenUnavailableError, TimeoutError) as exc:
             raise UpstreamUnavailableError(f"the customer service did not answer ({type(exc).__name__})") from exc
         if response.status_code == httpx.codes.NOT_FOUND:

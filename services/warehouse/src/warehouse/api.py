@@ -43,7 +43,7 @@ OrderIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="the order's i
 ReceiptIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="the delivery's receipt id")]
 
 
-def _open_warehouse(request: Request) -> OpenWarehouse:
+async def _open_warehouse(request: Request) -> OpenWarehouse:
     return request.app.state.open_warehouse  # type: ignore[no-any-return]
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from paved import Service
 
@@ -28,16 +27,6 @@ def _downstreams(settings: WebBffSettings, transports: Mapping[str, httpx.AsyncB
     return Downstreams(deadlines=settings.deadlines, **clients)
 
 
-@asynccontextmanager
-async def _closing_clients(app: FastAPI) -> AsyncIterator[None]:
-    # paved's Service has start steps but no stop steps: an included router's lifespan closes the
-    # clients after paved's lifespan has drained the requests that use them.
-    try:
-        yield
-    finally:
-        await app.state.downstreams.aclose()
-
-
 async def _downstream_failed(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DownstreamError)
     return problem_of(exc).response(request)
@@ -53,8 +42,9 @@ def create_service(
     """
     settings = settings if settings is not None else WebBffSettings()
     service = Service(name="web-bff", version=__version__, settings=settings)
-    service.app.state.downstreams = _downstreams(settings, transports or {})
-    api = APIRouter(prefix="/api", lifespan=_closing_clients)
+    service.app.state.downstreams = downstreams = _downstreams(settings, transports or {})
+    service.on_stop(downstreams.aclose)
+    api = APIRouter(prefix="/api")
     for page in (session, shop, orders, account):
         api.include_router(page.router)
     service.include_router(api)

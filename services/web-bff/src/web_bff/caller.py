@@ -26,7 +26,7 @@ class Customer:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
-def signed_in_customer(principal: CurrentPrincipal, request: Request) -> Customer:
+async def signed_in_customer(principal: CurrentPrincipal, request: Request) -> Customer:
     """The customer the access token was issued to; 403 for a service client's or an admin's token."""
     if principal.kind != "account" or not principal.has_scopes(CUSTOMER_SCOPE):
         raise Problem(
@@ -43,7 +43,7 @@ def signed_in_customer(principal: CurrentPrincipal, request: Request) -> Custome
 SignedInCustomer = Annotated[Customer, Depends(signed_in_customer)]
 
 
-def _downstreams(request: Request) -> Downstreams:
+async def _downstreams(request: Request) -> Downstreams:
     return request.app.state.downstreams  # type: ignore[no-any-return]
 
 
