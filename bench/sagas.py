@@ -16,6 +16,9 @@ Why it is built this way:
   completed/s come from the same orders; their ratio is what the fulfilment costs beyond taking the order.
 - Where the time goes: CPU seconds per process (psutil) and HTTP requests per service (/metrics) over the
   maximum-rate phase, then that phase again under py-spy on the order service and the busiest other one.
+- The floor, in the same run, after the shop has stopped: bench/saga_floor.py, the same conversation between
+  the same processes with nothing else (no database, outbox, inbox, validation or auth). Its maximum bounds
+  what any implementation of this shape reaches on this machine; shop ÷ floor is the figure to compare.
 
 An order's end is seen from its event (order.events.order-dispatched / -rejected, a plain NATS subscription
 on the shop's broker), not by polling: polling each order every 20 ms is 50 GETs/s per order in flight, i.e.
@@ -279,10 +282,12 @@ class Shop:
         wall = time.perf_counter() - started
         await asyncio.sleep(1)  # the last events' deliveries to consumers that only follow (not measured)
         after_stored, after_delivered = await self.broker_totals()
-        result = Phase(name, orders, {k: after_cpu[k] - cpu[k] for k in cpu},
-                       {k: (after_http[k][0] - http[k][0], after_http[k][1] - http[k][1]) for k in http}, wall,
-                       {k: v - stored.get(k, 0) for k, v in after_stored.items() if v - stored.get(k, 0)},
-                       {k: v - delivered.get(k, 0) for k, v in after_delivered.items() if v - delivered.get(k, 0)})
+        result = Phase(name, orders, cpu={k: after_cpu[k] - cpu[k] for k in cpu},
+                       http={k: (after_http[k][0] - http[k][0], after_http[k][1] - http[k][1]) for k in http},
+                       wall=wall,
+                       published={k: v - stored.get(k, 0) for k, v in after_stored.items() if v - stored.get(k, 0)},
+                       delivered={k: v - delivered.get(k, 0) for k, v in after_delivered.items()
+                                  if v - delivered.get(k, 0)})
         print(name, json.dumps({k: round(v, 1) for k, v in self.figures(result).items()}), flush=True)
         return result
 
@@ -426,6 +431,19 @@ def troubles(state: Path) -> list[str]:
     return found or ["- none: no service restarted, no error line in any service's log"]
 
 
+def floor(args: argparse.Namespace) -> tuple[list[str], dict[str, Any] | None]:
+    """bench/saga_floor.py in a process of its own (its own broker and servers); its maximum-rate figures."""
+    done = subprocess.run([str(VENV / "python"), str(ROOT / "bench" / "saga_floor.py"), "--seconds",
+                           str(min(args.seconds, 10))], capture_output=True, text=True, check=False)
+    figures = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    full = next((f for f in figures if f.get("phase") == "maximum rate"), None)
+    written = next((line for line in done.stdout.splitlines() if line.startswith("written to")), "")
+    if done.returncode != 0 or full is None:
+        return [f"The floor did not run ({done.returncode}): {done.stderr[-500:]}", ""], None
+    return [f"The floor (bench/saga_floor.py, {written.removeprefix('written to ')}): {full['completed_per_s']:.1f} "
+            f"completed orders/s at its maximum ({full['placed_per_s']:.1f} placed/s).", ""], full
+
+
 async def main(args: argparse.Namespace) -> None:
     started, head = time.gmtime(), machine()
     with tempfile.TemporaryDirectory(prefix="paved-bench-sagas-") as name, paved_up(Path(name) / "state") as run:
@@ -436,6 +454,7 @@ async def main(args: argparse.Namespace) -> None:
             await shop.set_up(args.customers)
             where = await shop.style_field()
             lines: list[str] = []
+            maxima: dict[str, Phase] = {}
             for style in args.style or STYLES:
                 if where is None and style != "orchestrated":
                     print(f"{style}: not built yet (POST /orders takes no style field or header): skipped")
@@ -443,7 +462,7 @@ async def main(args: argparse.Namespace) -> None:
                     continue
                 if where is not None:
                     shop.extra[where[0]] = {where[1]: style}
-                full = await shop.phase("maximum rate", args.orders, args.concurrency)
+                full = maxima[style] = await shop.phase("maximum rate", args.orders, args.concurrency)
                 rate = shop.figures(full)["completed_per_s"] / 2
                 half = await shop.phase(f"half rate ({rate:.1f}/s for {args.seconds:.0f} s)",
                                         max(1, int(rate * args.seconds)), args.concurrency, rate=rate)
@@ -455,6 +474,13 @@ async def main(args: argparse.Namespace) -> None:
                     lines += await profiled(shop, args, busiest, args.profiles or Path(name))
             await shop.broker.close()
             lines += ["## Trouble in the shop during the run", "", *troubles(Path(name) / "state"), ""]
+            rates = {style: shop.figures(p)["completed_per_s"] for style, p in maxima.items()}
+    if not args.no_floor:
+        said, peer = floor(args)
+        lines += ["## The floor: the same conversation with nothing else", "", *said]
+        if peer is not None:
+            lines += [f"- {style}: {rate:.1f} ÷ {peer['completed_per_s']:.1f} = "
+                      f"{rate / peer['completed_per_s']:.2f} of the floor" for style, rate in rates.items()] + [""]
     title = (f"# The fulfilment saga: {time.strftime('%Y-%m-%d %H:%M UTC', started)}\n\n{head}. `paved up` as it "
              f"ships (SQLite, embedded NATS), {args.customers} customers, {args.orders} orders at the maximum rate "
              f"({args.concurrency} POSTs in flight), {args.seconds:.0f} s at half of it.\n\n")
@@ -472,4 +498,5 @@ if __name__ == "__main__":
     parser.add_argument("--style", choices=STYLES, action="append", help="default: every style")
     parser.add_argument("--profiles", type=Path, help="keep py-spy's raw profiles in this folder")
     parser.add_argument("--no-profile", action="store_true", help="skip the phase under py-spy")
+    parser.add_argument("--no-floor", action="store_true", help="skip the bare peer (bench/saga_floor.py)")
     asyncio.run(main(parser.parse_args()))

@@ -92,6 +92,9 @@ def serve(service_dir: Path) -> None:
         log_config=None,
         access_log=False,  # paved's middleware logs each request, with its ids
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        # Longer than paved's clients keep an idle connection (httpx: 5 s), so that a server never closes
+        # one just as a client reuses it (uvicorn's default is also 5 s: the race failed a call in the bench).
+        timeout_keep_alive=30,
         lifespan="on",
     )
     uvicorn.Server(config).run()

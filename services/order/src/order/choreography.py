@@ -21,7 +21,7 @@ from paved.messaging import Handling, Messaging
 from paved.sagas import Milestone, SagaTables, SagaView
 
 from order import contract, partners
-from order.domain import FulfilmentStyle, OrderNotFoundError, Step
+from order.domain import FulfilmentStyle, Step
 from order.facts import RejectionReason
 from order.fulfilment import OpensStores, describe_shortages
 from order.lifecycle import Order, OrderStatus
@@ -156,15 +156,16 @@ class Choreography:
 
     async def followed(self, handling: Handling, event: partners.Answer) -> None:
         store = self.stores.store_in(handling.session)
-        try:
-            order = await store.orders.get(event.order_id, for_update=True)
-        except OrderNotFoundError:
+        # The style first, in one column: most events on these streams may be of orchestrated orders.
+        style = await store.orders.fulfilment_of(event.order_id)
+        if style is None:
             log.warning(
                 "event for an order order does not know; ignored", order_id=event.order_id, type=event.message_type
             )
             return
-        if order.fulfilment is not FulfilmentStyle.CHOREOGRAPHED:
+        if style is not FulfilmentStyle.CHOREOGRAPHED:
             return  # its saga was told by the reply to its command
+        order = await store.orders.get(event.order_id, for_update=True)
         follow(order, event, at=self.clock())
         await store.orders.save(order)
         await announce(store, order)

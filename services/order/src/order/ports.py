@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from order.domain import CardNumber, CatalogItem, DeliveryAddress
+from order.domain import CardNumber, CatalogItem, DeliveryAddress, FulfilmentStyle
 from order.facts import Fact
 from order.lifecycle import HistoryEntry, Order
 
@@ -59,6 +59,10 @@ class OrderRepository(Protocol):
 
     async def by_key(self, customer_id: str, idempotency_key: str) -> Order | None:
         """The order the customer placed with ``idempotency_key``, if any."""
+        ...
+
+    async def fulfilment_of(self, order_id: str) -> FulfilmentStyle | None:
+        """How the order is fulfilled, or None if there is no such order (cheaper than ``get``)."""
         ...
 
     async def save(self, order: Order) -> None:

@@ -153,14 +153,19 @@ class OrderRepository:
             for row in (await self.session.execute(query)).mappings()
         ]
 
+    async def fulfilment_of(self, order_id: str) -> FulfilmentStyle | None:
+        """How the order is fulfilled, or None if there is no such order: one column, not the whole order."""
+        query = select(orders.c.fulfilment).where(orders.c.id == order_id)
+        style = (await self.session.execute(query)).scalar_one_or_none()
+        return None if style is None else FulfilmentStyle(style)
+
     async def _with_lines(self, rows: Sequence[RowMapping]) -> list[Order]:
         if not rows:
             return []
-        query = (
-            select(order_lines)
-            .where(order_lines.c.order_id.in_([row["id"] for row in rows]))
-            .order_by(order_lines.c.order_id, order_lines.c.position)
-        )
+        ids = [row["id"] for row in rows]
+        # One order (the common case) by equality: IN renders a new statement per execution, not cached.
+        which = order_lines.c.order_id == ids[0] if len(ids) == 1 else order_lines.c.order_id.in_(ids)
+        query = select(order_lines).where(which).order_by(order_lines.c.order_id, order_lines.c.position)
         lines: dict[str, list[OrderLine]] = {row["id"]: [] for row in rows}
         for line in (await self.session.execute(query)).mappings():
             lines[line["order_id"]].append(_line(line))

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from order.domain import CardNumber, CatalogItem, DeliveryAddress, Money, OrderNotFoundError
+from order.domain import CardNumber, CatalogItem, DeliveryAddress, FulfilmentStyle, Money, OrderNotFoundError
 from order.facts import Fact
 from order.lifecycle import HistoryEntry, Order
 from order.ports import OrderCursor, UpstreamUnavailableError
@@ -58,6 +58,9 @@ class FakeOrders:
         if order_id not in self.rows:
             raise OrderNotFoundError(order_id)
         return copy.deepcopy(self.rows[order_id])
+
+    async def fulfilment_of(self, order_id: str) -> FulfilmentStyle | None:
+        return self.rows[order_id].fulfilment if order_id in self.rows else None
 
     async def by_key(self, customer_id: str, idempotency_key: str) -> Order | None:
         found = [
