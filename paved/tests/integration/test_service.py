@@ -90,6 +90,33 @@ async def test_the_database_transaction_commits_or_rolls_back(tmp_path: Path, br
     assert mode == "wal"
 
 
+async def test_stop_steps_run_in_reverse_with_the_database_still_up_and_a_failure_stops_none(
+    tmp_path: Path, broker_url: str
+) -> None:
+    """on_stop steps run once at stop, last registered first, while the database still answers; one that
+    raises is logged and the others still run (a client left open is a leak, not a reason to hang)."""
+    service = make_service(tmp_path, broker_url)
+    ran: list[str] = []
+
+    async def close_first_client() -> None:
+        async with service.database.read() as session:
+            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+        ran.append("first")
+
+    async def fail() -> None:
+        ran.append("failing")
+        raise RuntimeError("cannot close")
+
+    async def close_second_client() -> None:
+        ran.append("second")
+
+    for step in (close_first_client, fail, close_second_client):
+        service.on_stop(step)
+    async with service.running():
+        assert ran == []
+    assert ran == ["second", "failing", "first"]
+
+
 async def test_start_steps_run_with_the_database_up_before_anything_is_served(tmp_path: Path, broker_url: str) -> None:
     """A step given to on_start runs once per start, after the database is up and before the block runs."""
     service = make_service(tmp_path, broker_url)

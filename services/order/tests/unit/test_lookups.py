@@ -67,6 +67,29 @@ async def test_prices_come_from_the_catalog_all_asked_at_once() -> None:
     assert found["ALB-00001"].title == "Blue Train"
 
 
+async def test_one_client_serves_every_lookup_until_closed_and_a_closed_one_opens_again() -> None:
+    """The client (and its connections) is kept from order to order, closed once at stop; a lookup after
+    that opens a new one rather than failing."""
+
+    class CountingTransport(httpx.MockTransport):
+        closed = 0
+
+        async def aclose(self) -> None:
+            CountingTransport.closed += 1
+
+    transport = CountingTransport(lambda request: httpx.Response(200, json=ALBUMS["ALB-00001"]))
+    catalog = catalog_answering(transport)
+    for _ in range(3):
+        assert set(await catalog.items(["ALB-00001"])) == {"ALB-00001"}
+    assert CountingTransport.closed == 0
+    await catalog.aclose()
+    await catalog.aclose()  # a second stop closes nothing twice
+    assert CountingTransport.closed == 1
+    assert set(await catalog.items(["ALB-00001"])) == {"ALB-00001"}
+    await catalog.aclose()
+    assert CountingTransport.closed == 2
+
+
 @pytest.mark.parametrize(
     "answer",
     [
