@@ -346,7 +346,7 @@ async def profiled(shop: Shop, args: argparse.Namespace, busiest: str, folder: P
                        check=False)
     if not py_spy.exists():
         return ["py-spy could not be installed: where the time goes is the CPU and HTTP table above only.", ""]
-    targets = ["order"] + ([busiest] if busiest != "order" else [])
+    targets = args.spy or (["order"] + ([busiest] if busiest != "order" else []))
     folder.mkdir(parents=True, exist_ok=True)
     spies = {name: subprocess.Popen([str(py_spy), "record", "--pid", str(shop.pids[name]), "--format", "raw",
                                      "--rate", str(SAMPLE_RATE), "--output", str(folder / f"{name}.txt")],
@@ -498,5 +498,6 @@ if __name__ == "__main__":
     parser.add_argument("--style", choices=STYLES, action="append", help="default: every style")
     parser.add_argument("--profiles", type=Path, help="keep py-spy's raw profiles in this folder")
     parser.add_argument("--no-profile", action="store_true", help="skip the phase under py-spy")
+    parser.add_argument("--spy", action="append", help="a service to profile (default: order and the busiest other)")
     parser.add_argument("--no-floor", action="store_true", help="skip the bare peer (bench/saga_floor.py)")
     asyncio.run(main(parser.parse_args()))

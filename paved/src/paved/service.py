@@ -59,7 +59,9 @@ class Service:
         self.messaging = Messaging(messaging, database=self.database) if messaging else None
         self._start_steps: list[Callable[[], Awaitable[None]]] = []
         self._stop_steps: list[Callable[[], Awaitable[None]]] = []
-        self.app = FastAPI(title=name, version=version, lifespan=self._lifespan)
+        # No redirect to the path with(out) its trailing slash: an API answers what was asked, and an id that
+        # ends in an encoded "/" would otherwise get a 307 instead of a problem (a hypothesis test found one).
+        self.app = FastAPI(title=name, version=version, lifespan=self._lifespan, redirect_slashes=False)
         self.app.state.paved = self
         self.app.add_middleware(RequestContextMiddleware, metrics=self.metrics)
         install_problem_handlers(self.app)

@@ -13,7 +13,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import Table, delete, event, func, insert, select
+from sqlalchemy import Table, bindparam, delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,12 @@ class Outbox:
         self.table = table
         # Built once: a statement built per message costs more Python than SQLite spends on it.
         self._insert = insert(table)
+        self._oldest = (
+            select(table.c.seq, table.c.id, table.c.subject, table.c.headers, table.c.body)
+            .order_by(table.c.seq)
+            .limit(batch_size)
+        )
+        self._delete_sent = delete(table).where(table.c.seq.in_(bindparam("seqs", expanding=True)))
         self.database = database
         self.batch_size = batch_size
         # Rows are found without a wake-up too (written before a crash, or by another instance),
@@ -110,18 +116,10 @@ class Outbox:
         publishes in write order, so does the stream (on RabbitMQ the inboxes drop the copies).
         """
         async with self.database.read() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        self.table.c.seq, self.table.c.id, self.table.c.subject, self.table.c.headers, self.table.c.body
-                    )
-                    .order_by(self.table.c.seq)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            rows = (await session.execute(self._oldest)).all()
         if not rows:
             return 0
         await transport.publish([Outgoing(row.id, row.subject, row.body, row.headers) for row in rows])
         async with self.database.transaction() as session:
-            await session.execute(delete(self.table).where(self.table.c.seq.in_([row.seq for row in rows])))
+            await session.execute(self._delete_sent, {"seqs": [row.seq for row in rows]})
         return len(rows)

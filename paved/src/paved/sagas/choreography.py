@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from paved.messaging.consumer import Handling
 from paved.messaging.runtime import Messaging
@@ -60,24 +60,26 @@ class SagaView:
     ) -> None:
         """Consume the events of ``streams`` (name → subjects) with a durable consumer of this service."""
         self.tables = tables
+        sagas = tables.sagas
+        # Built once: a statement built per event costs more Python than SQLite spends running it.
+        self._process = (
+            select(sagas.c.saga, sagas.c.state, sagas.c.step_index, sagas.c.started_at, sagas.c.updated_at)
+            .where(sagas.c.id == bindparam("saga_id"))
+            .with_for_update()
+        )
+        self._insert_process, self._insert_entry = insert(sagas), insert(tables.log)
+        self._update_process = update(sagas).where(sagas.c.id == bindparam("saga_id"))
         for stream, subjects in streams.items():
             messaging.consumer(f"{consumer}-{stream.lower()}", stream=stream, subjects=subjects).observer = self.record
 
     async def record(self, handling: Handling) -> None:
         """Record one event in its process's timeline, and move the process's state if it is a milestone."""
         assert self.tables is not None, "observe() first"
-        sagas, log = self.tables.sagas, self.tables.log
         envelope = handling.envelope
         session = handling.session
         milestone = self.milestones.get(envelope.type)
         at = envelope.occurred_at.astimezone(UTC)
-        row = (
-            await session.execute(
-                select(sagas.c.saga, sagas.c.state, sagas.c.step_index, sagas.c.started_at, sagas.c.updated_at)
-                .where(sagas.c.id == envelope.correlation_id)
-                .with_for_update()
-            )
-        ).first()
+        row = (await session.execute(self._process, {"saga_id": envelope.correlation_id})).first()
         if row is not None and row.saga != self.name:
             return  # another saga owns this process (e.g. an orchestrated one): it keeps its own timeline
         if row is None and milestone is None:
@@ -85,24 +87,25 @@ class SagaView:
         if row is None:
             starts = milestone is not None and milestone.starts
             await session.execute(
-                insert(sagas).values(
-                    id=envelope.correlation_id,
-                    saga=self.name,
-                    style="choreographed",
-                    state=milestone.state if milestone is not None else "unknown",
-                    step=envelope.type,
-                    step_index=1,
-                    attempt=0,
-                    request_id=None,
-                    cancel_requested=False,
-                    needs_attention=False,
-                    reason=None if starts else "its starting event has not been seen",
-                    data={},
-                    wake_at_ms=None,
-                    started_at=at,
-                    updated_at=at,
-                    finished_at=at if milestone is not None and milestone.final else None,
-                )
+                self._insert_process,
+                {
+                    "id": envelope.correlation_id,
+                    "saga": self.name,
+                    "style": "choreographed",
+                    "state": milestone.state if milestone is not None else "unknown",
+                    "step": envelope.type,
+                    "step_index": 1,
+                    "attempt": 0,
+                    "request_id": None,
+                    "cancel_requested": False,
+                    "needs_attention": False,
+                    "reason": None if starts else "its starting event has not been seen",
+                    "data": {},
+                    "wake_at_ms": None,
+                    "started_at": at,
+                    "updated_at": at,
+                    "finished_at": at if milestone is not None and milestone.final else None,
+                },
             )
         else:
             values: dict[str, object] = {"step_index": row.step_index + 1}
@@ -116,17 +119,19 @@ class SagaView:
             if milestone is not None and milestone.starts:
                 values["reason"] = None
                 values["started_at"] = min(at, _aware(row.started_at))
-            await session.execute(update(sagas).where(sagas.c.id == envelope.correlation_id).values(**values))
+            # The SET clause is the keys beside saga_id: compiled once per set of them.
+            await session.execute(self._update_process, {"saga_id": envelope.correlation_id, **values})
         await session.execute(
-            insert(log).values(
-                saga_id=envelope.correlation_id,
-                at=at,
-                step=envelope.type,
-                kind="event",
-                attempt=0,
-                outcome=milestone.state if milestone else "seen",
-                detail=None,
-            )
+            self._insert_entry,
+            {
+                "saga_id": envelope.correlation_id,
+                "at": at,
+                "step": envelope.type,
+                "kind": "event",
+                "attempt": 0,
+                "outcome": milestone.state if milestone else "seen",
+                "detail": None,
+            },
         )
 
 

@@ -211,6 +211,12 @@ class Orchestrator:
         self._insert_saga = insert(self.sagas)
         self._insert_notes = insert(self.log)
         self._update_saga = update(self.sagas).where(self.sagas.c.id == bindparam("saga_id"))
+        # Held until the transaction ends: two answers for one saga may be handled at once elsewhere.
+        self._load_saga = (
+            select(self.sagas)
+            .where(self.sagas.c.id == bindparam("saga_id"), self.sagas.c.saga == self.saga.name)
+            .with_for_update()
+        )
         self._register()
 
     # -- what the service calls ---------------------------------------------------------------------
@@ -453,9 +459,7 @@ class Orchestrator:
             instance.changes[key] = value.value if isinstance(value, SagaState) else value
 
     async def _load(self, session: AsyncSession, saga_id: str) -> _Instance | None:
-        # Held until the transaction ends: two answers for one saga may be handled at once elsewhere.
-        query = select(self.sagas).where(self.sagas.c.id == saga_id, self.sagas.c.saga == self.saga.name)
-        row = (await session.execute(query.with_for_update())).mappings().first()
+        row = (await session.execute(self._load_saga, {"saga_id": saga_id})).mappings().first()
         if row is None:
             return None
         return _Instance(

@@ -29,6 +29,8 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     and_,
+    bindparam,
+    insert,
     select,
     update,
 )
@@ -144,16 +146,54 @@ ledger_layout = Table(
 # paved's outbox and inbox live in the loyalty service's own database, beside its ledger.
 messaging = messaging_tables(metadata)
 
-_INSERT_IGNORING_DUPLICATES: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+# Built once: building a statement per call cost about a quarter of the service's CPU under load
+# (bench/README.md, issue 5). What varies is bound at execution; a WHERE's values under names that are not
+# column names (an UPDATE would take a column's name among them for a value to SET).
+_DIALECT_INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
     "sqlite": sqlite.insert,
     "postgresql": postgresql.insert,
 }
+_INSERTS_IGNORING_DUPLICATES: dict[str, dict[Table, sqlite.Insert | postgresql.Insert]] = {
+    dialect: {
+        table: dialect_insert(table).on_conflict_do_nothing()
+        for table in (ledger_layout, points_accounts, choreographed_orders, early_payments)
+    }
+    for dialect, dialect_insert in _DIALECT_INSERTS.items()
+}
 
 
-def _insert_unless_there(session: AsyncSession, table: Table, row: dict[str, Any]) -> sqlite.Insert | postgresql.Insert:
-    """``INSERT … ON CONFLICT DO NOTHING``: no error, so no savepoint, when the row is there already."""
-    insert = _INSERT_IGNORING_DUPLICATES[session.get_bind().dialect.name]
-    return insert(table).values(row).on_conflict_do_nothing()
+def _in_partition(table: Table) -> ColumnElement[bool]:
+    """The rows of one customer (bound as ``customer``), in its partition (bound as ``partition``)."""
+    return and_(table.c.partition_no == bindparam("partition"), table.c.customer_id == bindparam("customer"))
+
+
+def _bound(layout: Layout, customer_id: str, **more: Any) -> dict[str, Any]:
+    """The values a statement binds: ``_in_partition``'s for ``customer_id``, and ``more``."""
+    return {"partition": layout.partition_of(customer_id), "customer": customer_id, **more}
+
+
+_ACCOUNT_FOR_UPDATE = select(points_accounts).where(_in_partition(points_accounts)).with_for_update()
+_SAVE_ACCOUNT = (
+    update(points_accounts)
+    .where(_in_partition(points_accounts))
+    .values(balance=bindparam("balance"), entries=bindparam("entries"), updated_at=bindparam("updated_at"))
+)
+_INSERT_ENTRIES = insert(points_entries)
+_ORDER_ENTRIES = select(points_entries).where(
+    _in_partition(points_entries), points_entries.c.order_id == bindparam("order")
+)
+_CHOREOGRAPHED_ORDER = select(choreographed_orders).where(
+    _in_partition(choreographed_orders), choreographed_orders.c.order_id == bindparam("order")
+)
+_PAYMENTS_NOTED = select(early_payments.c.outcome).where(
+    _in_partition(early_payments), early_payments.c.order_id == bindparam("order")
+)
+
+
+def _insert_unless_there(session: AsyncSession, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` of the row it is executed with, in the session's dialect: no error,
+    so no savepoint, when the row is there already."""
+    return _INSERTS_IGNORING_DUPLICATES[session.get_bind().dialect.name][table]
 
 
 class Layout:
@@ -176,7 +216,7 @@ class Layout:
             if not claim:
                 return  # nothing written yet, so nothing misplaced: the first write claims the count
             claimed = {"id": 1, "partitions": self.partitions, "laid_out_at": datetime.now(UTC)}
-            await session.execute(_insert_unless_there(session, ledger_layout, claimed))
+            await session.execute(_insert_unless_there(session, ledger_layout), claimed)
             # This transaction's claim, or the one a concurrent first write committed meanwhile.
             if (laid_out := await self._laid_out(session)) != self.partitions:
                 raise PartitionCountChangedError(laid_out=laid_out or 0, configured=self.partitions)
@@ -238,27 +278,27 @@ class SqlLedger:
             "entries": 0,
             "updated_at": datetime.now(UTC),
         }
-        await self.session.execute(_insert_unless_there(self.session, points_accounts, opened))
+        await self.session.execute(_insert_unless_there(self.session, points_accounts), opened)
         # The row lock on PostgreSQL is what serialises one customer's commands; SQLite's writer is one anyway.
-        held = select(points_accounts).where(self._keys(points_accounts, customer_id)).with_for_update()
-        row = (await self.session.execute(held)).mappings().one()
+        row = (await self.session.execute(_ACCOUNT_FOR_UPDATE, _bound(self.layout, customer_id))).mappings().one()
         return PointsAccount(customer_id=customer_id, balance=row["balance"], entries=row["entries"])
 
     async def order(self, customer_id: str, order_id: str) -> OrderEntries:
-        query = select(points_entries).where(
-            self._keys(points_entries, customer_id), points_entries.c.order_id == order_id
-        )
-        entries = {entry.kind: entry for entry in map(_entry, (await self.session.execute(query)).mappings())}
+        rows = await self.session.execute(_ORDER_ENTRIES, _bound(self.layout, customer_id, order=order_id))
+        entries = {entry.kind: entry for entry in map(_entry, rows.mappings())}
         return OrderEntries(order_id, award=entries.get(EntryKind.AWARD), revoke=entries.get(EntryKind.REVOKE))
 
     async def record(self, account: PointsAccount) -> None:
         partition = self.layout.partition_of(account.customer_id)
-        await self.session.execute(points_entries.insert(), [_entry_row(partition, e) for e in account.recorded])
-        await self.session.execute(
-            update(points_accounts)
-            .where(self._keys(points_accounts, account.customer_id))
-            .values(balance=account.balance, entries=account.entries, updated_at=account.recorded[-1].recorded_at)
+        await self.session.execute(_INSERT_ENTRIES, [_entry_row(partition, e) for e in account.recorded])
+        saved = _bound(
+            self.layout,
+            account.customer_id,
+            balance=account.balance,
+            entries=account.entries,
+            updated_at=account.recorded[-1].recorded_at,
         )
+        await self.session.execute(_SAVE_ACCOUNT, saved)
 
     async def statement(self, customer_id: str, *, limit: int) -> Statement:
         await self.layout.check(self.session, claim=False)
@@ -301,16 +341,12 @@ class SqlChoreographedOrders:
             "currency": order.total.currency,
             "requested_at": order.requested_at,
         }
-        await self.session.execute(_insert_unless_there(self.session, choreographed_orders, row))
+        await self.session.execute(_insert_unless_there(self.session, choreographed_orders), row)
 
     async def find(self, customer_id: str, order_id: str) -> ChoreographedOrder | None:
         await self.layout.check(self.session, claim=False)
-        query = select(choreographed_orders).where(
-            choreographed_orders.c.partition_no == self.layout.partition_of(customer_id),
-            choreographed_orders.c.customer_id == customer_id,
-            choreographed_orders.c.order_id == order_id,
-        )
-        row = (await self.session.execute(query)).mappings().one_or_none()
+        found = await self.session.execute(_CHOREOGRAPHED_ORDER, _bound(self.layout, customer_id, order=order_id))
+        row = found.mappings().one_or_none()
         if row is None:
             return None
         return ChoreographedOrder(
@@ -328,15 +364,11 @@ class SqlChoreographedOrders:
             "order_id": order_id,
             "outcome": outcome.value,
         }
-        await self.session.execute(_insert_unless_there(self.session, early_payments, row))
+        await self.session.execute(_insert_unless_there(self.session, early_payments), row)
 
     async def payments_noted(self, customer_id: str, order_id: str) -> set[PaymentOutcome]:
-        query = select(early_payments.c.outcome).where(
-            early_payments.c.partition_no == self.layout.partition_of(customer_id),
-            early_payments.c.customer_id == customer_id,
-            early_payments.c.order_id == order_id,
-        )
-        return {PaymentOutcome(outcome) for outcome in (await self.session.execute(query)).scalars()}
+        noted = await self.session.execute(_PAYMENTS_NOTED, _bound(self.layout, customer_id, order=order_id))
+        return {PaymentOutcome(outcome) for outcome in noted.scalars()}
 
 
 class DatabaseLedger:

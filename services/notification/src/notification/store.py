@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     insert,
     select,
     update,
@@ -99,8 +100,34 @@ def _to_email(row: RowMapping) -> Email:
     )
 
 
+# Built once: building a statement per call cost about a quarter of the service's CPU under load
+# (bench/README.md, issue 5). What varies is bound at execution.
+_INSERT_EMAIL = insert(emails)
+_EMAIL = select(emails).where(emails.c.id == bindparam("email_id"))
+_EMAIL_FOR_UPDATE = _EMAIL.with_for_update()  # SQLite has no row locks: its transactions take turns anyway
+_SAVE_STATE = (
+    update(emails)
+    .where(emails.c.id == bindparam("email_id"))
+    .values(
+        status=bindparam("status"),
+        attempts=bindparam("attempts"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        sent_at=bindparam("sent_at"),
+        last_error=bindparam("last_error"),
+    )
+)
+_DUE = (
+    select(emails)
+    .where(emails.c.status == EmailStatus.QUEUED.value, emails.c.next_attempt_at <= bindparam("at"))
+    .order_by(emails.c.seq)
+    .limit(bindparam("limit", type_=Integer))
+    # Two senders (two replicas) on PostgreSQL take different emails instead of queueing on the same.
+    .with_for_update(skip_locked=True)
+)
+
+
 def _state(email: Email) -> dict[str, Any]:
-    """The columns that change over an email's life."""
+    """The columns that change over an email's life (the parameters of ``_SAVE_STATE``'s SET)."""
     return {
         "status": email.status.value,
         "attempts": email.attempts,
@@ -127,30 +154,21 @@ class SqlEmails:
             "order_id": email.order_id,
             "created_at": email.created_at,
         }
-        await self.session.execute(insert(emails).values(**row, **_state(email)))
+        await self.session.execute(_INSERT_EMAIL, {**row, **_state(email)})
 
     async def get(self, email_id: str, *, for_update: bool = False) -> Email:
-        query = select(emails).where(emails.c.id == email_id)
-        if for_update:
-            query = query.with_for_update()  # SQLite has no row locks: its transactions take turns anyway
-        row = (await self.session.execute(query)).mappings().first()
+        query = _EMAIL_FOR_UPDATE if for_update else _EMAIL
+        row = (await self.session.execute(query, {"email_id": email_id})).mappings().first()
         if row is None:
             raise EmailNotFoundError(email_id)
         return _to_email(row)
 
     async def save(self, email: Email) -> None:
-        await self.session.execute(update(emails).where(emails.c.id == email.id).values(**_state(email)))
+        await self.session.execute(_SAVE_STATE, {"email_id": email.id, **_state(email)})
 
     async def due(self, *, at: datetime, limit: int) -> list[Email]:
-        query = (
-            select(emails)
-            .where(emails.c.status == EmailStatus.QUEUED.value, emails.c.next_attempt_at <= at)
-            .order_by(emails.c.seq)
-            .limit(limit)
-            # Two senders (two replicas) on PostgreSQL take different emails instead of queueing on the same.
-            .with_for_update(skip_locked=True)
-        )
-        return [_to_email(row) for row in (await self.session.execute(query)).mappings()]
+        rows = (await self.session.execute(_DUE, {"at": at, "limit": limit})).mappings()
+        return [_to_email(row) for row in rows]
 
     async def page(self, where: EmailFilter, *, after: int | None, limit: int) -> EmailPage:
         # One more than asked tells whether there is a next page without counting.

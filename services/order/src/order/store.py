@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,28 @@ from order.domain import CardNumber, DeliveryAddress, FulfilmentStyle, Money, Or
 from order.lifecycle import HistoryEntry, Order, OrderStatus
 from order.ports import OrderCursor
 from order.tables import order_history, order_lines, orders, payment_cards
+
+
+# Built once: building a statement per call cost about a quarter of a service's CPU under load, more than
+# SQLite spent running it (bench/README.md, issue 5). What varies is bound at execution.
+_ORDER = select(orders).where(orders.c.id == bindparam("order_id"))
+_ORDER_FOR_UPDATE = _ORDER.with_for_update()
+_ORDER_BY_KEY = select(orders).where(
+    orders.c.customer_id == bindparam("customer_id"), orders.c.idempotency_key == bindparam("key")
+)
+_FULFILMENT_OF = select(orders.c.fulfilment).where(orders.c.id == bindparam("order_id"))
+_SAVE_ORDER = (
+    update(orders)
+    .where(orders.c.id == bindparam("order_id"))
+    .values(status=bindparam("status"), points_awarded=bindparam("points"), updated_at=bindparam("at"))
+)
+_LINES_OF_ONE = (
+    select(order_lines).where(order_lines.c.order_id == bindparam("order_id")).order_by(order_lines.c.position)
+)
+_INSERT_ORDER, _INSERT_LINES, _INSERT_HISTORY = insert(orders), insert(order_lines), insert(order_history)
+_KEEP_CARD = insert(payment_cards)
+_CARD_OF = select(payment_cards.c.sealed_card).where(payment_cards.c.order_id == bindparam("order_id"))
+_FORGET_CARD = delete(payment_cards).where(payment_cards.c.order_id == bindparam("order_id"))
 
 
 def _order_row(order: Order) -> dict[str, object]:
@@ -85,7 +107,7 @@ class OrderRepository:
         try:
             # A savepoint: a key taken meanwhile undoes this insert only, and the transaction goes on.
             async with self.session.begin_nested():
-                await self.session.execute(insert(orders).values(_order_row(order)))
+                await self.session.execute(_INSERT_ORDER, _order_row(order))
         except IntegrityError:
             if await self.by_key(order.customer_id, order.placement.idempotency_key) is None:
                 raise  # not the key: something else is wrong
@@ -103,29 +125,26 @@ class OrderRepository:
             }
             for position, line in enumerate(order.lines)
         ]
-        await self.session.execute(insert(order_lines), rows)
+        await self.session.execute(_INSERT_LINES, rows)
         await self._append_history(order)
         return True
 
     async def get(self, order_id: str, *, for_update: bool = False) -> Order:
-        query = select(orders).where(orders.c.id == order_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).mappings().first()
+        query = _ORDER_FOR_UPDATE if for_update else _ORDER
+        row = (await self.session.execute(query, {"order_id": order_id})).mappings().first()
         if row is None:
             raise OrderNotFoundError(order_id)
         return (await self._with_lines([row]))[0]
 
     async def by_key(self, customer_id: str, idempotency_key: str) -> Order | None:
-        query = select(orders).where(orders.c.customer_id == customer_id, orders.c.idempotency_key == idempotency_key)
-        row = (await self.session.execute(query)).mappings().first()
+        found = await self.session.execute(_ORDER_BY_KEY, {"customer_id": customer_id, "key": idempotency_key})
+        row = found.mappings().first()
         return None if row is None else (await self._with_lines([row]))[0]
 
     async def save(self, order: Order) -> None:
         await self.session.execute(
-            update(orders)
-            .where(orders.c.id == order.id)
-            .values(status=order.status.value, points_awarded=order.points, updated_at=order.updated_at)
+            _SAVE_ORDER,
+            {"order_id": order.id, "status": order.status.value, "points": order.points, "at": order.updated_at},
         )
         await self._append_history(order)
 
@@ -155,26 +174,27 @@ class OrderRepository:
 
     async def fulfilment_of(self, order_id: str) -> FulfilmentStyle | None:
         """How the order is fulfilled, or None if there is no such order: one column, not the whole order."""
-        query = select(orders.c.fulfilment).where(orders.c.id == order_id)
-        style = (await self.session.execute(query)).scalar_one_or_none()
+        style = (await self.session.execute(_FULFILMENT_OF, {"order_id": order_id})).scalar_one_or_none()
         return None if style is None else FulfilmentStyle(style)
 
     async def _with_lines(self, rows: Sequence[RowMapping]) -> list[Order]:
         if not rows:
             return []
         ids = [row["id"] for row in rows]
-        # One order (the common case) by equality: IN renders a new statement per execution, not cached.
-        which = order_lines.c.order_id == ids[0] if len(ids) == 1 else order_lines.c.order_id.in_(ids)
-        query = select(order_lines).where(which).order_by(order_lines.c.order_id, order_lines.c.position)
+        if len(ids) == 1:  # the common case, by a statement built once
+            found = await self.session.execute(_LINES_OF_ONE, {"order_id": ids[0]})
+        else:
+            query = select(order_lines).where(order_lines.c.order_id.in_(ids))
+            found = await self.session.execute(query.order_by(order_lines.c.order_id, order_lines.c.position))
         lines: dict[str, list[OrderLine]] = {row["id"]: [] for row in rows}
-        for line in (await self.session.execute(query)).mappings():
+        for line in found.mappings():
             lines[line["order_id"]].append(_line(line))
         return [_order(row, lines[row["id"]]) for row in rows]
 
     async def _append_history(self, order: Order) -> None:
         if order.new_history:
             await self.session.execute(
-                insert(order_history),
+                _INSERT_HISTORY,
                 [
                     {"order_id": order.id, "at": e.at, "status": e.status.value, "event": e.event, "reason": e.reason}
                     for e in order.new_history
@@ -191,16 +211,12 @@ class CardTable:
         self.vault = vault
 
     async def keep(self, order_id: str, card: CardNumber) -> None:
-        await self.session.execute(
-            insert(payment_cards).values(
-                order_id=order_id, sealed_card=self.vault.seal(card), kept_at=datetime.now(UTC)
-            )
-        )
+        row = {"order_id": order_id, "sealed_card": self.vault.seal(card), "kept_at": datetime.now(UTC)}
+        await self.session.execute(_KEEP_CARD, row)
 
     async def card_of(self, order_id: str) -> CardNumber | None:
-        query = select(payment_cards.c.sealed_card).where(payment_cards.c.order_id == order_id)
-        sealed = (await self.session.execute(query)).scalar_one_or_none()
+        sealed = (await self.session.execute(_CARD_OF, {"order_id": order_id})).scalar_one_or_none()
         return None if sealed is None else self.vault.open(sealed)
 
     async def forget(self, order_id: str) -> None:
-        await self.session.execute(delete(payment_cards).where(payment_cards.c.order_id == order_id))
+        await self.session.execute(_FORGET_CARD, {"order_id": order_id})

@@ -14,7 +14,7 @@ from typing import Any
 
 from paved import Database
 from paved.messaging import Outbox
-from sqlalchemy import ColumnElement, event, func, insert, select, update
+from sqlalchemy import Integer, bindparam, event, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +54,26 @@ def _state_of(payment: Payment) -> dict[str, Any]:
     return {name: getattr(payment, name) for name in _STATE} | {"status": payment.status.value}
 
 
+# The statements run per message and per payment step, built once: building a statement per call cost ~25% of
+# the service's CPU under load (bench/README.md issue 5). Each is run with its bindparam()s' values. An UPDATE's
+# own parameters are not named after a column: SQLAlchemy would take a column's name for a SET value.
+
+# FOR UPDATE holds the row on PostgreSQL; on SQLite the transaction holds the only write lock.
+_FIND_PAYMENT = select(payments).where(payments.c.order_id == bindparam("order_id")).with_for_update()
+_ADD_PAYMENT = insert(payments)
+# The SET clause is the columns of the parameters besides ``order_key``: the payment's state.
+_SAVE_PAYMENT = update(payments).where(payments.c.order_id == bindparam("order_key"))
+_ADD_HISTORY = insert(payment_history)
+_DUE_PAYMENTS = (
+    select(payments)
+    .where(payments.c.next_attempt_at <= bindparam("at"))
+    .order_by(payments.c.next_attempt_at)
+    .limit(bindparam("limit", type_=Integer))
+    .with_for_update(skip_locked=True)  # another instance's claim in progress: leave those to it
+)
+_NEXT_DUE = select(func.min(payments.c.next_attempt_at))
+
+
 class PaymentRepository:
     """Payments and their history in the caller's transaction (the ``Payments`` port)."""
 
@@ -61,9 +81,7 @@ class PaymentRepository:
         self.session = session
 
     async def find(self, order_id: str) -> Payment | None:
-        # FOR UPDATE holds the row on PostgreSQL; on SQLite the transaction holds the only write lock.
-        query = select(payments).where(payments.c.order_id == order_id).with_for_update()
-        row = (await self.session.execute(query)).mappings().first()
+        row = (await self.session.execute(_FIND_PAYMENT, {"order_id": order_id})).mappings().first()
         return None if row is None else _to_payment(row)
 
     async def add(self, payment: Payment) -> None:
@@ -75,19 +93,17 @@ class PaymentRepository:
             "card_last4": payment.card_last4,
             "requested_at": payment.requested_at,
         }
-        await self.session.execute(insert(payments).values(row | _state_of(payment)))
+        await self.session.execute(_ADD_PAYMENT, row | _state_of(payment))
         await self._move_changes(payment)
 
     async def save(self, payment: Payment) -> None:
-        await self.session.execute(
-            update(payments).where(payments.c.order_id == payment.order_id).values(_state_of(payment))
-        )
+        await self.session.execute(_SAVE_PAYMENT, {"order_key": payment.order_id} | _state_of(payment))
         await self._move_changes(payment)
 
     async def _move_changes(self, payment: Payment) -> None:
         if payment.changes:
             await self.session.execute(
-                insert(payment_history),
+                _ADD_HISTORY,
                 [
                     {"order_id": payment.order_id, "at": e.at, "status": e.status.value, "note": e.note}
                     for e in payment.changes
@@ -97,18 +113,12 @@ class PaymentRepository:
 
     async def due(self, *, at: datetime, limit: int) -> list[Payment]:
         """The payments with a step due at ``at``, soonest first, skipping those another transaction holds."""
-        query = (
-            select(payments)
-            .where(payments.c.next_attempt_at <= at)
-            .order_by(payments.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)  # another instance's claim in progress: leave those to it
-        )
-        return [_to_payment(row) for row in (await self.session.execute(query)).mappings()]
+        rows = (await self.session.execute(_DUE_PAYMENTS, {"at": at, "limit": limit})).mappings()
+        return [_to_payment(row) for row in rows]
 
     async def next_due(self) -> datetime | None:
         """When the next step of any payment is due."""
-        due: datetime | None = (await self.session.execute(select(func.min(payments.c.next_attempt_at)))).scalar()
+        due: datetime | None = (await self.session.execute(_NEXT_DUE)).scalar()
         return due
 
 
@@ -119,6 +129,24 @@ def _to_asker(row: RowMapping) -> Asker:
         reply_to=row["reply_to"],
         traceparent=row["traceparent"],
     )
+
+
+# The askers of one question about one order; its parameters are those ``_asking`` gives.
+_ASKING = (payment_askers.c.order_id == bindparam("asked_order_id")) & (
+    payment_askers.c.question == bindparam("asked_question")
+)
+_ADD_ASKER = insert(payment_askers)
+_WAITING_ASKERS = (
+    select(payment_askers).where(_ASKING, payment_askers.c.answered_at.is_(None)).order_by(payment_askers.c.asked_at)
+)
+_MARK_ANSWERED = (
+    update(payment_askers).where(_ASKING, payment_askers.c.answered_at.is_(None)).values(answered_at=bindparam("at"))
+)
+_FIRST_ASKER = select(payment_askers).where(_ASKING).order_by(payment_askers.c.asked_at).limit(1)
+
+
+def _asking(order_id: str, question: Question) -> dict[str, str]:
+    return {"asked_order_id": order_id, "asked_question": question.value}
 
 
 class AskerRepository:
@@ -138,30 +166,24 @@ class AskerRepository:
             "traceparent": asker.traceparent,
             "asked_at": self.clock(),
         }
-        await self.session.execute(insert(payment_askers).values(row))
-
-    def _of(self, order_id: str, question: Question) -> ColumnElement[bool]:
-        return (payment_askers.c.order_id == order_id) & (payment_askers.c.question == question.value)
+        await self.session.execute(_ADD_ASKER, row)
 
     async def waiting(self, order_id: str, question: Question) -> list[Asker]:
-        query = (
-            select(payment_askers)
-            .where(self._of(order_id, question), payment_askers.c.answered_at.is_(None))
-            .order_by(payment_askers.c.asked_at)
-        )
-        return [_to_asker(row) for row in (await self.session.execute(query)).mappings()]
+        rows = (await self.session.execute(_WAITING_ASKERS, _asking(order_id, question))).mappings()
+        return [_to_asker(row) for row in rows]
 
     async def mark_answered(self, order_id: str, question: Question, *, at: datetime) -> None:
-        await self.session.execute(
-            update(payment_askers)
-            .where(self._of(order_id, question), payment_askers.c.answered_at.is_(None))
-            .values(answered_at=at)
-        )
+        await self.session.execute(_MARK_ANSWERED, _asking(order_id, question) | {"at": at})
 
     async def first(self, order_id: str, question: Question) -> Asker | None:
-        query = select(payment_askers).where(self._of(order_id, question)).order_by(payment_askers.c.asked_at).limit(1)
-        row = (await self.session.execute(query)).mappings().first()
+        row = (await self.session.execute(_FIRST_ASKER, _asking(order_id, question))).mappings().first()
         return None if row is None else _to_asker(row)
+
+
+_ADD_CANCELLATION = insert(payment_cancellations)
+_IS_CANCELLED = select(payment_cancellations.c.order_id).where(
+    payment_cancellations.c.order_id == bindparam("order_id")
+)
 
 
 class CancellationRepository:
@@ -172,15 +194,21 @@ class CancellationRepository:
 
     async def add(self, order_id: str, *, at: datetime) -> None:
         if not await self.contains(order_id):
-            await self.session.execute(insert(payment_cancellations).values(order_id=order_id, cancelled_at=at))
+            await self.session.execute(_ADD_CANCELLATION, {"order_id": order_id, "cancelled_at": at})
 
     async def contains(self, order_id: str) -> bool:
-        query = select(payment_cancellations.c.order_id).where(payment_cancellations.c.order_id == order_id)
-        return (await self.session.execute(query)).first() is not None
+        return (await self.session.execute(_IS_CANCELLED, {"order_id": order_id})).first() is not None
 
 
 # The columns of a choreography that map one to one onto its fields (its terms are three columns).
 _HEARD = ("sealed_card", "card_kept_at", "stock_reserved_at", "payment_asked_at", "ended_at")
+
+_FIND_CHOREOGRAPHY = (
+    select(payment_choreographies).where(payment_choreographies.c.order_id == bindparam("order_id")).with_for_update()
+)
+_ADD_CHOREOGRAPHY = insert(payment_choreographies)
+# The SET clause is the columns of the parameters besides ``order_key``: what was heard.
+_SAVE_CHOREOGRAPHY = update(payment_choreographies).where(payment_choreographies.c.order_id == bindparam("order_key"))
 
 
 class ChoreographyRepository:
@@ -190,8 +218,7 @@ class ChoreographyRepository:
         self.session = session
 
     async def find(self, order_id: str) -> Choreography | None:
-        query = select(payment_choreographies).where(payment_choreographies.c.order_id == order_id).with_for_update()
-        row = (await self.session.execute(query)).mappings().first()
+        row = (await self.session.execute(_FIND_CHOREOGRAPHY, {"order_id": order_id})).mappings().first()
         if row is None:
             return None
         terms = None
@@ -206,13 +233,11 @@ class ChoreographyRepository:
 
     async def add(self, choreography: Choreography) -> None:
         row = {"order_id": choreography.order_id, "heard_at": choreography.heard_at}
-        await self.session.execute(insert(payment_choreographies).values(row | self._state_of(choreography)))
+        await self.session.execute(_ADD_CHOREOGRAPHY, row | self._state_of(choreography))
 
     async def save(self, choreography: Choreography) -> None:
         await self.session.execute(
-            update(payment_choreographies)
-            .where(payment_choreographies.c.order_id == choreography.order_id)
-            .values(self._state_of(choreography))
+            _SAVE_CHOREOGRAPHY, {"order_key": choreography.order_id} | self._state_of(choreography)
         )
 
     @staticmethod

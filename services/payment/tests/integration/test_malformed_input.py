@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from paved.testing import TestTokens
 
@@ -26,6 +26,7 @@ order_ids = st.text(min_size=1, max_size=80).filter(lambda s: s.strip(".")) | st
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(order_id=order_ids, mine=st.booleans())
+@example(order_id="0/", mine=False)  # once answered 307 (a redirect to the path without its slash)
 async def test_no_order_id_makes_the_service_fail(payment: Running, order_id: str, mine: bool) -> None:
     """Whatever order id is asked for, the answer is a 4xx problem (422 naming the field if malformed), never a 5xx."""
     path = f"/me/payments/{quote(order_id, safe='')}" if mine else f"/payments/{quote(order_id, safe='')}"

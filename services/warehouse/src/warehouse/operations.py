@@ -238,7 +238,10 @@ class Warehouse:
         return expired
 
     async def _store(self, reservation: Reservation, stock: Mapping[str, Stock], *, new: bool = False) -> None:
-        """Save what a reservation's action changed, and announce it; an action that recorded nothing changed nothing."""
+        """Save what a reservation's action changed, and announce it.
+
+        An action that recorded nothing changed nothing.
+        """
         facts = _drain(reservation.events)
         if not facts:
             return

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    bindparam,
     insert,
     select,
     update,
@@ -134,6 +135,49 @@ choreographed_orders = Table(
 messaging = messaging_tables(metadata)
 
 _STOCK_COUNTS = ("received", "available", "reserved", "dispatched")
+_RESERVATION_STATE = ("status", "reserved_at", "expires_at", "picked_at", "released_at", "dispatched_at")
+
+# The statements each message runs, built once: building a statement per call cost ~25% of the service's
+# CPU under load (bench/README.md issue 5). The values that vary are bind parameters, given at execution.
+_SELECT_STOCK = select(stock).where(stock.c.sku.in_(bindparam("skus", expanding=True))).order_by(stock.c.sku)
+_LOCK_STOCK = _SELECT_STOCK.with_for_update()
+# "key" names the row: a bind parameter named after a column would be taken for that column's new value.
+_SAVE_STOCK = (
+    update(stock).where(stock.c.sku == bindparam("key")).values({name: bindparam(name) for name in _STOCK_COUNTS})
+)
+
+_SELECT_RESERVATIONS = (
+    select(reservations)
+    .where(reservations.c.order_id.in_(bindparam("order_ids", expanding=True)))
+    .order_by(reservations.c.order_id)
+)
+_SELECT_RESERVATION_LINES = (
+    select(reservation_lines)
+    .where(reservation_lines.c.order_id.in_(bindparam("order_ids", expanding=True)))
+    .order_by(reservation_lines.c.sku)
+)
+_SELECT_LAPSED_ORDER_IDS = (
+    select(reservation_lines.c.order_id)
+    .join(reservations, reservations.c.order_id == reservation_lines.c.order_id)
+    .where(
+        reservation_lines.c.sku.in_(bindparam("skus", expanding=True)),
+        reservations.c.status == ReservationStatus.HELD.value,
+        reservations.c.expires_at <= bindparam("now"),
+    )
+    .distinct()
+)
+_INSERT_RESERVATION = insert(reservations)
+_INSERT_RESERVATION_LINES = insert(reservation_lines)
+_SAVE_RESERVATION = (
+    update(reservations)
+    .where(reservations.c.order_id == bindparam("key"))
+    .values({name: bindparam(name) for name in _RESERVATION_STATE})
+)
+
+_SELECT_CHOREOGRAPHED_ORDER = select(choreographed_orders.c.order_id).where(
+    choreographed_orders.c.order_id == bindparam("order_id")
+)
+_INSERT_CHOREOGRAPHED_ORDER = insert(choreographed_orders)
 
 
 def _to_stock(row: RowMapping) -> Stock:
@@ -167,9 +211,7 @@ class StockRepository:
 
     async def save(self, record: Stock) -> None:
         saved = await self.session.execute(
-            update(stock)
-            .where(stock.c.sku == record.sku)
-            .values({name: getattr(record, name) for name in _STOCK_COUNTS})
+            _SAVE_STOCK, {"key": record.sku, **{name: getattr(record, name) for name in _STOCK_COUNTS}}
         )
         if saved.rowcount != 1:  # type: ignore[attr-defined]
             raise LookupError(f"{record.sku} has no stock record to save to")
@@ -177,10 +219,8 @@ class StockRepository:
     async def _select(self, skus: Collection[str], *, for_update: bool) -> dict[str, Stock]:
         if not skus:
             return {}
-        query = select(stock).where(stock.c.sku.in_(sorted(skus))).order_by(stock.c.sku)
-        if for_update:
-            query = query.with_for_update()
-        rows = (await self.session.execute(query)).mappings().all()
+        query = _LOCK_STOCK if for_update else _SELECT_STOCK
+        rows = (await self.session.execute(query, {"skus": sorted(skus)})).mappings().all()
         return {row["sku"]: _to_stock(row) for row in rows}
 
 
@@ -208,14 +248,14 @@ class ReservationRepository:
     async def add(self, reservation: Reservation) -> None:
         try:
             await self.session.execute(
-                insert(reservations).values(order_id=reservation.order_id, **_reservation_row(reservation))
+                _INSERT_RESERVATION, {"order_id": reservation.order_id, **_reservation_row(reservation)}
             )
         except IntegrityError as exc:
             # Only a reservation of the same order with other SKUs can get here at the same time: one
             # with any SKU in common waits for that SKU's lock, and then finds this order reserved.
             raise ReservationMismatchError(reservation.order_id) from exc
         await self.session.execute(
-            insert(reservation_lines),
+            _INSERT_RESERVATION_LINES,
             [
                 {"order_id": reservation.order_id, "sku": line.sku, "quantity": line.quantity}
                 for line in reservation.lines
@@ -223,45 +263,22 @@ class ReservationRepository:
         )
 
     async def save(self, reservation: Reservation) -> None:
-        await self.session.execute(
-            update(reservations)
-            .where(reservations.c.order_id == reservation.order_id)
-            .values(_reservation_row(reservation))
-        )
+        await self.session.execute(_SAVE_RESERVATION, {"key": reservation.order_id, **_reservation_row(reservation)})
 
     async def lapsed(self, *, skus: Collection[str], now: datetime) -> list[Reservation]:
         if not skus:
             return []
-        order_ids = (
-            select(reservation_lines.c.order_id)
-            .join(reservations, reservations.c.order_id == reservation_lines.c.order_id)
-            .where(
-                reservation_lines.c.sku.in_(sorted(skus)),
-                reservations.c.status == ReservationStatus.HELD.value,
-                reservations.c.expires_at <= now,
-            )
-            .distinct()
-        )
-        return await self._load((await self.session.execute(order_ids)).scalars().all())
+        order_ids = await self.session.execute(_SELECT_LAPSED_ORDER_IDS, {"skus": sorted(skus), "now": now})
+        return await self._load(order_ids.scalars().all())
 
     async def _load(self, order_ids: Iterable[str]) -> list[Reservation]:
         """The reservations of ``order_ids``, in order-id order: two queries, however many there are."""
         ids = sorted(set(order_ids))
         if not ids:
             return []
-        rows = (
-            (
-                await self.session.execute(
-                    select(reservations).where(reservations.c.order_id.in_(ids)).order_by(reservations.c.order_id)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        rows = (await self.session.execute(_SELECT_RESERVATIONS, {"order_ids": ids})).mappings().all()
         lines: dict[str, list[Line]] = {order_id: [] for order_id in ids}
-        for line in await self.session.execute(
-            select(reservation_lines).where(reservation_lines.c.order_id.in_(ids)).order_by(reservation_lines.c.sku)
-        ):
+        for line in await self.session.execute(_SELECT_RESERVATION_LINES, {"order_ids": ids}):
             lines[line.order_id].append(Line(line.sku, line.quantity))
         return [
             Reservation(
@@ -313,13 +330,11 @@ class ChoreographedOrderBook:
         self.session = session
 
     async def includes(self, order_id: str) -> bool:
-        found = await self.session.execute(
-            select(choreographed_orders.c.order_id).where(choreographed_orders.c.order_id == order_id)
-        )
+        found = await self.session.execute(_SELECT_CHOREOGRAPHED_ORDER, {"order_id": order_id})
         return found.first() is not None
 
     async def add(self, order_id: str, *, requested_at: datetime) -> None:
-        await self.session.execute(insert(choreographed_orders).values(order_id=order_id, requested_at=requested_at))
+        await self.session.execute(_INSERT_CHOREOGRAPHED_ORDER, {"order_id": order_id, "requested_at": requested_at})
 
 
 def warehouse_in(session: AsyncSession, *, announce: Announce, clock: Clock) -> Warehouse:
