@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import json
 import os
 import platform
@@ -65,6 +64,7 @@ import uvloop
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from nats.js.api import ConsumerConfig
+from paved.platform.processes import spawn, stop  # children that cannot outlive this script
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = ("order", "catalog", "customer", "warehouse", "payment", "payment-provider", "loyalty", "notification")
@@ -254,11 +254,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def die_with_parent() -> None:
-    """In a child, before exec: SIGTERM it if this script dies without cleaning up (Linux prctl)."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def pct(values: list[float], q: float) -> float:
     return sorted(values)[int(q / 100 * (len(values) - 1))] * 1000 if values else float("nan")
 
@@ -406,22 +401,6 @@ async def bench(args: argparse.Namespace, urls: dict[str, str], nats_url: str, p
     return [*lines, "", checked]
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
-    """A child process, its output to a file (it keeps its own handle); preexec_fn is safe: no threads yet."""
-    with log.open("wb") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)  # noqa: PLW1509
-
-
 def main(args: argparse.Namespace) -> None:
     started, load, server = time.gmtime(), os.getloadavg(), str(Path(sys.executable).parent / "nats-server")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # before the event loop: so that the finally below runs
@@ -431,7 +410,7 @@ def main(args: argparse.Namespace) -> None:
         try:
             port = free_port()  # never 4222: another NATS runs there
             command = [server, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", folder]
-            processes["nats-server"] = start(command, logs / "nats.log")
+            processes["nats-server"] = spawn(command, log_path=logs / "nats.log", env=dict(os.environ))
             nats_url = f"nats://127.0.0.1:{port}"
             for _ in range(100):
                 with socket.socket() as s:
@@ -449,7 +428,9 @@ def main(args: argparse.Namespace) -> None:
             urls = {role: f"http://127.0.0.1:{port}" for role, port in ports.items()}
             for role in ROLES:
                 command = [sys.executable, __file__, "--role", role, "--port", str(ports[role]), "--nats", nats_url]
-                processes[role] = start([*command, "--urls", json.dumps(urls)], logs / f"{role}.log")
+                processes[role] = spawn(
+                    [*command, "--urls", json.dumps(urls)], log_path=logs / f"{role}.log", env=dict(os.environ)
+                )
             deadline = time.monotonic() + 60
             for role in ROLES:  # uvicorn answers once the lifespan has started the consumers
                 while not ok(f"{urls[role]}/health"):
@@ -464,7 +445,7 @@ def main(args: argparse.Namespace) -> None:
         finally:
             for name in [*ROLES, "nats-server"]:  # the services first: they close their NATS connections
                 if name in processes:
-                    stop(processes[name])
+                    stop(processes[name], grace=10)
             for log in sorted(logs.glob("*.log")):  # what a service said: nothing, when all went well
                 if log.name != "nats.log" and (text := log.read_text(errors="replace").strip()):
                     print(f"--- {log.stem}:\n{text[-2000:]}", file=sys.stderr)

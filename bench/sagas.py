@@ -49,6 +49,7 @@ from typing import Any
 import httpx
 import nats
 import psutil
+from paved.platform.processes import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv" / "bin"
@@ -106,12 +107,7 @@ def paved_up(state: Path) -> Iterator[dict[str, Any]]:
                 raise SystemExit(f"{name} is not ready")
         yield run
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, grace=60)
 
 
 def style_field(spec: dict[str, Any]) -> tuple[str, str] | None:

@@ -30,8 +30,10 @@ _SAVE_ORDER = (
     .where(orders.c.id == bindparam("order_id"))
     .values(status=bindparam("status"), points_awarded=bindparam("points"), updated_at=bindparam("at"))
 )
-_LINES_OF_ONE = (
-    select(order_lines).where(order_lines.c.order_id == bindparam("order_id")).order_by(order_lines.c.position)
+_LINES_OF = (
+    select(order_lines)
+    .where(order_lines.c.order_id.in_(bindparam("order_ids", expanding=True)))
+    .order_by(order_lines.c.order_id, order_lines.c.position)
 )
 _INSERT_ORDER, _INSERT_LINES, _INSERT_HISTORY = insert(orders), insert(order_lines), insert(order_history)
 _KEEP_CARD = insert(payment_cards)
@@ -180,12 +182,7 @@ class OrderRepository:
     async def _with_lines(self, rows: Sequence[RowMapping]) -> list[Order]:
         if not rows:
             return []
-        ids = [row["id"] for row in rows]
-        if len(ids) == 1:  # the common case, by a statement built once
-            found = await self.session.execute(_LINES_OF_ONE, {"order_id": ids[0]})
-        else:
-            query = select(order_lines).where(order_lines.c.order_id.in_(ids))
-            found = await self.session.execute(query.order_by(order_lines.c.order_id, order_lines.c.position))
+        found = await self.session.execute(_LINES_OF, {"order_ids": [row["id"] for row in rows]})
         lines: dict[str, list[OrderLine]] = {row["id"]: [] for row in rows}
         for line in found.mappings():
             lines[line["order_id"]].append(_line(line))
