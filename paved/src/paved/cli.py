@@ -233,7 +233,8 @@ def _broker_url(url: str | None, root: Path | None, state_dir: Path | None) -> s
 
 
 def _broker(action: Callable[[Transport], Awaitable[T]], url: str) -> T:
-    from paved.messaging.transport import BrokerUnreachable, connected  # noqa: PLC0415 - see `migrate`
+    from paved.messaging.brokers import connected  # noqa: PLC0415 - see `migrate`
+    from paved.messaging.transport import BrokerUnreachable  # noqa: PLC0415
 
     async def run() -> T:
         async with connected(url) as transport:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -12,6 +13,32 @@ from paved import context
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class Cause(Protocol):
+    """What a new message follows from: the message being handled, or an ``Asker`` kept for later."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def correlation_id(self) -> str: ...
+    @property
+    def traceparent(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who sent a command, and where its answer goes: kept by a service that answers later.
+
+    A service that answers in the handler uses ``Handling.reply``; one that answers after work outside
+    the handler's transaction (a card processor's call) stores these four values with that work, and
+    answers with ``Outbox.reply(session, asker, reply)`` when it is done.
+    """
+
+    id: str
+    correlation_id: str
+    reply_to: str | None
+    traceparent: str | None = None
 
 
 class Envelope(BaseModel):
@@ -37,11 +64,11 @@ class Envelope(BaseModel):
         data: dict[str, Any],
         *,
         version: int = 1,
-        caused_by: Envelope | None = None,
+        caused_by: Cause | None = None,
         reply_to: str | None = None,
         correlation_id: str | None = None,
     ) -> Envelope:
-        """A new message; ``caused_by`` is the message being handled, if any.
+        """A new message; ``caused_by`` is what it follows from (the message being handled), if any.
 
         The correlation id is ``correlation_id`` when given (a saga's id names its business process),
         else inherited from the cause, else from the current request, else new.
@@ -64,6 +91,11 @@ class Envelope(BaseModel):
             causation_id=context.request_id.get(),
             reply_to=reply_to,
         )
+
+    @property
+    def asker(self) -> Asker:
+        """Who sent this message and where its answer goes, to be kept for a later answer."""
+        return Asker(id=self.id, correlation_id=self.correlation_id, reply_to=self.reply_to, traceparent=self.traceparent)
 
     def headers(self) -> dict[str, str]:
         """Broker headers: what a consumer or a person needs to know of a message without parsing it."""

@@ -61,18 +61,19 @@ def declare(service_dir: Path) -> None:
     """Create or update the streams and consumers the service's code declares, on ``PAVED_BROKER_URL``.
 
     ``paved up`` runs it after the migrations and before starting any service, so that every stream
-    and durable consumer exists before either side of it runs (a service declares its own again at
-    start, which then changes nothing, so that it also runs on its own).
+    exists before anyone publishes to it, and every consumer whose stream exists (a consumer of a stream
+    whose owner is prepared later is made when it starts). A service declares its own again at start,
+    which then changes nothing, so that it also runs on its own.
     """
     service = load_service(service_dir)
-    if service.messaging is not None:
+    if service.uses_messaging:
         asyncio.run(_declare(service))
 
 
 async def _declare(service: Service) -> None:
-    from paved.messaging.transport import BrokerUnreachable, connected  # noqa: PLC0415 - only with messaging
+    from paved.messaging.brokers import connected  # noqa: PLC0415 - only with messaging
+    from paved.messaging.transport import BrokerUnreachable  # noqa: PLC0415
 
-    assert service.messaging is not None
     try:
         async with connected(service.settings.broker_url) as transport:
             await service.messaging.declare(transport)

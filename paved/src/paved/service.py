@@ -1,41 +1,49 @@
-"""One service: its HTTP app, broker connection, database and settings, started and stopped together."""
+"""One service: its HTTP app, and the database, broker and background work it opts into, run together."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.responses import JSONResponse
 
+from paved.background import Background, Run
 from paved.client import client_credentials
 from paved.database import Database
+from paved.messaging.brokers import connection_for
 from paved.messaging.outbox import Outbox
 from paved.messaging.runtime import Messaging
 from paved.messaging.tables import MessagingTables
-from paved.messaging.transport import faststream_broker, transport_of
+from paved.messaging.transport import Connection
 from paved.metrics import ServiceMetrics
 from paved.middleware import RequestContextMiddleware
 from paved.problems import PROBLEM_JSON, install_problem_handlers, map_error
+from paved.registry import Registry
 from paved.settings import ServiceSettings
 
 log = structlog.get_logger(logger_name="paved.service")
+
+T = TypeVar("T")
 
 
 class Service:
     """The composition of one service, built by its ``create_service()`` at process start.
 
-    Nothing connects when it is built: the database and the broker start in the app's lifespan,
-    and stop after in-flight requests and message handlers have finished.
+    Nothing connects when it is built: the database, the broker and the background tasks start in the
+    app's lifespan, and stop after in-flight requests and message handlers have finished. A service
+    opts into what it uses, and is ready when those answer: a database (``database=True``, the
+    default), a broker (``messaging=``, its outbox and inbox tables), neither (a backend-for-frontend).
 
     Args:
         name: the service's name, as in its ``service.toml``.
         version: the running version, reported in logs, metrics and OpenAPI.
         settings: typed settings; read from the environment when omitted.
+        database: whether it keeps a database of its own (``settings.database_url``).
         messaging: the service's outbox and inbox tables (``paved.messaging.messaging_tables``),
-            if it sends or consumes messages.
+            if it sends or consumes messages; they live in its database.
     """
 
     def __init__(
@@ -44,21 +52,24 @@ class Service:
         name: str,
         version: str,
         settings: ServiceSettings | None = None,
+        database: bool = True,
         messaging: MessagingTables | None = None,
     ) -> None:
+        if messaging is not None and not database:
+            raise ValueError(f"{name}: messaging keeps its outbox and inbox in the service's database")
         self.name = name
         self.version = version
         self.settings = settings if settings is not None else ServiceSettings()
         self.metrics = ServiceMetrics(service=name, version=version)
-        self.database = Database(self.settings.database_url)
+        self.registry = Registry()
+        self._database = Database(self.settings.database_url) if database else None
         # This service's own access token for calls to others, when it has client credentials.
         self.credentials = client_credentials(self.settings)
-        # FastStream's NatsBroker or RabbitBroker, by the URL's scheme: a service's own FastStream
-        # subscribers may use it too; paved's messaging runs over its connection.
-        self.broker = faststream_broker(self.settings.broker_url, name=name)
-        self.messaging = Messaging(messaging, database=self.database) if messaging else None
+        self._connection: Connection | None = None
+        self._messaging = Messaging(messaging, database=self.database, service=name) if messaging else None
         self._start_steps: list[Callable[[], Awaitable[None]]] = []
         self._stop_steps: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[tuple[str, Run, float]] = []
         # No redirect to the path with(out) its trailing slash: an API answers what was asked, and an id that
         # ends in an encoded "/" would otherwise get a 307 instead of a problem (a hypothesis test found one).
         self.app = FastAPI(title=name, version=version, lifespan=self._lifespan, redirect_slashes=False)
@@ -67,6 +78,37 @@ class Service:
         install_problem_handlers(self.app)
         self.app.include_router(self._health_router())
         self.app.add_route("/metrics", self.metrics.endpoint, include_in_schema=False)
+
+    @property
+    def database(self) -> Database:
+        """The service's own database; only for a service built with ``database=True``."""
+        if self._database is None:
+            raise RuntimeError(f"{self.name} was built without a database (database=False)")
+        return self._database
+
+    @property
+    def messaging(self) -> Messaging:
+        """The service's streams, consumers, outbox and requests; only for one built with ``messaging=``."""
+        if self._messaging is None:
+            raise RuntimeError(f"{self.name} was built without messaging tables, so it has no broker or outbox")
+        return self._messaging
+
+    @property
+    def uses_messaging(self) -> bool:
+        return self._messaging is not None
+
+    def provide(self, kind: type[T], value: T) -> T:
+        """Register what endpoints ask for by type (``Annotated[T, paved.Provided(T)]``): a use case."""
+        return self.registry.provide(kind, value)
+
+    def background(self, name: str, run: Run, *, grace: float = 5.0) -> None:
+        """Run ``run(stopping)`` while the service runs: started after the start steps, before the first
+        request; at shutdown ``stopping`` is set and the task gets ``grace`` seconds to finish the work
+        in hand before it is cancelled, before the broker and database stop. For a poll, pass
+        ``paved.poller(step, every=...)``."""
+        if any(known == name for known, _, _ in self._background):
+            raise ValueError(f"{self.name} already runs a background task named {name!r}")
+        self._background.append((name, run, grace))
 
     def include_router(self, router: APIRouter, **kwargs: Any) -> None:
         self.app.include_router(router, **kwargs)
@@ -90,11 +132,13 @@ class Service:
         map_error(self.app, error_type, status=status, title=title)
 
     async def is_ready(self) -> dict[str, bool]:
-        """Which of the service's dependencies answer now."""
-        return {
-            "database": await self.database.ping(),
-            "broker": await self.broker.ping(timeout=1.0),
-        }
+        """Which of the dependencies the service uses answer now."""
+        checks = {}
+        if self._database is not None:
+            checks["database"] = await self._database.ping()
+        if self._messaging is not None:
+            checks["broker"] = self._connection is not None and await self._connection.ping(timeout=1.0)
+        return checks
 
     def _health_router(self) -> APIRouter:
         router = APIRouter(prefix="/health", tags=["health"])
@@ -103,7 +147,7 @@ class Service:
         async def live() -> dict[str, str]:
             return {"status": "live"}
 
-        @router.get("/ready", summary="The service can do its work: its database and broker answer")
+        @router.get("/ready", summary="The service can do its work: the database and broker it uses answer")
         async def ready() -> JSONResponse:
             checks = await self.is_ready()
             body = {name: "up" if ok else "down" for name, ok in checks.items()}
@@ -125,34 +169,40 @@ class Service:
         return router
 
     def running(self) -> AbstractAsyncContextManager[None]:
-        """Start the service's database and broker for the block (what the ASGI lifespan does)."""
+        """Run the service's database, broker and background work for the block (what the lifespan does)."""
         return self._lifespan(self.app)
 
     @asynccontextmanager
     async def _lifespan(self, _: FastAPI) -> AsyncIterator[None]:
-        await self.database.start()
-        try:
-            await self.broker.start()
+        async with AsyncExitStack() as stack:
+            if self._database is not None:
+                await self._database.start()
+                stack.push_async_callback(self._database.stop)
+            background = Background()
+            if self._messaging is not None:
+                self._connection = connection = connection_for(self.settings.broker_url, name=self.name)
+                await connection.start()
+                stack.push_async_callback(self._disconnect)
+                await self._messaging.declare(connection.transport)
+                self._messaging.run_on(background, connection.transport)
+            for name, run, grace in self._background:
+                background.add(name, run, grace=grace)
+            for step in self._start_steps:
+                await step()
+            stack.push_async_callback(self._run_stop_steps)
+            background.start()
+            stack.push_async_callback(background.stop)
+            yield
+
+    async def _disconnect(self) -> None:
+        # Drains: what was sent reaches the broker. A broker that is gone cannot be drained, and must not
+        # keep the service from stopping.
+        connection, self._connection = self._connection, None
+        if connection is not None:
             try:
-                if self.messaging is not None:
-                    await self.messaging.start(transport_of(self.broker))
-                try:
-                    for step in self._start_steps:
-                        await step()
-                    yield
-                finally:
-                    if self.messaging is not None:
-                        await self.messaging.stop()
-                    await self._run_stop_steps()
-            finally:
-                # Drains subscriptions: handlers in flight finish and ack; nothing new starts. A broker
-                # that is gone cannot be drained, and must not keep the service from stopping.
-                try:
-                    await self.broker.stop()
-                except Exception as exc:  # noqa: BLE001
-                    log.warning("broker connection not drained cleanly", error=f"{type(exc).__name__}: {exc}")
-        finally:
-            await self.database.stop()
+                await connection.close()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("broker connection not closed cleanly", error=f"{type(exc).__name__}: {exc}")
 
     async def _run_stop_steps(self) -> None:
         for step in reversed(self._stop_steps):
@@ -163,7 +213,8 @@ class Service:
 
 
 async def _current_database(request: Request) -> Database:
-    return request.app.state.paved.database  # type: ignore[no-any-return]
+    service: Service = request.app.state.paved
+    return service.database
 
 
 CurrentDatabase = Annotated[Database, Depends(_current_database)]
@@ -171,10 +222,8 @@ CurrentDatabase = Annotated[Database, Depends(_current_database)]
 
 
 async def _current_outbox(request: Request) -> Outbox:
-    messaging = request.app.state.paved.messaging
-    if messaging is None:
-        raise RuntimeError("this service was built without messaging tables, so it has no outbox")
-    return messaging.outbox  # type: ignore[no-any-return]
+    service: Service = request.app.state.paved
+    return service.messaging.outbox
 
 
 CurrentOutbox = Annotated[Outbox, Depends(_current_outbox)]

@@ -1,6 +1,7 @@
-"""Real parts for tests: throwaway JetStream and RabbitMQ servers, and throwaway PostgreSQL databases.
+"""Parts for tests: throwaway brokers and PostgreSQL databases, migrated databases, the broker as a
+partner sees it, and fakes of the outbox and of a handled message.
 
-Service tests use these instead of fakes wherever the behaviour of the real part matters.
+Service tests use the real parts wherever their behaviour matters, and the fakes for their own logic.
 """
 
 from __future__ import annotations
@@ -12,16 +13,24 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal, TypeVar, cast
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import MetaData, make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from paved.context import new_id
 from paved.database import Database
+from paved.envelope import Asker, Cause, Envelope
+from paved.messaging.consumer import Handling
+from paved.messaging.contracts import Message, Reply
+from paved.messaging.outbox import MessageWriter
+from paved.messaging.transport import DeadLetter, Stream
 from paved.platform import processes
 from paved.platform.nats import start_nats
 
@@ -245,3 +254,203 @@ class TestTokens:
     def bearer(self, subject: str, *scopes: str, client: bool = False) -> dict[str, str]:
         """``{"Authorization": "Bearer …"}`` for a token of ``subject`` granting ``scopes``."""
         return {"Authorization": f"Bearer {self.token(subject, *scopes, client=client)}"}
+
+
+# What every service's tests wrote for themselves: migrated databases, waiting for a condition, the
+# broker as another service sees it, and fakes of the outbox and of a handled message.
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 15.0, every: float = 0.05) -> T:
+    """The first truthy result of ``check``, or its last result once ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(every)
+
+
+def _require_postgres_or_skip(reachable: bool) -> None:
+    if reachable:
+        return
+    if os.environ.get("CI"):
+        pytest.fail("PostgreSQL is not reachable, and CI must test the production path")
+    pytest.skip("PostgreSQL is not reachable (set PAVED_TEST_POSTGRES_URL)")
+
+
+@asynccontextmanager
+async def migrated_database(
+    kind: Literal["sqlite", "postgres"], *, migrations: Path, name: str, folder: Path
+) -> AsyncIterator[str]:
+    """A service's own database with its migrations applied: a SQLite file in ``folder``, or a
+    PostgreSQL database and role of its own as in production (skipped when no server answers, a
+    failure in CI); yields its URL."""
+    from paved.migrations import upgrade  # noqa: PLC0415 - Alembic only for the tests that migrate
+
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{folder}/{name}.db"
+        await asyncio.to_thread(upgrade, migrations_dir=migrations, database_url=url)
+        yield url
+        return
+    _require_postgres_or_skip(await postgres_is_reachable())
+    async with postgres_database(f"{name.replace('-', '_')}_test") as url:
+        await asyncio.to_thread(upgrade, migrations_dir=migrations, database_url=url)
+        yield url
+
+
+def database_url_fixture(*, migrations: Path, name: str) -> Any:
+    """A pytest fixture of the service's migrated database, run on SQLite and on PostgreSQL (marked
+    ``postgres``). In a conftest: ``database_url = database_url_fixture(migrations=..., name="order")``."""
+
+    @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+    async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+        async with migrated_database(request.param, migrations=migrations, name=name, folder=tmp_path) as url:
+            yield url
+
+    return database_url
+
+
+class BrokerProbe:
+    """The broker as another service sees it, for a test: declares, publishes and reads messages.
+
+    For NATS JetStream URLs (the broker the services' integration tests run on).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @asynccontextmanager
+    async def _jetstream(self) -> AsyncIterator[Any]:
+        import nats  # noqa: PLC0415
+
+        connection = await nats.connect(self.url)
+        try:
+            yield connection.jetstream()
+        finally:
+            await connection.close()
+
+    async def declare(self, *streams: Stream) -> None:
+        """Declare streams as their owners would (a test standing in for a partner service)."""
+        from paved.messaging.brokers import connected  # noqa: PLC0415
+
+        async with connected(self.url) as transport:
+            await transport.declare(list(streams), [])
+
+    async def publish(
+        self, message: Message | Envelope, *, subject: str | None = None, dedup_id: str | None = None
+    ) -> Envelope:
+        """Put ``message`` on its subject as paved's relay does; another ``dedup_id`` gets a copy past JetStream."""
+        envelope = message if isinstance(message, Envelope) else message.envelope()
+        if subject is None:
+            subject = None if isinstance(message, Envelope) else message.message_subject
+        if subject is None:
+            raise ValueError(f"say on which subject to publish {envelope.type}")
+        async with self._jetstream() as js:
+            headers = {**envelope.headers(), "Nats-Msg-Id": dedup_id or envelope.id}
+            await js.publish(subject, envelope.to_bytes(), headers=headers)
+        return envelope
+
+    async def messages_in(self, stream: str, *, correlation_ids: set[str] | None = None) -> list[Envelope]:
+        """Every message in ``stream`` (of one of ``correlation_ids``, if given), in stream order."""
+        from nats.js.errors import NotFoundError  # noqa: PLC0415
+
+        async with self._jetstream() as js:
+            try:
+                info = await js.stream_info(stream)
+            except NotFoundError:
+                return []
+            if info.state.messages == 0:
+                return []  # an empty stream's first and last sequence are 0, which is no message
+            found = []
+            for seq in range(info.state.first_seq, info.state.last_seq + 1):
+                data = (await js.get_msg(stream, seq)).data
+                envelope = Envelope.from_bytes(data or b"")
+                if correlation_ids is None or envelope.correlation_id in correlation_ids:
+                    found.append(envelope)
+            return found
+
+    async def all_handled(self, *, stream: str, consumer: str) -> bool:
+        """Whether the durable consumer has taken and acknowledged every message of its stream."""
+        async with self._jetstream() as js:
+            info = await js.consumer_info(stream, consumer)
+            return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        """What consumers parked, oldest first."""
+        from paved.messaging.brokers import connected  # noqa: PLC0415
+
+        async with connected(self.url) as transport:
+            return await transport.dead_letters()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message a ``RecordingOutbox`` was given: its subject, envelope and typed message."""
+
+    subject: str
+    envelope: Envelope
+    message: Message | None
+
+
+class RecordingOutbox:
+    """An outbox for unit tests: keeps what it is given, in order, with no database and no broker."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+
+    async def put(
+        self,
+        session: AsyncSession,
+        message: Message,
+        *,
+        caused_by: Cause | None = None,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+    ) -> Envelope:
+        if message.message_subject is None:
+            raise ValueError(f"{message.message_type} has no subject of its own: a reply goes with reply()")
+        envelope = message.envelope(caused_by=caused_by, correlation_id=correlation_id, reply_to=reply_to)
+        self.sent.append(Sent(message.message_subject, envelope, message))
+        return envelope
+
+    async def reply(self, session: AsyncSession, asker: Asker, reply: Reply) -> Envelope | None:
+        if asker.reply_to is None:
+            return None
+        envelope = reply.envelope(caused_by=asker)
+        self.sent.append(Sent(asker.reply_to, envelope, reply))
+        return envelope
+
+    async def put_envelope(self, session: AsyncSession, envelope: Envelope, *, subject: str) -> None:
+        self.sent.append(Sent(subject, envelope, None))
+
+    def messages(self, kind: type[M]) -> list[M]:
+        """The messages of type ``kind`` sent, in order."""
+        return [sent.message for sent in self.sent if isinstance(sent.message, kind)]
+
+
+class _NoSession:
+    """Stands where a handler's session stands in a unit test whose stores are fakes."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"this unit test has no database: the handler used session.{name}")
+
+
+def handling_of(
+    message: Message,
+    *,
+    outbox: MessageWriter | None = None,
+    reply_to: str | None = None,
+    correlation_id: str | None = None,
+    session: AsyncSession | None = None,
+) -> Handling:
+    """What a handler is given for ``message``, for a unit test: its envelope, the outbox (a
+    ``RecordingOutbox`` unless given) and a session that fails the test if used (unless given)."""
+    envelope = message.envelope(reply_to=reply_to, correlation_id=correlation_id)
+    return Handling(
+        session=session if session is not None else cast(AsyncSession, _NoSession()),
+        envelope=envelope,
+        outbox=outbox if outbox is not None else RecordingOutbox(),
+    )

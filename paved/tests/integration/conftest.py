@@ -10,13 +10,21 @@ import pytest
 
 from paved.messaging.jetstream import jetstream_connection
 from paved.platform.nats import EmbeddedNats, start_nats
-from paved.testing import RabbitNode, running_rabbitmq
+from paved.testing import BrokerProbe, RabbitNode, running_rabbitmq
+from shop import ORDERS
+
+
+def _nats_with_orders(tmp_path: Path) -> EmbeddedNats:
+    """A JetStream server with the ORDERS stream, as its owner (the orders service) declares it."""
+    server = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log")
+    asyncio.run(BrokerProbe(server.url).declare(ORDERS))
+    return server
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[EmbeddedNats]:
     """A JetStream server of the test's own, with its store in the test's folder."""
-    server = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log")
+    server = _nats_with_orders(tmp_path)
     yield server
     server.stop()
 
@@ -39,7 +47,7 @@ class TestBroker:
 
 
 def _nats(tmp_path: Path) -> Iterator[TestBroker]:
-    server = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log")
+    server = _nats_with_orders(tmp_path)
     port = int(server.url.rsplit(":", 1)[1])
     current = [server]
 

@@ -16,19 +16,23 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 
 from paved import Service, ServiceSettings
 from paved.envelope import Envelope
-from paved.messaging import Event, Handling, MessagingTables, messaging_tables
-from paved.messaging.transport import DeadLetter, Outgoing, connected
+from paved.messaging import Event, Handling, MessagingTables, Stream, messaging_tables
+from paved.messaging.brokers import connected
+from paved.messaging.transport import DeadLetter, Outgoing
 
 
-class OrderPlaced(Event, type="orders.OrderPlaced", version=1):
+class OrderPlaced(Event, type="orders.OrderPlaced", version=1, subject="orders.placed"):
     order_id: str
     total_minor: int
 
 
-class OrderPlacedV2(Event, type="orders.OrderPlaced", version=2):
+class OrderPlacedV2(Event, type="orders.OrderPlaced", version=2, subject="orders.placed"):
     order_id: str
     total: str
 
+
+# Not "orders.>": that would take the replies of the orders service of test_requests (orders.replies).
+ORDERS = Stream("ORDERS", subjects=["orders.placed", "orders.shipped"])
 
 orders_metadata = MetaData()
 orders = Table("orders", orders_metadata, Column("id", String, primary_key=True), Column("total_minor", Integer))
@@ -51,28 +55,23 @@ def messaging_service(name: str, tables: MessagingTables, *, database_url: str, 
 
 def orders_service(*, database_url: str, broker_url: str) -> Service:
     service = messaging_service("orders", orders_messaging, database_url=database_url, broker_url=broker_url)
-    assert service.messaging
-    service.messaging.stream("ORDERS", subjects=["orders.>"])
+    service.messaging.own(ORDERS)
     return service
 
 
 async def place_order(service: Service, order_id: str, total_minor: int = 1000) -> None:
     """The state change and its event, in one transaction."""
-    assert service.messaging
     async with service.database.transaction() as session:
         await session.execute(insert(orders).values(id=order_id, total_minor=total_minor))
-        event = OrderPlaced(order_id=order_id, total_minor=total_minor)
-        await service.messaging.outbox.put(session, event.envelope(), subject="orders.placed")
+        await service.messaging.outbox.put(session, OrderPlaced(order_id=order_id, total_minor=total_minor))
 
 
 def points_service(*, database_url: str, broker_url: str, fail_orders: set[str] = frozenset()) -> Service:
     service = messaging_service("points", points_messaging, database_url=database_url, broker_url=broker_url)
-    assert service.messaging
-    service.messaging.stream("ORDERS", subjects=["orders.>"])
     consumer = service.messaging.consumer(
         "points-orders",
-        stream="ORDERS",
-        subjects=["orders.>"],
+        stream=service.messaging.follow("ORDERS"),
+        subjects=ORDERS.subjects,
         max_deliver=3,
         backoff_seconds=(0.1, 0.2),
         ack_wait_seconds=3.0,  # so a delivery lost with a killed consumer comes back within the test
@@ -123,7 +122,6 @@ async def publish(url: str, subject: str, body: bytes, *, envelope: Envelope | N
 
 async def declare(url: str, service: Service) -> None:
     """Create the service's streams and consumers before it runs (what `paved prepare` does)."""
-    assert service.messaging
     async with connected(url) as transport:
         await service.messaging.declare(transport)
 

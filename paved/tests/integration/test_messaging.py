@@ -271,7 +271,7 @@ async def test_a_message_no_stream_takes_is_parked_and_does_not_stall_the_outbox
         assert orders.messaging
         async with orders.database.transaction() as session:
             stray = OrderPlaced(order_id="stray", total_minor=100).envelope()
-            await orders.messaging.outbox.put(session, stray, subject="nowhere.replies")
+            await orders.messaging.outbox.put_envelope(session, stray, subject="nowhere.replies")
         await place_order(orders, "after-the-stray")
 
         async def sent() -> bool:

@@ -8,11 +8,14 @@ import pytest
 from sqlalchemy import Column, MetaData, String, Table, insert, select
 
 from paved import Service
-from paved.messaging import Command, Handling, PendingRequest, Reply, messaging_tables
+from paved.messaging import Command, Handling, PendingRequest, Reply, Stream, messaging_tables
 
 from conftest import TestBroker
 from paved.testing import create_tables
 from shop import declare, eventually, messaging_service
+
+
+STOCK_COMMANDS = Stream("STOCK_COMMANDS", subjects=["stock.commands.>"])
 
 
 class ReserveStock(Command, type="stock.ReserveStock", version=1):
@@ -34,8 +37,7 @@ stock_messaging = messaging_tables(stock_metadata)
 def asker(instance: str, *, database_url: str, broker_url: str) -> Service:
     """An instance of the asking service; every instance shares the service's database."""
     service = messaging_service("orders", asker_messaging, database_url=database_url, broker_url=broker_url)
-    assert service.messaging
-    requests = service.messaging.send_commands(service="orders")
+    requests = service.messaging.send_commands()
 
     @requests.on_reply(StockReserved)
     async def reserved(handling: Handling, reply: StockReserved, request: PendingRequest) -> None:
@@ -50,9 +52,9 @@ def asker(instance: str, *, database_url: str, broker_url: str) -> Service:
 
 def stock(*, database_url: str, broker_url: str) -> Service:
     service = messaging_service("stock", stock_messaging, database_url=database_url, broker_url=broker_url)
-    assert service.messaging
-    service.messaging.stream("STOCK_COMMANDS", subjects=["stock.commands.>"])
-    commands = service.messaging.consumer("stock-commands", stream="STOCK_COMMANDS", subjects=["stock.commands.>"])
+    commands = service.messaging.consumer(
+        "stock-commands", stream=service.messaging.own(STOCK_COMMANDS), subjects=["stock.commands.>"]
+    )
 
     @commands.handles(ReserveStock)
     async def reserve(handling: Handling, command: ReserveStock) -> None:
@@ -85,7 +87,7 @@ async def test_the_reply_reaches_another_instance_which_continues(any_broker: Te
         assert first.messaging and first.messaging.requests
         async with first.database.transaction() as session:
             await first.messaging.requests.send(
-                session, ReserveStock(order_id="o-1", sku="ALB-00001"), subject="stock.commands.reserve", deadline=timedelta(seconds=60)
+                session, ReserveStock(order_id="o-1", sku="ALB-00001"), deadline=timedelta(seconds=60)
             )
 
         async def sent() -> bool:
@@ -112,7 +114,7 @@ async def test_no_reply_by_the_deadline_times_out_once_and_a_late_reply_is_ignor
         assert a.messaging and a.messaging.requests
         async with a.database.transaction() as session:
             sent = await a.messaging.requests.send(
-                session, ReserveStock(order_id="o-2", sku="ALB-00002"), subject="stock.commands.reserve", deadline=timedelta(milliseconds=300)
+                session, ReserveStock(order_id="o-2", sku="ALB-00002"), deadline=timedelta(milliseconds=300)
             )
 
         async def timed_out() -> list:

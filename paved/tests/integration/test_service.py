@@ -6,9 +6,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 
 from paved import Service, ServiceSettings
+from paved.messaging import messaging_tables
 from paved.platform.nats import start_nats
 from paved.testing import running_nats
 
@@ -22,8 +23,30 @@ def broker_url() -> Iterator[str]:
 
 
 def make_service(tmp_path: Path, broker_url: str) -> Service:
+    """A service that uses a database and the broker (it has messaging tables)."""
     settings = ServiceSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/svc.db", broker_url=broker_url)
-    return Service(name="probe", version="1.2.3", settings=settings)
+    return Service(name="probe", version="1.2.3", settings=settings, messaging=messaging_tables(MetaData()))
+
+
+async def ready_checks(service: Service) -> tuple[int, dict[str, str]]:
+    async with service.running():
+        transport = httpx.ASGITransport(app=service.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            ready = await client.get("/health/ready")
+    return ready.status_code, ready.json()["checks"]
+
+
+async def test_a_service_is_ready_on_what_it_uses_only(tmp_path: Path) -> None:
+    """A service without messaging needs no broker (none answers here), and one without a database no database."""
+    nowhere = "nats://127.0.0.1:9"  # nothing listens on the discard port
+    settings = ServiceSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/svc.db", broker_url=nowhere)
+    assert await ready_checks(Service(name="probe", version="1", settings=settings)) == (200, {"database": "up"})
+    bff = Service(name="bff", version="1", settings=settings, database=False)
+    assert await ready_checks(bff) == (200, {})
+    with pytest.raises(RuntimeError, match="without a database"):
+        _ = bff.database
+    with pytest.raises(RuntimeError, match="without messaging"):
+        _ = bff.messaging
 
 
 async def test_ready_when_database_and_broker_answer(tmp_path: Path, broker_url: str) -> None:

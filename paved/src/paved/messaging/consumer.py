@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import structlog
@@ -27,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from paved import context
 from paved.database import Database
 from paved.envelope import Envelope
-from paved.messaging.contracts import Message, MessageTypes, UnacceptableMessage
-from paved.messaging.outbox import Outbox
-from paved.messaging.transport import Delivery, Subscription, Transport
+from paved.messaging.contracts import Message, MessageTypes, Reply, UnacceptableMessage
+from paved.messaging.outbox import MessageWriter, Outbox
+from paved.times import utc_now
+from paved.messaging.transport import Delivery, StreamNotFound, Subscription, Transport
 
 log = structlog.get_logger(logger_name="paved.consumer")
 
@@ -44,19 +44,16 @@ class Handling:
 
     session: AsyncSession
     envelope: Envelope
-    outbox: Outbox
+    outbox: MessageWriter
 
-    async def send(self, message: Message, *, subject: str) -> Envelope:
+    async def send(self, message: Message, *, correlation_id: str | None = None) -> Envelope:
         """Send ``message`` (caused by the one being handled) through the outbox, in this transaction."""
-        envelope = message.envelope(caused_by=self.envelope)
-        await self.outbox.put(self.session, envelope, subject=subject)
-        return envelope
+        return await self.outbox.put(self.session, message, caused_by=self.envelope, correlation_id=correlation_id)
 
-    async def reply(self, message: Message) -> Envelope:
-        """Answer the command being handled, on the subject its sender gave, in this transaction."""
-        if self.envelope.reply_to is None:
-            raise ValueError(f"{self.envelope.type} {self.envelope.id} asked for no reply")
-        return await self.send(message, subject=self.envelope.reply_to)
+    async def reply(self, message: Reply) -> Envelope | None:
+        """Answer the command being handled, on the subject its sender gave, in this transaction;
+        nothing if it asked for no answer."""
+        return await self.outbox.reply(self.session, self.envelope.asker, message)
 
 
 Handler = Callable[[Handling, Any], Awaitable[None]]
@@ -68,7 +65,8 @@ class Consumer:
 
     name: str
     stream: str
-    subjects: list[str]
+    # The subjects it takes from the stream; by default those of the message types it handles.
+    subjects: list[str] | None = None
     max_deliver: int = 5
     backoff_seconds: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0)
     batch_size: int = 100
@@ -85,10 +83,26 @@ class Consumer:
         """Register the handler of one message type (and version)."""
 
         def register(handler: Callable[[Handling, M], Awaitable[None]]) -> Handler:
+            if message_type in self.handlers:
+                raise ValueError(
+                    f"consumer {self.name!r} already handles {message_type.message_type} "
+                    f"v{message_type.message_version}: a message type has one handler per consumer"
+                )
             self.handlers[message_type] = handler
             return handler
 
         return register
+
+    def subject_filter(self) -> list[str]:
+        """The subjects this consumer takes: as declared, or those of the types it handles."""
+        if self.subjects is not None:
+            return self.subjects
+        if self.observer is not None:
+            raise ValueError(f"consumer {self.name!r} observes a stream: name the subjects it takes")
+        subjects = {t.message_subject for t in self.handlers}
+        if None in subjects or not subjects:
+            raise ValueError(f"consumer {self.name!r}: name its subjects (it handles replies, or nothing yet)")
+        return sorted(s for s in subjects if s is not None)
 
 
 class ConsumerRunner:
@@ -107,18 +121,16 @@ class ConsumerRunner:
         insert_new = _INSERT_IGNORING_DUPLICATES[database.url.get_backend_name()]
         # Built once and run with a list of rows (SQLAlchemy's "insertmanyvalues"): compiled once, cached.
         self._record = insert_new(inbox).on_conflict_do_nothing().returning(inbox.c.message_id)
-        self.stopping = False
+        self._stopping = asyncio.Event()
 
-    async def run(self) -> None:
-        while True:
-            try:
-                subscription: Subscription = await self.transport.subscribe(self.consumer)
-                break
-            except Exception as exc:  # noqa: BLE001 - the broker is not answering yet: keep trying
-                log.warning("cannot bind consumer yet; retrying", consumer=self.consumer.name, error=repr(exc))
-                await asyncio.sleep(1.0)
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Handle deliveries until ``stopping`` is set; the batch in hand is finished (or handed back)."""
+        self._stopping = stopping
+        subscription = await self._subscribe(stopping)
+        if subscription is None:
+            return
         try:
-            while not self.stopping:
+            while not stopping.is_set():
                 try:
                     await self._handle_batch(await subscription.fetch(self.consumer.batch_size, timeout=1.0))
                 except Exception as exc:  # noqa: BLE001 - e.g. the broker away mid-fetch or mid-ack
@@ -129,6 +141,31 @@ class ConsumerRunner:
             # An open pull subscription would hold up draining the connection at shutdown.
             with contextlib.suppress(Exception):
                 await subscription.close()
+
+    async def _subscribe(self, stopping: asyncio.Event) -> Subscription | None:
+        """Bind to the consumer, waiting for its stream's owner or the broker as long as need be."""
+        waited = False
+        while not stopping.is_set():
+            try:
+                return await self.transport.subscribe(self.consumer)
+            except StreamNotFound:
+                if not waited:
+                    log.warning(
+                        "waiting for the stream's owner to declare it",
+                        consumer=self.consumer.name,
+                        stream=self.consumer.stream,
+                    )
+                waited = True
+            except Exception as exc:  # noqa: BLE001 - the broker is not answering yet: keep trying
+                log.warning("cannot bind consumer yet; retrying", consumer=self.consumer.name, error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await stopping.wait()
+        return None
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     async def _handle_batch(self, messages: Sequence[Delivery]) -> None:
         """Handle a fetched batch in one transaction, then ack it; one by one if any handler fails.
@@ -222,7 +259,7 @@ class ConsumerRunner:
 
     async def _record_new(self, session: AsyncSession, message_ids: list[str]) -> set[str]:
         """Record the ids in the inbox in one statement; returns those that were not there yet."""
-        now = datetime.now(UTC)
+        now = utc_now()
         recorded = await session.execute(
             self._record,
             [{"consumer": self.consumer.name, "message_id": id_, "processed_at": now} for id_ in message_ids],

@@ -4,16 +4,27 @@
         sku: str
         price_minor: int
 
-A consumer lists the types it accepts; anything else is parked with the reason, never dropped.
+A message knows its subject: an event's is ``<owner>.events.<name-in-kebab-case>``
+(``catalog.events.price-changed``), a command's ``<owner>.commands.<name>``, where the owner is the
+part of the type before the dot; ``subject=`` names another. A reply has none: it goes where its
+command's sender asked. A consumer lists the types it accepts; anything else is parked with the
+reason, never dropped.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from paved.envelope import Envelope
+from paved.envelope import Cause, Envelope
+
+_WORD_START = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _kebab(name: str) -> str:
+    return _WORD_START.sub("-", name).lower()
 
 
 class Message(BaseModel):
@@ -23,15 +34,34 @@ class Message(BaseModel):
 
     message_type: ClassVar[str]
     message_version: ClassVar[int]
+    # Where it is published; None for a reply, which goes to its command's reply_to.
+    message_subject: ClassVar[str | None] = None
+    # The subject's middle word for this kind of message ("events", "commands"); None: no default subject.
+    _subject_kind: ClassVar[str | None] = None
 
-    def __init_subclass__(cls, *, type: str | None = None, version: int = 1, **kwargs: Any) -> None:  # noqa: A002
+    def __init_subclass__(
+        cls,
+        *,
+        type: str | None = None,  # noqa: A002 - the envelope's field name
+        version: int = 1,
+        subject: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init_subclass__(**kwargs)
-        if type is not None:
-            cls.message_type = type
-            cls.message_version = version
+        if type is None:
+            return
+        owner, dot, name = type.rpartition(".")
+        if not dot or not owner or not name:
+            raise TypeError(f"message type {type!r} must be '<owner>.<Name>', e.g. 'catalog.PriceChanged'")
+        cls.message_type = type
+        cls.message_version = version
+        if subject is not None:
+            cls.message_subject = subject
+        elif cls._subject_kind is not None:
+            cls.message_subject = f"{owner}.{cls._subject_kind}.{_kebab(name)}"
 
     def envelope(
-        self, *, caused_by: Envelope | None = None, reply_to: str | None = None, correlation_id: str | None = None
+        self, *, caused_by: Cause | None = None, reply_to: str | None = None, correlation_id: str | None = None
     ) -> Envelope:
         """This message in a new envelope; ``caused_by`` is the message being handled, if any."""
         return Envelope.new(
@@ -47,9 +77,13 @@ class Message(BaseModel):
 class Event(Message):
     """A fact: something that happened (past tense: ``OrderPlaced``). Many may react."""
 
+    _subject_kind = "events"
+
 
 class Command(Message):
     """A request to do something (imperative: ``ReserveStock``). Exactly one service handles it."""
+
+    _subject_kind = "commands"
 
 
 class Reply(Message):

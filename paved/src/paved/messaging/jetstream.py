@@ -8,6 +8,7 @@ JetStream gives what the outbox and inbox lean on: de-duplication of a re-publis
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import nats
 import nats.errors
+import structlog
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
@@ -29,10 +32,13 @@ from paved.messaging.transport import (
     Delivery,
     Outgoing,
     Stream,
+    StreamNotFound,
 )
 
 if TYPE_CHECKING:
     from paved.messaging.consumer import Consumer
+
+log = structlog.get_logger(logger_name="paved.jetstream")
 
 DLQ_STREAM = "PAVED_DLQ"
 # JetStream drops a re-published message id within this window. It must outlast the longest outage
@@ -59,7 +65,7 @@ def _consumer_config(consumer: Consumer) -> ConsumerConfig:
         max_deliver=consumer.max_deliver + 1,
         ack_wait=consumer.ack_wait_seconds,
         max_ack_pending=consumer.max_ack_pending,
-        filter_subjects=consumer.subjects,
+        filter_subjects=consumer.subject_filter(),
     )
 
 
@@ -121,8 +127,15 @@ class JetStreamTransport:
                 await self.js.add_stream(config)
             except BadRequestError:
                 await self.js.update_stream(config)
+        declared = {stream.name for stream in streams}
         for consumer in consumers:
-            await self.js.add_consumer(consumer.stream, _consumer_config(consumer))
+            try:
+                await self.js.add_consumer(consumer.stream, _consumer_config(consumer))
+            except NotFoundError:
+                if consumer.stream in declared:
+                    raise
+                # Another service's stream, not declared yet: the consumer is made when it subscribes.
+                log.info("stream not there yet; consumer made later", consumer=consumer.name, stream=consumer.stream)
 
     async def publish(self, messages: Sequence[Outgoing]) -> None:
         acks = [
@@ -151,6 +164,10 @@ class JetStreamTransport:
         await self.js.publish(f"{DLQ_SUBJECT_PREFIX}.outbox", message.body, headers=headers)
 
     async def subscribe(self, consumer: Consumer) -> _JetStreamSubscription:
+        try:
+            await self.js.add_consumer(consumer.stream, _consumer_config(consumer))
+        except NotFoundError as exc:
+            raise StreamNotFound(f"stream {consumer.stream} is not declared (yet)") from exc
         return _JetStreamSubscription(await self.js.pull_subscribe_bind(durable=consumer.name, stream=consumer.stream))
 
     async def park(self, delivery: Delivery, *, consumer: str, reason: str, attempts: int) -> None:
@@ -242,6 +259,67 @@ class JetStreamTransport:
                 }
             )
         return found
+
+
+class JetStreamConnection:
+    """A service's connection to NATS, reconnecting for ever once made (the broker may restart)."""
+
+    def __init__(self, url: str, *, name: str) -> None:
+        self.url = url
+        self.name = name
+        self._client: Client | None = None
+
+    @property
+    def transport(self) -> JetStreamTransport:
+        if self._client is None:
+            raise RuntimeError("the broker connection is not started")
+        return JetStreamTransport(self._client.jetstream())
+
+    async def start(self) -> None:
+        async def report(error: Exception) -> None:
+            log.warning("broker connection trouble", error=f"{type(error).__name__}: {error}")
+
+        async def disconnected() -> None:
+            if self._client is not None:  # not when closing
+                log.warning("broker connection lost; reconnecting", url=self.url)
+
+        async def reconnected() -> None:
+            log.info("broker connection back", url=self.url)
+
+        try:
+            self._client = await nats.connect(
+                self.url,
+                name=self.name,
+                connect_timeout=2,
+                max_reconnect_attempts=-1,
+                error_cb=report,
+                disconnected_cb=disconnected,
+                reconnected_cb=reconnected,
+            )
+        except (OSError, TimeoutError, nats.errors.Error) as exc:
+            raise BrokerUnreachable(f"cannot reach NATS at {self.url}: {exc or type(exc).__name__}") from exc
+
+    async def ping(self, *, timeout: float) -> bool:
+        if self._client is None or not self._client.is_connected:
+            return False
+        try:
+            await self._client.flush(timeout=timeout)
+        except (TimeoutError, nats.errors.Error):
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._client is None:
+            return
+        client, self._client = self._client, None
+        try:
+            # Drained: what was published is flushed, subscriptions end cleanly.
+            async with asyncio.timeout(5):
+                await client.drain()
+        except (TimeoutError, nats.errors.Error) as exc:
+            log.warning("broker connection not drained cleanly", error=f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(Exception):
+                await client.close()
 
 
 @asynccontextmanager

@@ -10,20 +10,39 @@ the copies, and on any broker the consumers' inboxes do.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from typing import Generic, Protocol, TypeVar
 
-import structlog
 from sqlalchemy import Table, bindparam, delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from paved.background import Run, poller
 from paved.database import Database
-from paved.envelope import Envelope
+from paved.envelope import Asker, Cause, Envelope
+from paved.messaging.contracts import Event, Message, Reply
 from paved.messaging.transport import Outgoing, Transport
-
-log = structlog.get_logger(logger_name="paved.outbox")
+from paved.times import utc_now
 
 _WAKES = "paved.outbox.wakes"
+
+
+class MessageWriter(Protocol):
+    """What writes messages in a transaction: the ``Outbox``, or ``paved.testing.RecordingOutbox``."""
+
+    async def put(
+        self,
+        session: AsyncSession,
+        message: Message,
+        *,
+        caused_by: Cause | None = None,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+    ) -> Envelope: ...
+
+    async def reply(self, session: AsyncSession, asker: Asker, reply: Reply) -> Envelope | None: ...
+
+    async def put_envelope(self, session: AsyncSession, envelope: Envelope, *, subject: str) -> None: ...
 
 
 class Outbox:
@@ -57,8 +76,39 @@ class Outbox:
         self.linger_seconds = linger_seconds
         self._written = asyncio.Event()
 
-    async def put(self, session: AsyncSession, envelope: Envelope, *, subject: str) -> None:
-        """Write ``envelope`` for ``subject`` in the caller's transaction; it is sent after commit."""
+    async def put(
+        self,
+        session: AsyncSession,
+        message: Message,
+        *,
+        caused_by: Cause | None = None,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+    ) -> Envelope:
+        """Write ``message`` on its subject in the caller's transaction; it is sent after commit.
+
+        Args:
+            caused_by: the message being handled (or an ``Asker`` kept since), whose ids it carries on.
+            correlation_id: the business process it belongs to, when not the cause's (an order's id).
+            reply_to: where the answer to this command goes (``Requests`` sets it).
+        """
+        if message.message_subject is None:
+            raise ValueError(f"{message.message_type} has no subject of its own: a reply goes with Outbox.reply")
+        envelope = message.envelope(caused_by=caused_by, correlation_id=correlation_id, reply_to=reply_to)
+        await self.put_envelope(session, envelope, subject=message.message_subject)
+        return envelope
+
+    async def reply(self, session: AsyncSession, asker: Asker, reply: Reply) -> Envelope | None:
+        """Answer ``asker``'s command on the subject it gave, in the caller's transaction; None, and
+        nothing written, if it asked for no answer (a command may be sent without waiting for one)."""
+        if asker.reply_to is None:
+            return None
+        envelope = reply.envelope(caused_by=asker)
+        await self.put_envelope(session, envelope, subject=asker.reply_to)
+        return envelope
+
+    async def put_envelope(self, session: AsyncSession, envelope: Envelope, *, subject: str) -> None:
+        """Write an envelope made already (a message sent on again as it was) for ``subject``."""
         await session.execute(
             self._insert,
             {
@@ -66,7 +116,7 @@ class Outbox:
                 "subject": subject,
                 "headers": envelope.headers(),
                 "body": envelope.to_bytes(),
-                "created_at": datetime.now(UTC),
+                "created_at": utc_now(),
             },
         )
         if _WAKES not in session.info:
@@ -82,31 +132,17 @@ class Outbox:
         async with self.database.read() as session:
             return int((await session.execute(select(func.count()).select_from(self.table))).scalar_one())
 
-    async def relay(self, transport: Transport) -> None:
-        """Send committed messages until cancelled; woken by commits, polling slowly when idle."""
-        failures = 0
-        while True:
-            # Cleared before reading, so a commit during the batch wakes the next round at once.
-            self._written.clear()
-            try:
-                sent = await self.relay_batch(transport)
-                failures = 0
-            except Exception as exc:  # noqa: BLE001 - the broker or database is away: wait and retry
-                failures += 1
-                delay = min(0.1 * 2**failures, 5.0)
-                log.warning("outbox relay failed; retrying", error=str(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-                continue
-            if sent == self.batch_size:
-                continue  # more may be waiting
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-                # arrives as the event is set, and the relay then outlives its service's shutdown.
-                async with asyncio.timeout(self.idle_poll_seconds):
-                    await self._written.wait()
-            except TimeoutError:
-                continue
-            await asyncio.sleep(self.linger_seconds)
+    def relay(self, transport: Transport) -> Run:
+        """The background task that sends committed messages: woken by commits, polling slowly when idle.
+
+        The poller retries a failed round (the broker or database away) with backoff.
+        """
+
+        async def send_batch() -> float | None:
+            sent = await self.relay_batch(transport)
+            return 0 if sent == self.batch_size else None  # a full batch: more may be waiting
+
+        return poller(send_batch, every=self.idle_poll_seconds, wake=self._written, linger=self.linger_seconds)
 
     async def relay_batch(self, transport: Transport) -> int:
         """Publish the oldest unsent messages, await the broker's acks, delete them; returns how many.
@@ -123,3 +159,39 @@ class Outbox:
         async with self.database.transaction() as session:
             await session.execute(self._delete_sent, {"seqs": [row.seq for row in rows]})
         return len(rows)
+
+
+F = TypeVar("F")
+
+
+class Announcer(Generic[F]):
+    """Tells a service's domain facts as its contract events, through the outbox, in one transaction.
+
+    The domain announces what happened (``await announce(fact)``); ``event_of`` maps a fact to the
+    event of the service's contract, and ``correlation_of`` names the business process it belongs to
+    (an order's id), when that is not the cause's.
+    """
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        outbox: MessageWriter,
+        *,
+        event_of: Callable[[F], Event],
+        correlation_of: Callable[[F], str | None] = lambda _: None,
+        caused_by: Cause | None = None,
+    ) -> None:
+        self.session = session
+        self.outbox = outbox
+        self.event_of = event_of
+        self.correlation_of = correlation_of
+        self.caused_by = caused_by
+
+    async def __call__(self, fact: F) -> None:
+        await self.outbox.put(
+            self.session, self.event_of(fact), caused_by=self.caused_by, correlation_id=self.correlation_of(fact)
+        )
+
+
+Announce = Callable[[F], Awaitable[None]]
+"""The port a domain service announces its facts through (an ``Announcer``, or a fake in tests)."""

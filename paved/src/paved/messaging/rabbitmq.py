@@ -1,4 +1,5 @@
-"""paved's messaging on RabbitMQ, over the connection FastStream's ``RabbitBroker`` keeps.
+"""paved's messaging on RabbitMQ, over one robust aio-pika connection (it reconnects, and its channels
+re-declare their queues and restart their consumers).
 
 How JetStream's parts map here (docs/messaging.md says what differs for a service):
 
@@ -24,6 +25,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import aio_pika
 import structlog
 from aio_pika import DeliveryMode, ExchangeType, Message
 from aio_pika.abc import (
@@ -31,9 +33,9 @@ from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
+    AbstractRobustConnection,
 )
 from aiormq.abc import DeliveredMessage
-from faststream.rabbit import Channel, RabbitBroker
 from pamqp.commands import Basic
 
 from paved.context import new_id
@@ -155,18 +157,20 @@ class _RabbitSubscription:
 
 
 class RabbitTransport:
-    """paved's ``Transport`` over a started FastStream ``RabbitBroker``."""
+    """paved's ``Transport`` over a robust aio-pika connection."""
 
-    def __init__(self, broker: RabbitBroker) -> None:
-        self.broker = broker
+    def __init__(self, connection: AbstractRobustConnection) -> None:
+        self.connection = connection
         self._exchange: AbstractExchange | None = None
-        # A channel of its own for reading dead letters: browsing holds them unacked meanwhile.
-        self._browsing = Channel()
+        self._channels: dict[str, AbstractChannel] = {}
 
-    async def _channel(self, settings: Channel | None = None) -> AbstractChannel:
-        # FastStream owns the connection and its reconnection; paved asks it for channels (robust
-        # ones: after a reconnect they re-declare their queues and restart their consumers).
-        return await self.broker.config.channel_manager.get_channel(settings)
+    async def _channel(self, purpose: str = "default") -> AbstractChannel:
+        # One channel per purpose, kept: publishing and declaring share one; reading dead letters has
+        # its own (browsing holds them unacked meanwhile); each subscription has its own prefetch.
+        channel = self._channels.get(purpose)
+        if channel is None or channel.is_closed:
+            channel = self._channels[purpose] = await self.connection.channel(publisher_confirms=True)
+        return channel
 
     async def _paved_exchange(self) -> AbstractExchange:
         if self._exchange is None:
@@ -193,7 +197,7 @@ class RabbitTransport:
         await dlq.bind(exchange, routing_key=f"{DLQ_SUBJECT_PREFIX}.#")
         for consumer in consumers:
             queue = await self._consumer_queue(channel, consumer)
-            for subject in consumer.subjects:
+            for subject in consumer.subject_filter():
                 await queue.bind(exchange, routing_key=routing_pattern(subject))
             for delay in set(consumer.backoff_seconds):
                 await channel.declare_queue(
@@ -232,7 +236,9 @@ class RabbitTransport:
             raise RuntimeError(f"RabbitMQ refused a message for queue {queue}")
 
     async def subscribe(self, consumer: Consumer) -> _RabbitSubscription:
-        channel = await self._channel(Channel(prefetch_count=consumer.max_ack_pending))
+        await self.declare([], [consumer])  # no streams to wait for here: a queue binds to the exchange
+        channel = await self._channel(f"consumer:{consumer.name}")
+        await channel.set_qos(prefetch_count=consumer.max_ack_pending)
         queue = await self._consumer_queue(channel, consumer)
         subscription = _RabbitSubscription(queue, self, consumer)
         await subscription.start()
@@ -263,7 +269,7 @@ class RabbitTransport:
     @asynccontextmanager
     async def _browse(self) -> AsyncIterator[list[AbstractIncomingMessage]]:
         """Every dead letter, taken unacked; those the block does not ack go back to the queue."""
-        channel = await self._channel(self._browsing)
+        channel = await self._channel("browsing")
         queue = await channel.declare_queue(DLQ_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
         messages = []
         try:
@@ -347,17 +353,49 @@ class RabbitTransport:
         ]
 
 
-@asynccontextmanager
-async def rabbitmq_connection(url: str, *, timeout: float = 5.0) -> AsyncIterator[RabbitTransport]:
-    broker = RabbitBroker(url)
+class RabbitConnection:
+    """A service's connection to RabbitMQ, reconnecting for ever once made (the broker may restart)."""
+
+    def __init__(self, url: str, *, name: str) -> None:
+        self.url = url
+        self.name = name
+        self._connection: AbstractRobustConnection | None = None
+        self._transport: RabbitTransport | None = None
+
+    @property
+    def transport(self) -> RabbitTransport:
+        if self._transport is None:
+            raise RuntimeError("the broker connection is not started")
+        return self._transport
+
+    async def start(self) -> None:
+        self._connection = await _connect(self.url, timeout=10.0, name=self.name)
+        self._transport = RabbitTransport(self._connection)
+
+    async def ping(self, *, timeout: float) -> bool:
+        return self._connection is not None and not self._connection.is_closed
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection, self._transport = self._connection, None, None
+            await connection.close()
+
+
+async def _connect(url: str, *, timeout: float, name: str) -> AbstractRobustConnection:
     try:
         async with asyncio.timeout(timeout):
-            await broker.connect()
+            return await aio_pika.connect_robust(url, client_properties={"connection_name": name})
     except (OSError, TimeoutError, ConnectionError) as exc:
         raise BrokerUnreachable(f"cannot reach RabbitMQ at {url}: {exc or type(exc).__name__}") from exc
     except Exception as exc:  # aio-pika's AMQPConnectionError and friends: refused login, vhost, …
         raise BrokerUnreachable(f"cannot connect to RabbitMQ at {url}: {exc}") from exc
+
+
+@asynccontextmanager
+async def rabbitmq_connection(url: str, *, timeout: float = 5.0) -> AsyncIterator[RabbitTransport]:
+    """A short-lived connection, for the CLI and ``paved prepare``."""
+    connection = await _connect(url, timeout=timeout, name="paved-cli")
     try:
-        yield RabbitTransport(broker)
+        yield RabbitTransport(connection)
     finally:
-        await broker.stop()
+        await connection.close()

@@ -11,7 +11,6 @@ arrives after that is ignored.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +26,7 @@ from paved.messaging.consumer import Consumer, Handling
 from paved.messaging.contracts import Command, Reply
 from paved.messaging.outbox import Outbox
 from paved.messaging.tables import MessagingTables
+from paved.times import now_ms
 
 log = structlog.get_logger(logger_name="paved.requests")
 
@@ -40,10 +40,6 @@ class PendingRequest:
     id: str
     command_type: str
     correlation_id: str
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Requests:
@@ -73,24 +69,28 @@ class Requests:
         session: AsyncSession,
         command: Command,
         *,
-        subject: str,
         deadline: timedelta,
+        subject: str | None = None,
         caused_by: Envelope | None = None,
         correlation_id: str | None = None,
     ) -> Envelope:
-        """Send ``command`` through the outbox and remember it, both in the caller's transaction."""
+        """Send ``command`` (on its own subject unless ``subject`` says) through the outbox and remember it,
+        both in the caller's transaction."""
         envelope = command.envelope(caused_by=caused_by, reply_to=self.reply_subject, correlation_id=correlation_id)
+        subject = subject or command.message_subject
+        if subject is None:
+            raise ValueError(f"{command.message_type} has no subject")
         await session.execute(
             self._remember,
             {
                 "id": envelope.id,
                 "command_type": envelope.type,
                 "correlation_id": envelope.correlation_id,
-                "deadline_ms": _now_ms() + int(deadline.total_seconds() * 1000),
+                "deadline_ms": now_ms() + int(deadline.total_seconds() * 1000),
                 "state": "pending",
             },
         )
-        await self.outbox.put(session, envelope, subject=subject)
+        await self.outbox.put_envelope(session, envelope, subject=subject)
         return envelope
 
     def on_reply(
@@ -140,7 +140,7 @@ class Requests:
             due = (
                 await session.execute(
                     select(self.table.c.id, self.table.c.command_type, self.table.c.correlation_id)
-                    .where(self.table.c.state == "pending", self.table.c.deadline_ms <= _now_ms())
+                    .where(self.table.c.state == "pending", self.table.c.deadline_ms <= now_ms())
                     .order_by(self.table.c.deadline_ms)
                     .limit(100)
                 )
@@ -163,9 +163,9 @@ class Requests:
                 timed_out += 1
         return timed_out
 
-    async def watch_deadlines(self, *, every_seconds: float = 0.2) -> None:
-        """Time out due requests until cancelled."""
-        await repeat(self.time_out_due, every_seconds=every_seconds, doing="timing out requests")
+    async def time_out_due_step(self) -> None:
+        """One round of the deadlines' poll (``paved.background.poller``)."""
+        await self.time_out_due()
 
 
 async def repeat(step: Callable[[], Awaitable[object]], *, every_seconds: float, doing: str) -> None:

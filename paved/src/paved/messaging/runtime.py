@@ -1,13 +1,19 @@
-"""A service's messaging at run time: its streams, outbox relay and consumers, started and stopped together."""
+"""A service's messaging: the streams it owns, those it follows, its consumers, outbox and requests.
+
+A stream has one owner, the service that publishes to it: only the owner declares (creates, updates)
+it. A service that consumes another's stream follows it: its consumers bind to the stream as its owner
+declared it, and one whose stream is not there yet is made as soon as it is (JetStream consumers read
+a stream from its first message, so nothing published meanwhile is missed).
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from paved.background import Background, poller
 from paved.database import Database
 from paved.messaging.consumer import Consumer, ConsumerRunner
 from paved.messaging.outbox import Outbox
@@ -18,89 +24,78 @@ from paved.messaging.transport import Stream, Transport
 log = structlog.get_logger(logger_name="paved.messaging")
 
 
-class Messaging:
-    """The streams a service owns, the consumers it runs, and its outbox."""
+@dataclass(frozen=True)
+class Followed:
+    """A stream another service owns, which this one consumes."""
 
-    def __init__(self, tables: MessagingTables, *, database: Database) -> None:
+    name: str
+
+
+class Messaging:
+    """The streams a service owns and follows, the consumers it runs, its outbox and its requests."""
+
+    def __init__(self, tables: MessagingTables, *, database: Database, service: str) -> None:
         self.tables = tables
         self.database = database
+        self.service = service
         self.outbox = Outbox(tables.outbox, database=database)
         self.streams: list[Stream] = []
+        self.followed: list[Followed] = []
         self.consumers: list[Consumer] = []
         self.requests: Requests | None = None
-        self._runners: list[ConsumerRunner] = []
-        self._consumer_tasks: list[asyncio.Task[None]] = []
-        self._background: list[asyncio.Task[None]] = []
-        self._loops: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
 
-    def stream(self, name: str, *, subjects: list[str], max_age_seconds: float | None = None) -> Stream:
-        """Declare a stream this service publishes to (created or updated when the service starts)."""
-        stream = Stream(name, subjects=subjects, max_age_seconds=max_age_seconds)
+    def own(self, stream: Stream) -> Stream:
+        """Declare a stream this service publishes to (created or updated when it is prepared)."""
+        if any(known.name == stream.name for known in self.streams):
+            raise ValueError(f"{self.service} already owns stream {stream.name}")
         self.streams.append(stream)
         return stream
 
-    def consumer(self, name: str, *, stream: str, subjects: list[str], **options: object) -> Consumer:
-        """Declare a durable consumer; register its handlers with ``@consumer.handles(Type)``."""
-        consumer = Consumer(name=name, stream=stream, subjects=subjects, **options)  # type: ignore[arg-type]
+    def follow(self, stream: str) -> Followed:
+        """Consume a stream another service owns, as its owner declared it; this service never configures it."""
+        followed = Followed(stream)
+        if followed not in self.followed:
+            self.followed.append(followed)
+        return followed
+
+    def consumer(
+        self, name: str, *, stream: Stream | Followed, subjects: list[str] | None = None, **options: Any
+    ) -> Consumer:
+        """Declare a durable consumer of an owned or followed stream; its handlers register with
+        ``@consumer.handles(Type)``, and it takes the subjects of those types unless ``subjects`` says."""
+        if stream not in self.streams and stream not in self.followed:
+            raise ValueError(f"consumer {name}: stream {stream.name} is neither owned nor followed by {self.service}")
+        if any(known.name == name for known in self.consumers):
+            raise ValueError(f"{self.service} already has a consumer named {name!r}")
+        consumer = Consumer(name=name, stream=stream.name, subjects=subjects, **options)
         self.consumers.append(consumer)
         return consumer
 
-    def send_commands(self, *, service: str) -> Requests:
+    def send_commands(self) -> Requests:
         """Let this service send commands and continue from their replies (on ``SERVICE.replies``)."""
-        subject = f"{service}.replies"
-        stream = f"{service.upper().replace('-', '_')}_REPLIES"
-        self.stream(stream, subjects=[subject])
-        replies = self.consumer(f"{service}-replies", stream=stream, subjects=[subject])
+        if self.requests is not None:
+            return self.requests
+        subject = f"{self.service}.replies"
+        stream = self.own(Stream(f"{self.service.upper().replace('-', '_')}_REPLIES", subjects=[subject]))
+        replies = self.consumer(f"{self.service}-replies", stream=stream, subjects=[subject])
         self.requests = Requests(
             tables=self.tables, database=self.database, outbox=self.outbox, replies=replies, reply_subject=subject
         )
         return self.requests
 
-    def keep_running(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run ``loop()`` beside the consumers while the service runs (e.g. a saga's wake-ups)."""
-        self._loops[name] = loop
-
     async def declare(self, transport: Transport) -> None:
-        """Create or update the streams and consumers the code declares (idempotent)."""
+        """Create or update the streams this service owns, and its consumers whose streams exist (idempotent)."""
         await transport.declare(self.streams, self.consumers)
 
-    @staticmethod
-    def _report_if_failed(task: asyncio.Task[None]) -> None:
-        # A background task must not die unnoticed: that would stop a consumer or the relay silently.
-        if not task.cancelled() and task.exception() is not None:
-            log.error("messaging task failed", task=task.get_name(), error=repr(task.exception()))
-
-    async def start(self, transport: Transport) -> None:
-        await self.declare(transport)
-        self._background.append(asyncio.create_task(self.outbox.relay(transport), name="paved-outbox-relay"))
+    def run_on(self, background: Background, transport: Transport) -> None:
+        """Add the relay, the request deadlines and every consumer to the service's background tasks."""
+        background.add("paved-outbox-relay", self.outbox.relay(transport), grace=5.0)
         if self.requests is not None:
-            watch = self.requests.watch_deadlines()
-            self._background.append(asyncio.create_task(watch, name="paved-request-deadlines"))
-        for name, loop in self._loops.items():
-            self._background.append(asyncio.create_task(loop(), name=name))
+            deadlines = poller(self.requests.time_out_due_step, every=0.2)
+            background.add("paved-request-deadlines", deadlines, grace=5.0)
         for consumer in self.consumers:
             runner = ConsumerRunner(
                 consumer, transport=transport, database=self.database, inbox=self.tables.inbox, outbox=self.outbox
             )
-            self._runners.append(runner)
-            self._consumer_tasks.append(asyncio.create_task(runner.run(), name=f"paved-consumer-{consumer.name}"))
-        for task in (*self._background, *self._consumer_tasks):
-            task.add_done_callback(self._report_if_failed)
+            background.add(f"paved-consumer-{consumer.name}", runner.run, grace=5.0)
 
-    async def stop(self) -> None:
-        """Let consumers finish the message in hand (unacked ones are redelivered), then stop the rest."""
-        for runner in self._runners:
-            runner.stopping = True
-        if self._consumer_tasks:
-            await asyncio.wait(self._consumer_tasks, timeout=5)
-        tasks = [*self._consumer_tasks, *self._background]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            # Bounded: a task that swallows its cancellation must not keep the service from stopping.
-            _, still_running = await asyncio.wait(tasks, timeout=5)
-            for task in still_running:
-                log.error("messaging task did not stop when cancelled", task=task.get_name())
-        self._consumer_tasks.clear()
-        self._background.clear()
-        self._runners.clear()

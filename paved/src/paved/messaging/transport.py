@@ -1,22 +1,19 @@
 """The seam between paved's messaging and a broker: what the outbox, consumers and dead letters need of it.
 
 paved's guarantees (outbox, inbox, retries, dead letters, replies) are written once against these
-protocols; ``paved.messaging.jetstream`` and ``paved.messaging.rabbitmq`` implement them. The broker is
-chosen by the scheme of the service's ``broker_url``: ``nats://`` or ``amqp://``.
+protocols; ``paved.messaging.jetstream``, ``paved.messaging.rabbitmq`` and ``paved.messaging.memory``
+implement them, and ``paved.messaging.brokers`` picks one by the scheme of the service's
+``broker_url``: ``nats://``, ``amqp://`` or ``memory://``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from faststream.nats import NatsBroker
-    from faststream.rabbit import RabbitBroker
-
     from paved.messaging.consumer import Consumer
 
 DLQ_SUBJECT_PREFIX = "paved.dlq"
@@ -24,6 +21,10 @@ DLQ_SUBJECT_PREFIX = "paved.dlq"
 
 class BrokerUnreachable(Exception):
     """The broker URL does not lead to a broker that answers."""
+
+
+class StreamNotFound(Exception):
+    """A consumer's stream is not there (yet): its owner declares it, and the consumer waits for that."""
 
 
 @dataclass(frozen=True)
@@ -99,13 +100,18 @@ class Transport(Protocol):
     """One broker as paved's messaging uses it, and as a person inspects it through the CLI."""
 
     async def declare(self, streams: Sequence[Stream], consumers: Sequence[Consumer]) -> None:
-        """Create or update what the code declares, and the dead-letter store (idempotent)."""
+        """Create or update the streams, the dead-letter store, and the consumers whose streams exist
+        (idempotent); a consumer of a stream not declared yet is made when it subscribes."""
 
     async def publish(self, messages: Sequence[Outgoing]) -> None:
         """Send ``messages`` in order; returns once the broker has taken every one."""
 
     async def subscribe(self, consumer: Consumer) -> Subscription:
-        """Start receiving the consumer's deliveries."""
+        """Start receiving the consumer's deliveries, creating the durable consumer if it is not there.
+
+        Raises:
+            StreamNotFound: the stream the consumer reads is not declared yet.
+        """
         ...
 
     async def park(self, delivery: Delivery, *, consumer: str, reason: str, attempts: int) -> None:
@@ -132,46 +138,20 @@ class Transport(Protocol):
         ...
 
 
-def faststream_broker(url: str, *, name: str) -> NatsBroker | RabbitBroker:
-    """The FastStream broker for ``url``, not yet connected; it reconnects on its own once started."""
-    import logging  # noqa: PLC0415
+class Connection(Protocol):
+    """A service's one connection to its broker, kept for its life; it reconnects on its own once started."""
 
-    logger = logging.getLogger(f"paved.broker.{name}")
-    if url.startswith(("amqp://", "amqps://")):
-        from faststream.rabbit import RabbitBroker  # noqa: PLC0415 - a NATS service never loads aio-pika
+    @property
+    def transport(self) -> Transport:
+        """paved's messaging over this connection (once started)."""
+        ...
 
-        return RabbitBroker(url, logger=logger)
-    if url.startswith(("nats://", "tls://")):
-        from faststream.nats import NatsBroker  # noqa: PLC0415
+    async def start(self) -> None:
+        """Connect; raises ``BrokerUnreachable`` if the broker does not answer."""
 
-        return NatsBroker(url, connect_timeout=2, max_reconnect_attempts=-1, logger=logger)
-    raise ValueError(f"broker_url {url!r}: its scheme must be nats:// (JetStream) or amqp:// (RabbitMQ)")
+    async def ping(self, *, timeout: float) -> bool:
+        """Whether the broker answers now, within ``timeout`` seconds."""
+        ...
 
-
-def transport_of(broker: NatsBroker | RabbitBroker) -> Transport:
-    """paved's messaging over a started FastStream broker's connection."""
-    from faststream.rabbit import RabbitBroker  # noqa: PLC0415
-
-    if isinstance(broker, RabbitBroker):
-        from paved.messaging.rabbitmq import RabbitTransport  # noqa: PLC0415
-
-        return RabbitTransport(broker)
-    from paved.messaging.jetstream import JetStreamTransport  # noqa: PLC0415
-
-    return JetStreamTransport(broker.connection.jetstream())
-
-
-@asynccontextmanager
-async def connected(url: str, *, timeout: float = 5.0) -> AsyncIterator[Transport]:
-    """A short-lived connection to the broker at ``url``, for the CLI and ``paved prepare``.
-
-    Raises:
-        BrokerUnreachable: nothing answers at ``url`` within ``timeout`` seconds.
-    """
-    if url.startswith(("amqp://", "amqps://")):
-        from paved.messaging.rabbitmq import rabbitmq_connection as connection  # noqa: PLC0415
-    else:
-        from paved.messaging.jetstream import jetstream_connection as connection  # noqa: PLC0415
-    async with connection(url, timeout=timeout) as transport:
-        yield transport
-
+    async def close(self) -> None:
+        """Let what was sent reach the broker, then disconnect."""
