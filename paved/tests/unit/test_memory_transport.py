@@ -345,7 +345,7 @@ def test_a_memory_url_names_one_broker_per_process() -> None:
 # paved's real outbox relay and consumer runner over the memory transport, on SQLite.
 
 
-class OrderPlaced(Event, type="orders.OrderPlaced", version=1):
+class OrderPlaced(Event, type="orders.OrderPlaced", version=1, subject="orders.placed"):
     order_id: str
 
 
@@ -365,11 +365,7 @@ class Shop:
 
     async def place(self, order_id: str) -> None:
         async with self.database.transaction() as session:
-            await self.outbox.put(
-                session,
-                OrderPlaced(order_id=order_id).envelope(),
-                subject="orders.placed",
-            )
+            await self.outbox.put(session, OrderPlaced(order_id=order_id))
 
     async def points(self) -> tuple[int, int]:
         async with self.database.read() as session:
@@ -391,7 +387,7 @@ class Shop:
             inbox=tables.inbox,
             outbox=self.outbox,
         )
-        return asyncio.create_task(runner.run())
+        return asyncio.create_task(runner.run(asyncio.Event()))
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ from paved.messaging.memory_broker import (
     MemoryBroker,
     MemoryDelivery,
     MemorySubscription,
-    StreamNotFound,
     subject_matches,
 )
 from paved.messaging.transport import (
@@ -41,6 +40,7 @@ from paved.messaging.transport import (
     Delivery,
     Outgoing,
     Stream,
+    StreamNotFound,
 )
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MemoryBroker",
+    "MemoryConnection",
     "MemoryTransport",
     "StreamNotFound",
     "forget_memory_broker",
@@ -247,3 +248,27 @@ async def memory_connection(
     """The transport over the broker ``url`` names, shaped like ``jetstream_connection`` for ``connected()``."""
     del timeout  # nothing to reach
     yield MemoryTransport(memory_broker(url))
+
+
+class MemoryConnection:
+    """A service's "connection" to the in-process broker ``memory://NAME``: always there while started."""
+
+    def __init__(self, url: str, *, name: str) -> None:
+        self.url = url
+        self.name = name
+        self._transport: MemoryTransport | None = None
+
+    @property
+    def transport(self) -> MemoryTransport:
+        if self._transport is None:
+            raise RuntimeError("the broker connection is not started")
+        return self._transport
+
+    async def start(self) -> None:
+        self._transport = MemoryTransport(memory_broker(self.url))
+
+    async def ping(self, *, timeout: float) -> bool:
+        return self._transport is not None
+
+    async def close(self) -> None:
+        self._transport = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from paved.messaging.transport import DLQ_SUBJECT_PREFIX, Stream
+from paved.messaging.transport import DLQ_SUBJECT_PREFIX, Stream, StreamNotFound
 
 if TYPE_CHECKING:
     from paved.messaging.consumer import Consumer
@@ -21,10 +21,6 @@ if TYPE_CHECKING:
 DLQ_STREAM = "PAVED_DLQ"  # as on JetStream
 # The window paved declares its JetStream streams with.
 DUPLICATE_WINDOW_SECONDS = 15 * 60.0
-
-
-class StreamNotFound(LookupError):
-    """No stream of that name, or none that takes that subject, is declared (yet)."""
 
 
 def subject_matches(pattern: str, subject: str) -> bool:
@@ -136,7 +132,7 @@ class MemoryBroker:
             raise StreamNotFound(f"{consumer.name}: no stream {consumer.stream} (yet)")
         key = (consumer.stream, consumer.name)
         state = self.consumers.setdefault(key, ConsumerState(*key))
-        state.subjects = list(consumer.subjects)
+        state.subjects = list(consumer.subject_filter())
         # One past paved's own count, as on JetStream: paved parks first, this is a backstop.
         state.max_deliver = consumer.max_deliver + 1
         state.ack_wait = consumer.ack_wait_seconds
