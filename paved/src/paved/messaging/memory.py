@@ -90,8 +90,14 @@ class MemoryTransport:
     ) -> None:
         for stream in streams:
             self.broker.declare_stream(stream)
+        declared = {stream.name for stream in streams}
         for consumer in consumers:
-            self.broker.declare_consumer(consumer)
+            try:
+                self.broker.declare_consumer(consumer)
+            except StreamNotFound:
+                if consumer.stream in declared:
+                    raise
+                # Another service's stream, not declared yet: the consumer is made when it subscribes.
 
     async def publish(self, messages: Sequence[Outgoing]) -> None:
         for m in messages:
