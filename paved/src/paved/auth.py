@@ -64,9 +64,7 @@ async def current_principal(
 ) -> Principal:
     """The principal the request's access token speaks for; 401 without a valid one."""
     if credentials is None:
-        raise Problem(
-            401, "Unauthorized", "send 'Authorization: Bearer <access token>'", headers=_CHALLENGE
-        )
+        raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <access token>'", headers=_CHALLENGE)
     verifier = _token_verifier(request)
     try:
         return await verifier.verify(credentials.credentials)

@@ -10,14 +10,15 @@ sender's queue): ``poller(step, every=...)`` makes that task, so no service writ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
 log = structlog.get_logger(logger_name="paved.background")
 
-Run = Callable[[asyncio.Event], Awaitable[None]]
+Run = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 """A background task: works until the event (``stopping``) is set, then returns."""
 
 Step = Callable[[], Awaitable[float | None]]

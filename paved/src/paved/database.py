@@ -93,7 +93,8 @@ def create_engine(url: str | URL) -> AsyncEngine:
         path = parsed.database or ":memory:"
 
         async def connect() -> aiosqlite.Connection:
-            return await _InlineSQLiteConnection(path)
+            connection: aiosqlite.Connection = await _InlineSQLiteConnection(path)
+            return connection
 
         # No rollback when a connection goes back to the pool: paved ends every transaction itself.
         engine = create_async_engine(

@@ -95,7 +95,9 @@ class Envelope(BaseModel):
     @property
     def asker(self) -> Asker:
         """Who sent this message and where its answer goes, to be kept for a later answer."""
-        return Asker(id=self.id, correlation_id=self.correlation_id, reply_to=self.reply_to, traceparent=self.traceparent)
+        return Asker(
+            id=self.id, correlation_id=self.correlation_id, reply_to=self.reply_to, traceparent=self.traceparent
+        )
 
     def headers(self) -> dict[str, str]:
         """Broker headers: what a consumer or a person needs to know of a message without parsing it."""

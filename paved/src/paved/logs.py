@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -19,14 +20,12 @@ def _add_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def _add_logger_name(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _add_logger_name(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     event.setdefault("logger_name", event["_record"].name)
     return event
 
 
-def configure_logging(
-    *, service: str, version: str, level: str = "INFO", stream: TextIO | None = None
-) -> None:
+def configure_logging(*, service: str, version: str, level: str = "INFO", stream: TextIO | None = None) -> None:
     """Send structlog's and the standard library's logs to ``stream`` (stdout) as JSON lines."""
     stream = stream or sys.stdout
 

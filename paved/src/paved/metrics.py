@@ -26,9 +26,9 @@ class ServiceMetrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
-        Gauge(
-            "service_info", "The running service.", ["service", "version"], registry=self.registry
-        ).labels(service, version).set(1)
+        Gauge("service_info", "The running service.", ["service", "version"], registry=self.registry).labels(
+            service, version
+        ).set(1)
 
     def observe(self, *, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

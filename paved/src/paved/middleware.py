@@ -26,7 +26,7 @@ log = structlog.get_logger(logger_name="paved.access")
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
-            return value.decode("latin-1")[:200]
+            return str(value.decode("latin-1"))[:200]
     return None
 
 

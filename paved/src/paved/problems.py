@@ -47,9 +47,7 @@ class Problem(Exception):
         if self.detail:
             body["detail"] = self.detail
         body.update(self.extensions)
-        return JSONResponse(
-            body, status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers
-        )
+        return JSONResponse(body, status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
 
 
 def _field_path(location: tuple[Any, ...]) -> str:
@@ -57,10 +55,7 @@ def _field_path(location: tuple[Any, ...]) -> str:
 
 
 def _validation_problem(errors: list[dict[str, Any]]) -> Problem:
-    fields = [
-        {"field": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "is not valid")}
-        for e in errors
-    ]
+    fields = [{"field": _field_path(tuple(e.get("loc", ()))), "message": e.get("msg", "is not valid")} for e in errors]
     detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return Problem(422, "Request is not valid", detail, errors=fields)
 

@@ -164,7 +164,7 @@ async def postgres_is_reachable(admin_url: str = POSTGRES_URL) -> bool:
 
     try:
         connection = await asyncio.wait_for(asyncpg.connect(admin_url), timeout=3)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await connection.close()
     return True
@@ -186,9 +186,7 @@ async def postgres_database(prefix: str, admin_url: str = POSTGRES_URL) -> Async
         # Hide the database: only its own role may connect.
         await admin.execute(f'REVOKE CONNECT ON DATABASE "{name}" FROM PUBLIC')
         server = make_url(admin_url)
-        yield str(
-            server.set(drivername="postgresql+asyncpg", username=name, password=None, database=name)
-        )
+        yield str(server.set(drivername="postgresql+asyncpg", username=name, password=None, database=name))
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.execute(f'DROP ROLE IF EXISTS "{name}"')

@@ -94,7 +94,7 @@ async def count_points(service: Service) -> tuple[int, int]:
     return rows, distinct
 
 
-async def eventually(check, *, timeout: float = 30.0):  # noqa: ANN001, ANN201
+async def eventually(check, *, timeout: float = 30.0):
     deadline = time.monotonic() + timeout
     while True:
         result = await check()
@@ -109,7 +109,9 @@ async def dead_letters(url: str) -> list[DeadLetter]:
         return await transport.dead_letters()
 
 
-async def publish(url: str, subject: str, body: bytes, *, envelope: Envelope | None = None, broker_id: str | None = None) -> None:
+async def publish(
+    url: str, subject: str, body: bytes, *, envelope: Envelope | None = None, broker_id: str | None = None
+) -> None:
     """Put a message on the broker as any publisher might, bypassing an outbox.
 
     ``broker_id`` is the broker's de-duplication id (the envelope's id unless given).
@@ -140,7 +142,7 @@ async def _main(role: str) -> None:
     else:
         service = points_service(database_url=database_url, broker_url=broker_url)
         if role == "consume-and-die-before-ack":
-            from paved.messaging import jetstream, rabbitmq  # noqa: PLC0415
+            from paved.messaging import jetstream, rabbitmq
 
             async def die(_: object) -> None:  # the effect is committed; the ack never leaves
                 os.kill(os.getpid(), signal.SIGKILL)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shop import count_points, orders_service, place_order, points_metadata, orders_metadata, points_service
-
 from paved.messaging.memory import memory_broker_for_test
 from paved.testing import create_tables, eventually
+from shop import count_points, orders_metadata, orders_service, place_order, points_metadata, points_service
 
 
 async def test_an_event_reaches_a_follower_once_through_the_memory_broker(tmp_path: Path) -> None:

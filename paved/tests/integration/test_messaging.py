@@ -11,22 +11,22 @@ from pathlib import Path
 import pytest
 
 from conftest import TestBroker
-from paved.platform.nats import EmbeddedNats
 from paved.envelope import Envelope
+from paved.platform.nats import EmbeddedNats
 from paved.testing import create_tables
 from shop import (
     OrderPlaced,
-    dead_letters,
-    declare,
-    publish,
-    eventually,
     OrderPlacedV2,
     count_points,
+    dead_letters,
+    declare,
+    eventually,
     orders_metadata,
     orders_service,
     place_order,
     points_metadata,
     points_service,
+    publish,
 )
 
 HERE = Path(__file__).parent
@@ -66,7 +66,13 @@ async def test_a_redelivered_message_has_no_second_effect(any_broker: TestBroker
     envelope = OrderPlaced(order_id="twice", total_minor=500).envelope()
     async with points.running():
         for copy in range(2):
-            await publish(any_broker.url, "orders.placed", envelope.to_bytes(), envelope=envelope, broker_id=f"{envelope.id}-{copy}")
+            await publish(
+                any_broker.url,
+                "orders.placed",
+                envelope.to_bytes(),
+                envelope=envelope,
+                broker_id=f"{envelope.id}-{copy}",
+            )
 
         async def awarded() -> bool:
             return await count_points(points) == (1, 1)
@@ -84,7 +90,9 @@ async def test_a_message_twice_in_one_batch_has_one_effect(any_broker: TestBroke
     points = points_service(database_url=points_url, broker_url=any_broker.url)
     await declare(any_broker.url, points)
     for copy in range(2):
-        await publish(any_broker.url, "orders.placed", envelope.to_bytes(), envelope=envelope, broker_id=f"{envelope.id}-{copy}")
+        await publish(
+            any_broker.url, "orders.placed", envelope.to_bytes(), envelope=envelope, broker_id=f"{envelope.id}-{copy}"
+        )
     async with points.running():
 
         async def both_acked() -> bool:
@@ -191,7 +199,9 @@ async def test_events_committed_before_a_kill_are_published_after_restart(
 ) -> None:
     """SIGKILL after commit and before publish: the restarted publisher sends them, each effective once."""
     orders_url, points_url = databases
-    writer = run_shop("write-and-die", database_url=orders_url, broker_url=any_broker.url, ready=tmp_path / "w", SHOP_COUNT="30")
+    writer = run_shop(
+        "write-and-die", database_url=orders_url, broker_url=any_broker.url, ready=tmp_path / "w", SHOP_COUNT="30"
+    )
     assert writer.wait(timeout=30) == -signal.SIGKILL
     points = points_service(database_url=points_url, broker_url=any_broker.url)
     async with points.running():
@@ -202,7 +212,10 @@ async def test_events_committed_before_a_kill_are_published_after_restart(
             async def all_awarded() -> bool:
                 return await count_points(points) == (30, 30)
 
-            assert await eventually(all_awarded, timeout=45), (await count_points(points), (tmp_path / "r.log").read_text())
+            assert await eventually(all_awarded, timeout=45), (
+                await count_points(points),
+                (tmp_path / "r.log").read_text(),
+            )
         finally:
             relay.kill()
             relay.wait()
@@ -217,7 +230,9 @@ async def test_a_consumer_killed_after_its_effect_and_before_its_ack_does_not_re
     orders = orders_service(database_url=orders_url, broker_url=any_broker.url)
     async with orders.running():
         await place_order(orders, "order-1")
-        dying = run_shop("consume-and-die-before-ack", database_url=points_url, broker_url=any_broker.url, ready=tmp_path / "d")
+        dying = run_shop(
+            "consume-and-die-before-ack", database_url=points_url, broker_url=any_broker.url, ready=tmp_path / "d"
+        )
         # Waited for in a thread: this loop must keep running the orders relay meanwhile.
         code = await asyncio.to_thread(dying.wait, 30)
         log = (tmp_path / "d.log").read_text(errors="replace")

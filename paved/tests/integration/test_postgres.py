@@ -4,12 +4,12 @@ import asyncio
 
 import asyncpg
 import pytest
-from shop import OrderPlaced, count_points, declare, eventually, points_metadata, points_service, publish
 from sqlalchemy import make_url, text
 
 from paved.database import Database
 from paved.platform.nats import EmbeddedNats
-from paved.testing import POSTGRES_URL, postgres_database, create_tables
+from paved.testing import POSTGRES_URL, create_tables, postgres_database
+from shop import OrderPlaced, count_points, declare, eventually, points_metadata, points_service, publish
 
 pytestmark = pytest.mark.postgres
 
@@ -28,9 +28,7 @@ async def test_a_service_database_is_hidden_from_other_roles(postgres_available:
         a, b = make_url(url_a), make_url(url_b)
         server = make_url(POSTGRES_URL)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await asyncpg.connect(
-                host=server.host, port=server.port, user=b.username, database=a.database
-            )
+            await asyncpg.connect(host=server.host, port=server.port, user=b.username, database=a.database)
 
 
 async def test_the_inbox_on_postgresql_has_each_effect_once(postgres_available: None, broker: EmbeddedNats) -> None:
@@ -45,7 +43,9 @@ async def test_the_inbox_on_postgresql_has_each_effect_once(postgres_available: 
             event = OrderPlaced(order_id=f"order-{n}", total_minor=100).envelope()
             await publish(broker.url, "orders.placed", event.to_bytes(), envelope=event)
         for copy in range(2):
-            await publish(broker.url, "orders.placed", copied.to_bytes(), envelope=copied, broker_id=f"{copied.id}-{copy}")
+            await publish(
+                broker.url, "orders.placed", copied.to_bytes(), envelope=copied, broker_id=f"{copied.id}-{copy}"
+            )
         async with points.running():
 
             async def all_awarded() -> bool:

@@ -7,13 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, insert, select
 
+from conftest import TestBroker
 from paved import Service
 from paved.messaging import Command, Handling, PendingRequest, Reply, Stream, messaging_tables
-
-from conftest import TestBroker
 from paved.testing import create_tables
 from shop import declare, eventually, messaging_service
-
 
 STOCK_COMMANDS = Stream("STOCK_COMMANDS", subjects=["stock.commands.>"])
 
@@ -28,7 +26,9 @@ class StockReserved(Reply, type="stock.StockReserved", version=1):
 
 
 asker_metadata = MetaData()
-outcomes = Table("outcomes", asker_metadata, Column("order_id", String), Column("outcome", String), Column("by", String))
+outcomes = Table(
+    "outcomes", asker_metadata, Column("order_id", String), Column("outcome", String), Column("by", String)
+)
 asker_messaging = messaging_tables(asker_metadata)
 stock_metadata = MetaData()
 stock_messaging = messaging_tables(stock_metadata)
@@ -41,11 +41,15 @@ def asker(instance: str, *, database_url: str, broker_url: str) -> Service:
 
     @requests.on_reply(StockReserved)
     async def reserved(handling: Handling, reply: StockReserved, request: PendingRequest) -> None:
-        await handling.session.execute(insert(outcomes).values(order_id=reply.order_id, outcome="reserved", by=instance))
+        await handling.session.execute(
+            insert(outcomes).values(order_id=reply.order_id, outcome="reserved", by=instance)
+        )
 
     @requests.on_timeout(ReserveStock)
     async def gave_up(handling: Handling, request: PendingRequest) -> None:
-        await handling.session.execute(insert(outcomes).values(order_id=request.correlation_id, outcome="timed out", by=instance))
+        await handling.session.execute(
+            insert(outcomes).values(order_id=request.correlation_id, outcome="timed out", by=instance)
+        )
 
     return service
 
@@ -79,7 +83,9 @@ async def recorded(service: Service) -> list[tuple[str, str, str]]:
         return [tuple(row) for row in (await session.execute(select(outcomes))).all()]
 
 
-async def test_the_reply_reaches_another_instance_which_continues(any_broker: TestBroker, urls: tuple[str, str]) -> None:
+async def test_the_reply_reaches_another_instance_which_continues(
+    any_broker: TestBroker, urls: tuple[str, str]
+) -> None:
     """Instance A asks and stops; the reply comes while only B runs, and B continues from the database."""
     asker_url, stock_url = urls
     first = asker("A", database_url=asker_url, broker_url=any_broker.url)

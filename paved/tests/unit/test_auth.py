@@ -277,9 +277,7 @@ async def test_a_token_signed_by_another_key_under_a_published_kid_is_refused(
         await verifier.verify(issuer.sign(forger, header={"kid": issuer.keys[0].kid}))
 
 
-@pytest.mark.parametrize(
-    "header", [{"typ": "JWT"}, {"kid": None}], ids=["not an access token", "no key id"]
-)
+@pytest.mark.parametrize("header", [{"typ": "JWT"}, {"kid": None}], ids=["not an access token", "no key id"])
 async def test_tokens_that_are_not_access_tokens_or_name_no_key_are_refused(
     issuer: Issuer, verifier: TokenVerifier, header: dict[str, Any]
 ) -> None:
@@ -331,9 +329,7 @@ async def test_the_current_principal_reaches_the_endpoint(issuer: Issuer, client
 @pytest.mark.parametrize(
     "headers", [{}, {"Authorization": "Basic YTpi"}, {"Authorization": "Bearer"}], ids=["none", "basic", "empty"]
 )
-async def test_a_request_without_a_token_is_a_401_challenge(
-    client: httpx.AsyncClient, headers: dict[str, str]
-) -> None:
+async def test_a_request_without_a_token_is_a_401_challenge(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     """No bearer token: 401 problem with a plain Bearer challenge (no error code, as RFC 6750 asks)."""
     response = await client.get("/me", headers=headers)
     assert response.status_code == 401
@@ -349,9 +345,7 @@ async def test_a_malformed_token_is_a_401_invalid_token(client: httpx.AsyncClien
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
-async def test_an_expired_token_is_a_401_that_says_so(
-    issuer: Issuer, client: httpx.AsyncClient, clock: Clock
-) -> None:
+async def test_an_expired_token_is_a_401_that_says_so(issuer: Issuer, client: httpx.AsyncClient, clock: Clock) -> None:
     """An expired token's 401 says it expired, so the client knows to refresh rather than sign in again."""
     token = issuer.sign()
     clock.advance(3600)

@@ -102,7 +102,7 @@ async def test_an_unavailable_issuer_is_a_clear_error() -> None:
             await client.get("/albums")
 
 
-async def test_clients_share_one_tls_context_instead_of_loading_the_ca_store_each_time(monkeypatch) -> None:  # noqa: ANN001
+async def test_clients_share_one_tls_context_instead_of_loading_the_ca_store_each_time(monkeypatch) -> None:
     """A client per call must not cost a new TLS context (the CA store read again) per call."""
     import ssl
 
@@ -111,7 +111,7 @@ async def test_clients_share_one_tls_context_instead_of_loading_the_ca_store_eac
     made = []
     real = ssl.create_default_context
 
-    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def counting(*args, **kwargs):
         made.append(1)
         return real(*args, **kwargs)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from paved.messaging.memory import (
 )
 from paved.messaging.memory_broker import ConsumerState, MemoryDelivery
 from paved.messaging.transport import Outgoing, Stream
-from paved.testing import create_tables
+from paved.testing import create_tables, eventually
 
 ORDERS = Stream("ORDERS", subjects=["orders.>"])
 
@@ -131,9 +131,7 @@ async def test_a_consumer_declared_after_publishing_sees_the_earlier_messages(
     transport: MemoryTransport,
 ) -> None:
     """A durable consumer starts at the stream's beginning (DeliverPolicy.ALL), not at its end."""
-    await transport.publish(
-        [outgoing("orders.placed", b"1"), outgoing("orders.placed", b"2")]
-    )
+    await transport.publish([outgoing("orders.placed", b"1"), outgoing("orders.placed", b"2")])
     late = await transport.subscribe(consumer("late"))
     assert [d.data for d in await late.fetch(10, timeout=0.1)] == [b"1", b"2"]
 
@@ -143,9 +141,7 @@ async def test_ack_retry_and_hand_back_settle_a_delivery_each_its_way(
 ) -> None:
     """An acked message never comes back; a retried one comes back after its delay; a handed-back one at once."""
     subscription = await transport.subscribe(consumer(ack_wait_seconds=30.0))
-    await transport.publish(
-        [outgoing("orders.placed", b"acked"), outgoing("orders.placed", b"retried")]
-    )
+    await transport.publish([outgoing("orders.placed", b"acked"), outgoing("orders.placed", b"retried")])
     acked, retried = await subscription.fetch(10, timeout=0.1)
     await acked.ack()
     started = time.monotonic()
@@ -195,9 +191,7 @@ async def test_max_ack_pending_caps_what_is_out_until_something_is_acked(
 ) -> None:
     """No more than ``max_ack_pending`` messages are out unacked; an ack lets the next one through."""
     subscription = await transport.subscribe(consumer(max_ack_pending=2))
-    await transport.publish(
-        [outgoing("orders.placed", str(n).encode()) for n in range(5)]
-    )
+    await transport.publish([outgoing("orders.placed", str(n).encode()) for n in range(5)])
     out = await subscription.fetch(10, timeout=0.1)
     assert [d.data for d in out] == [b"0", b"1"]
     assert await subscription.fetch(10, timeout=0.05) == []
@@ -251,9 +245,7 @@ async def test_a_message_no_stream_takes_is_parked_as_unroutable(
     [letter] = await transport.dead_letters()
     assert letter.consumer == "outbox" and letter.subject == "nowhere.replies"
     assert "no stream takes subject 'nowhere.replies'" in letter.reason
-    assert (
-        letter.original_headers["Nats-Msg-Id"] == stray.id and letter.body == stray.body
-    )
+    assert letter.original_headers["Nats-Msg-Id"] == stray.id and letter.body == stray.body
     assert len(transport.broker.streams["ORDERS"].messages) == 1
 
 
@@ -282,10 +274,7 @@ async def test_a_parked_message_is_listed_replayed_or_discarded(
     assert (await transport.dead_letter(letters[0].id)).body == b"poison"
     replayed = await transport.replay(letters[0].id)
     [again] = await subscription.fetch(10, timeout=0.1)
-    assert (
-        again.data == b"poison"
-        and again.headers["Paved-Id"] == replayed.original_headers["Paved-Id"]
-    )
+    assert again.data == b"poison" and again.headers["Paved-Id"] == replayed.original_headers["Paved-Id"]
     assert again.headers["Nats-Msg-Id"] != sent[0].id
     await transport.discard(letters[1].id)
     assert await transport.dead_letters() == []
@@ -293,13 +282,9 @@ async def test_a_parked_message_is_listed_replayed_or_discarded(
         await transport.dead_letter(letters[1].id)
 
 
-async def test_subscribe_creates_the_durable_consumer_once(
-    broker: MemoryBroker, transport: MemoryTransport
-) -> None:
+async def test_subscribe_creates_the_durable_consumer_once(broker: MemoryBroker, transport: MemoryTransport) -> None:
     """Subscribing to an undeclared consumer creates it; a second subscription shares its position and work."""
-    await transport.publish(
-        [outgoing("orders.placed", b"1"), outgoing("orders.placed", b"2")]
-    )
+    await transport.publish([outgoing("orders.placed", b"1"), outgoing("orders.placed", b"2")])
     first = await transport.subscribe(consumer())
     second = await transport.subscribe(consumer())
     assert list(broker.consumers) == [("ORDERS", "points-orders")]
@@ -350,9 +335,7 @@ class OrderPlaced(Event, type="orders.OrderPlaced", version=1, subject="orders.p
 
 
 metadata = MetaData()
-points = Table(
-    "points", metadata, Column("order_id", String), Column("points", Integer)
-)
+points = Table("points", metadata, Column("order_id", String), Column("points", Integer))
 tables: MessagingTables = messaging_tables(metadata)
 
 
@@ -369,12 +352,8 @@ class Shop:
 
     async def points(self) -> tuple[int, int]:
         async with self.database.read() as session:
-            rows = (
-                await session.execute(select(func.count()).select_from(points))
-            ).scalar_one()
-            distinct = (
-                await session.execute(select(func.count(points.c.order_id.distinct())))
-            ).scalar_one()
+            rows = (await session.execute(select(func.count()).select_from(points))).scalar_one()
+            distinct = (await session.execute(select(func.count(points.c.order_id.distinct())))).scalar_one()
         return rows, distinct
 
     async def running(self, consumer: Consumer) -> asyncio.Task[None]:
@@ -408,20 +387,9 @@ def points_consumer(shop: Shop, *, fail: frozenset[str] = frozenset()) -> Consum
         shop.handled.append(event.order_id)
         if event.order_id in fail:
             raise RuntimeError(f"cannot award points for {event.order_id}")
-        await handling.session.execute(
-            insert(points).values(order_id=event.order_id, points=1)
-        )
+        await handling.session.execute(insert(points).values(order_id=event.order_id, points=1))
 
     return awarding
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout: float = 5.0
-) -> bool:
-    deadline = time.monotonic() + timeout
-    while not await check() and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
-    return await check()
 
 
 async def stopped(task: asyncio.Task[None]) -> None:
@@ -443,9 +411,7 @@ async def test_a_message_written_to_the_outbox_is_relayed_and_handled_once(
             return await shop.points() == (1, 1)
 
         assert await eventually(awarded)
-        assert shop.transport.broker.backlog(
-            stream="ORDERS", consumer="points-orders"
-        ) == (0, 0)
+        assert shop.transport.broker.backlog(stream="ORDERS", consumer="points-orders") == (0, 0)
     finally:
         await stopped(runner)
 
@@ -455,9 +421,7 @@ async def test_a_relay_that_publishes_twice_has_one_effect(shop: Shop) -> None:
     await shop.place("order-1")
     async with shop.database.read() as session:
         rows = (await session.execute(select(tables.outbox))).all()
-    await shop.transport.publish(
-        [Outgoing(row.id, row.subject, row.body, row.headers) for row in rows]
-    )
+    await shop.transport.publish([Outgoing(row.id, row.subject, row.body, row.headers) for row in rows])
     assert await shop.outbox.relay_batch(shop.transport) == 1
     runner = await shop.running(points_consumer(shop))
     try:
@@ -490,9 +454,7 @@ async def test_a_failing_handler_is_retried_then_parked_with_the_reason(
         await stopped(runner)
     [letter] = await shop.transport.dead_letters()
     assert letter.consumer == "points-orders" and letter.subject == "orders.placed"
-    assert letter.reason.startswith(
-        "failed 3 times, last: RuntimeError: cannot award points for cursed"
-    )
+    assert letter.reason.startswith("failed 3 times, last: RuntimeError: cannot award points for cursed")
     assert letter.attempts == 3
     assert Envelope.from_bytes(letter.body).data == {"order_id": "cursed"}
     # Once in the batch (rolled back), then three times alone.
@@ -514,9 +476,7 @@ async def test_a_duplicate_delivery_has_one_effect(shop: Shop) -> None:
     try:
 
         async def both_acked() -> bool:
-            return shop.transport.broker.backlog(
-                stream="ORDERS", consumer="points-orders"
-            ) == (0, 0)
+            return shop.transport.broker.backlog(stream="ORDERS", consumer="points-orders") == (0, 0)
 
         assert await eventually(both_acked)
         assert await shop.points() == (1, 1)

@@ -7,8 +7,8 @@ its scheme is asked for: a NATS service never loads aio-pika.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from paved.messaging.transport import Connection, Transport
 
@@ -45,6 +45,7 @@ async def connected(url: str, *, timeout: float = 5.0) -> AsyncIterator[Transpor
     Raises:
         BrokerUnreachable: nothing answers at ``url`` within ``timeout`` seconds.
     """
+    connection: Callable[..., AbstractAsyncContextManager[Transport]]
     if url.startswith(_RABBITMQ):
         from paved.messaging.rabbitmq import rabbitmq_connection as connection  # noqa: PLC0415
     elif url.startswith(_NATS):

@@ -28,14 +28,17 @@ from paved.database import Database
 from paved.envelope import Envelope
 from paved.messaging.contracts import Message, MessageTypes, Reply, UnacceptableMessage
 from paved.messaging.outbox import MessageWriter, Outbox
-from paved.times import utc_now
 from paved.messaging.transport import Delivery, StreamNotFound, Subscription, Transport
+from paved.times import utc_now
 
 log = structlog.get_logger(logger_name="paved.consumer")
 
 M = TypeVar("M", bound=Message)
 
-_INSERT_IGNORING_DUPLICATES = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+_INSERT_IGNORING_DUPLICATES: dict[str, Callable[[Table], Any]] = {
+    "sqlite": sqlite_insert,
+    "postgresql": postgresql_insert,
+}
 
 
 @dataclass

@@ -139,8 +139,7 @@ class JetStreamTransport:
 
     async def publish(self, messages: Sequence[Outgoing]) -> None:
         acks = [
-            await self.js.publish_async(m.subject, m.body, headers={**m.headers, "Nats-Msg-Id": m.id})
-            for m in messages
+            await self.js.publish_async(m.subject, m.body, headers={**m.headers, "Nats-Msg-Id": m.id}) for m in messages
         ]
         async with asyncio.timeout(PUBLISH_ACK_TIMEOUT_SECONDS):
             answers = await asyncio.gather(*acks, return_exceptions=True)
@@ -238,8 +237,9 @@ class JetStreamTransport:
         return letter
 
     async def describe(self) -> list[dict[str, object]]:
-        found = []
+        found: list[dict[str, object]] = []
         for info in await self.js.streams_info():
+            name = info.config.name or "?"
             consumers = [
                 {
                     "name": consumer.name,
@@ -248,11 +248,11 @@ class JetStreamTransport:
                     "redelivered": consumer.num_redelivered,
                     "max_deliver": consumer.config.max_deliver,
                 }
-                for consumer in await self.js.consumers_info(info.config.name)
+                for consumer in await self.js.consumers_info(name)
             ]
             found.append(
                 {
-                    "name": info.config.name,
+                    "name": name,
                     "subjects": list(info.config.subjects or []),
                     "messages": info.state.messages,
                     "consumers": consumers,
@@ -303,7 +303,7 @@ class JetStreamConnection:
         if self._client is None or not self._client.is_connected:
             return False
         try:
-            await self._client.flush(timeout=timeout)
+            await self._client.flush(timeout=max(1, round(timeout)))
         except (TimeoutError, nats.errors.Error):
             return False
         return True

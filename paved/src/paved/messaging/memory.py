@@ -85,9 +85,7 @@ class MemoryTransport:
     def __init__(self, broker: MemoryBroker) -> None:
         self.broker = broker
 
-    async def declare(
-        self, streams: Sequence[Stream], consumers: Sequence[Consumer]
-    ) -> None:
+    async def declare(self, streams: Sequence[Stream], consumers: Sequence[Consumer]) -> None:
         for stream in streams:
             self.broker.declare_stream(stream)
         declared = {stream.name for stream in streams}
@@ -127,9 +125,7 @@ class MemoryTransport:
         state = self.broker.consumers[consumer.stream, consumer.name]
         return MemorySubscription(self.broker, state)
 
-    async def park(
-        self, delivery: Delivery, *, consumer: str, reason: str, attempts: int
-    ) -> None:
+    async def park(self, delivery: Delivery, *, consumer: str, reason: str, attempts: int) -> None:
         assert isinstance(delivery, MemoryDelivery)  # it parks only what it delivered
         original = delivery.headers
         # Prefixed with the consumer: parking the same delivery twice keeps one letter.
@@ -161,9 +157,7 @@ class MemoryTransport:
             reason=headers.get("Paved-Dlq-Reason", ""),
             attempts=int(headers.get("Paved-Dlq-Attempts", "0")),
             parked_at=stored.time,
-            original_headers=json.loads(
-                headers.get("Paved-Dlq-Original-Headers", "{}")
-            ),
+            original_headers=json.loads(headers.get("Paved-Dlq-Original-Headers", "{}")),
             body=stored.data,
         )
 
@@ -178,9 +172,7 @@ class MemoryTransport:
         """
         letter = await self.dead_letter(letter_id)
         headers = dict(letter.original_headers)
-        headers["Nats-Msg-Id"] = (
-            f"{headers.get('Nats-Msg-Id', 'message')}:replay:{letter_id}"
-        )
+        headers["Nats-Msg-Id"] = f"{headers.get('Nats-Msg-Id', 'message')}:replay:{letter_id}"
         self.broker.store(letter.subject, letter.body, headers)
         self.broker.delete(DLQ_STREAM, int(letter_id))
         return letter
@@ -197,19 +189,13 @@ class MemoryTransport:
                 "name": name,
                 "subjects": list(stream.config.subjects),
                 "messages": len(stream.messages),
-                "consumers": [
-                    self._info(c)
-                    for c in self.broker.consumers.values()
-                    if c.stream == name
-                ],
+                "consumers": [self._info(c) for c in self.broker.consumers.values() if c.stream == name],
             }
             for name, stream in self.broker.streams.items()
         ]
 
     def _info(self, state: ConsumerState) -> dict[str, object]:
-        waiting, ack_pending = self.broker.backlog(
-            stream=state.stream, consumer=state.name
-        )
+        waiting, ack_pending = self.broker.backlog(stream=state.stream, consumer=state.name)
         redelivered = [seq for seq in state.pending if state.delivered.get(seq, 0) > 1]
         return {
             "name": state.name,
@@ -248,9 +234,7 @@ def memory_broker_for_test() -> Iterator[MemoryBroker]:
 
 
 @asynccontextmanager
-async def memory_connection(
-    url: str, *, timeout: float = 5.0
-) -> AsyncIterator[MemoryTransport]:
+async def memory_connection(url: str, *, timeout: float = 5.0) -> AsyncIterator[MemoryTransport]:
     """The transport over the broker ``url`` names, shaped like ``jetstream_connection`` for ``connected()``."""
     del timeout  # nothing to reach
     yield MemoryTransport(memory_broker(url))

@@ -176,9 +176,7 @@ class MemoryBroker:
         """(waiting, delivered and not yet acked) messages of a durable consumer."""
         state = self.consumers[stream, consumer]
         stored = self.streams[stream].messages.values()
-        ahead = [
-            m for m in stored if m.seq >= state.next_seq and state.takes(m.subject)
-        ]
+        ahead = [m for m in stored if m.seq >= state.next_seq and state.takes(m.subject)]
         return len(ahead), len(state.pending)
 
     def take(self, state: ConsumerState, max_messages: int) -> list[MemoryDelivery]:
@@ -201,9 +199,7 @@ class MemoryBroker:
                 taken.append(self._deliver(state, stored, now))
         return taken
 
-    def _deliver(
-        self, state: ConsumerState, stored: _Stored, now: float
-    ) -> MemoryDelivery:
+    def _deliver(self, state: ConsumerState, stored: _Stored, now: float) -> MemoryDelivery:
         state.delivered[stored.seq] = state.delivered.get(stored.seq, 0) + 1
         state.pending[stored.seq] = now + state.ack_wait
         return MemoryDelivery(self, state, stored, state.delivered[stored.seq])

@@ -222,7 +222,9 @@ class RabbitTransport:
         ]
         async with asyncio.timeout(CONFIRM_TIMEOUT_SECONDS):
             answers = await asyncio.gather(*confirms)
-        unrouted = [m.subject for m, answer in zip(messages, answers, strict=True) if isinstance(answer, DeliveredMessage)]
+        unrouted = [
+            m.subject for m, answer in zip(messages, answers, strict=True) if isinstance(answer, DeliveredMessage)
+        ]
         if unrouted:
             # Nothing to retry: no consumer's queue was bound to the subject when it was sent.
             log.warning("messages reached no queue", count=len(unrouted), subjects=sorted(set(unrouted)))
@@ -291,7 +293,7 @@ class RabbitTransport:
                 id=str(message.message_id or "?"),
                 consumer=consumer,
                 subject=str(headers.get(_SUBJECT, message.routing_key)),
-                reason=f"RabbitMQ's delivery limit of the queue was reached ({death.get('reason', '?')})",  # type: ignore[union-attr]
+                reason=f"RabbitMQ's delivery limit of the queue was reached ({death.get('reason', '?')!s})",  # type: ignore[union-attr]
                 attempts=int(str(headers.get("x-delivery-count", 0))),
                 parked_at=datetime.now(UTC),
                 original_headers={k: str(v) for k, v in headers.items() if not k.startswith("x-")},

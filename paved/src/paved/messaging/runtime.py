@@ -98,4 +98,3 @@ class Messaging:
                 consumer, transport=transport, database=self.database, inbox=self.tables.inbox, outbox=self.outbox
             )
             background.add(f"paved-consumer-{consumer.name}", runner.run, grace=5.0)
-

@@ -23,7 +23,7 @@ class MessagingTables:
     requests: Table
 
 
-def _outbox_columns() -> list[Column]:
+def _outbox_columns() -> list[Column[object]]:
     return [
         # The order messages were written in, which is the order they are published in.
         Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
@@ -35,7 +35,7 @@ def _outbox_columns() -> list[Column]:
     ]
 
 
-def _inbox_columns() -> list[Column]:
+def _inbox_columns() -> list[Column[object]]:
     return [
         Column("consumer", String(120), primary_key=True),
         Column("message_id", String(64), primary_key=True),
@@ -43,7 +43,7 @@ def _inbox_columns() -> list[Column]:
     ]
 
 
-def _requests_columns() -> list[Column]:
+def _requests_columns() -> list[Column[object]]:
     return [
         Column("id", String(64), primary_key=True),  # the command's message id
         Column("command_type", String(200), nullable=False),
