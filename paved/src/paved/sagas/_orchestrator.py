@@ -131,7 +131,7 @@ class Orchestration:
         instance, _ = found
         orchestrated = self._sagas.get(instance.saga)
         if orchestrated is None:
-            # Raised, not ignored: the answer is retried (and a reply parked) until a release runs the saga again.
+            # Raised, not ignored: the answer is retried (a reply then parked) until a version that runs the saga takes it.
             raise SagaDefinitionError(f"saga {instance.id} runs as {instance.saga!r}, which is not orchestrated here")
         return instance, orchestrated
 
