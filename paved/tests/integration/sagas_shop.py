@@ -16,10 +16,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from paved import Service, ServiceSettings
 from paved.messaging import Command, Handling, Reply, messaging_tables
-from paved.sagas import Action, Orchestrator, Saga, SagaChange, SagaStep, StepContext, saga_tables
+from paved.sagas import Action, Orchestration, Orchestrator, Saga, SagaChange, SagaStep, StepContext, saga_tables
 
 # -- contracts ---------------------------------------------------------------------------------------
 
@@ -94,25 +95,31 @@ def fulfilment(deadline: timedelta = timedelta(seconds=5)) -> Saga:
     )
 
 
+def returns(deadline: timedelta = timedelta(seconds=5)) -> Saga:
+    """A second saga of the orders service, with steps of other names and commands in another order."""
+    return Saga(
+        "returns",
+        SagaStep("collect", _action("release", deadline=deadline), compensation=_action("reserve", deadline=deadline)),
+        SagaStep("repay", _action("refund", deadline=deadline), attempts=2),
+    )
+
+
 def orders_service(*, database_url: str, broker_url: str, deadline: timedelta = timedelta(seconds=5)) -> Service:
     settings = ServiceSettings(database_url=database_url, broker_url=broker_url)
     service = Service(name="orders", version="0", settings=settings, messaging=orders_messaging)
     assert service.messaging is not None
     requests = service.messaging.send_commands(service="orders")
 
-    async def remember(session, change: SagaChange) -> None:  # noqa: ANN001
+    async def remember(session: AsyncSession, change: SagaChange) -> None:
         await session.execute(insert(changes).values(saga_id=change.saga_id, step=change.step, outcome=change.outcome))
 
-    orchestrator = Orchestrator(
-        fulfilment(deadline),
-        tables=orders_sagas,
-        requests=requests,
-        database=service.database,
-        on_change=remember,
-        backoff=lambda attempt: 100,
+    orchestration = Orchestration(
+        tables=orders_sagas, requests=requests, database=service.database, backoff=lambda attempt: 100
     )
-    service.messaging.keep_running("paved-saga-fulfilment", orchestrator.watch)
-    service.app.state.orchestrator = orchestrator
+    # Two sagas in one service, awaiting replies of the same types: each answer goes to its instance's saga.
+    service.app.state.orchestrator = orchestration.orchestrate(fulfilment(deadline), on_change=remember)
+    service.app.state.returns = orchestration.orchestrate(returns(deadline), on_change=remember)
+    service.messaging.keep_running("paved-sagas-wake-ups", orchestration.watch)
     return service
 
 

@@ -14,15 +14,27 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-
 import sagas_shop as shop
-from paved import Service
+from shop import declare, eventually
+from sqlalchemy import MetaData, select
+
+from paved import Service, ServiceSettings
+from paved.messaging import Command, Handling, PendingRequest, Reply, messaging_tables
 from paved.platform.nats import EmbeddedNats
-from paved.sagas import Orchestrator, SagaDefinitionError, SagaNotCancellableError, Saga, SagaStep
+from paved.sagas import (
+    Action,
+    Orchestration,
+    Orchestrator,
+    Saga,
+    SagaDefinitionError,
+    SagaNotCancellableError,
+    SagaNotFoundError,
+    SagaStep,
+    StepContext,
+    saga_tables,
+)
 from paved.sagas.inspection import SagaStore
 from paved.testing import create_tables
-from shop import declare, eventually
 
 pytestmark = pytest.mark.nats
 
@@ -37,9 +49,14 @@ class Shop:
     def orchestrator(self) -> Orchestrator:
         return self.orders.app.state.orchestrator  # type: ignore[no-any-return]
 
-    async def start(self, saga_id: str) -> None:
+    @property
+    def returns(self) -> Orchestrator:
+        returns: Orchestrator = self.orders.app.state.returns
+        return returns
+
+    async def start(self, saga_id: str, *, saga: Orchestrator | None = None) -> None:
         async with self.orders.database.transaction() as session:
-            await self.orchestrator.start(session, saga_id, {"order_id": saga_id})
+            await (saga or self.orchestrator).start(session, saga_id, {"order_id": saga_id})
 
     async def finished(self, saga_id: str) -> tuple[str, bool]:
         """(state, needs_attention) once the saga ended or needs a person."""
@@ -52,7 +69,7 @@ class Shop:
             summary, _ = found
             return (summary.state, summary.needs_attention) if summary.finished or summary.needs_attention else None
 
-        result = await eventually(ended)
+        result: tuple[str, bool] | None = await eventually(ended)
         assert result is not None, f"saga {saga_id} did not finish"
         return result
 
@@ -67,7 +84,7 @@ class Shop:
             rows = await session.execute(
                 select(shop.changes.c.step, shop.changes.c.outcome).where(shop.changes.c.saga_id == saga_id)
             )
-            return [tuple(row) for row in rows]  # type: ignore[misc]
+            return [(step, outcome) for step, outcome in rows]
 
 
 async def _databases(tmp_path: Path, broker_url: str) -> tuple[str, str]:
@@ -180,6 +197,68 @@ def test_a_saga_is_declared_with_distinct_steps_and_one_pivot() -> None:
         Saga("s", SagaStep("a", step.action, pivot=True), SagaStep("b", step.action, pivot=True))
     with pytest.raises(SagaDefinitionError, match="no steps"):
         Saga("s")
+
+
+async def test_two_sagas_in_one_service_each_take_their_own_replies_and_timeouts(running: Shop) -> None:
+    """Two sagas sharing reply types in one service: each instance's answers follow its own saga's steps."""
+    shop.BEHAVIOUR["r-2"] = {"refund": "ignore"}
+    await running.start("o-6")
+    await running.start("r-1", saga=running.returns)
+    await running.start("r-2", saga=running.returns)
+    assert await running.finished("o-6") == ("completed", False)
+    assert await running.finished("r-1") == ("completed", False)
+    assert await shop.effects_of(running.partners, "r-1") == ["release", "refund"]
+    assert [step for step, _, outcome in await running.timeline("r-1") if outcome == "succeeded"] == [
+        "collect",
+        "repay",
+    ]
+    # Its last step unanswered: the returns saga compensates what it did by its own declaration (the
+    # fulfilment's step 2 would have refunded a payment).
+    assert await running.finished("r-2") == ("compensated", False)
+    assert shop._seen[("r-2", "refund")] == 2
+    assert await shop.effects_of(running.partners, "r-2") == ["release", "reserve"]
+    async with running.orders.database.transaction() as session:
+        with pytest.raises(SagaNotFoundError):
+            await running.returns.cancel(session, "o-6", reason="not one of the returns")
+
+
+def _orchestration() -> Orchestration:
+    metadata = MetaData()
+    settings = ServiceSettings(database_url="sqlite+aiosqlite:///:memory:")
+    service = Service(name="orders", version="0", settings=settings, messaging=messaging_tables(metadata))
+    assert service.messaging is not None
+    requests = service.messaging.send_commands(service="orders")
+    return Orchestration(tables=saga_tables(metadata), requests=requests, database=service.database)
+
+
+def test_a_saga_is_orchestrated_once_per_service() -> None:
+    """A second saga of the same name in one service is refused, not run over the first."""
+    orchestration = _orchestration()
+    orchestration.orchestrate(shop.fulfilment())
+    with pytest.raises(SagaDefinitionError, match="'fulfilment' is orchestrated twice"):
+        orchestration.orchestrate(shop.fulfilment())
+    orchestration.orchestrate(shop.returns())  # another name, the same reply types: routed by name
+
+
+def test_a_reply_type_another_handler_takes_is_refused() -> None:
+    """A saga awaiting a reply type that something else handles on the reply consumer is refused, naming it."""
+
+    class Collected(Reply, type="test.Collected"):
+        pass
+
+    async def build(context: StepContext) -> Command:
+        return shop.Release(order_id=context.saga_id)
+
+    async def elsewhere(handling: Handling, reply: Collected, request: PendingRequest) -> None:
+        """Some other continuation of the service's own."""
+
+    orchestration = _orchestration()
+    orchestration.requests.on_reply(Collected)(elsewhere)
+    saga = Saga(
+        "returns", SagaStep("collect", Action(build, subject="partners.commands.release", succeeded=(Collected,)))
+    )
+    with pytest.raises(SagaDefinitionError, match="test.Collected"):
+        orchestration.orchestrate(saga)
 
 
 def _process(role: str, tmp_path: Path, database_url: str, broker_url: str, start: str = "") -> subprocess.Popen[bytes]:

@@ -1,32 +1,38 @@
 """Sagas: business processes across services without distributed transactions, in both styles.
 
-- Orchestrated (``Orchestrator``): one service declares the steps and drives them with commands.
+- Orchestrated: a service declares a ``Saga`` (steps in order, one of them the pivot) and runs it with its
+  ``Orchestration``, which may run several sagas side by side; ``orchestrate(saga)`` gives the saga's
+  ``Orchestrator``, which starts and cancels instances. The rules live in a pure engine.
 - Choreographed (``SagaView``): services react to each other's events; paved assembles each process's
   events, by correlation id, into a timeline and a state, so it can be watched like an orchestrated one.
 
-Both keep their instances in ``paved_sagas`` (``saga_tables``), which ``paved sagas`` reads.
+Both keep their instances in ``paved_sagas`` (``saga_tables``), which ``paved sagas`` reads
+(``paved.sagas.inspection``).
 """
 
-from paved.sagas.choreography import Milestone, SagaView
-from paved.sagas.orchestration import (
-    Action,
-    Orchestrator,
-    Saga,
+from paved.sagas._choreography import Milestone, SagaView
+from paved.sagas._definition import Action, BuildCommand, Saga, SagaDefinitionError, SagaStep, StepContext
+from paved.sagas._engine import backoff_ms
+from paved.sagas._orchestrator import OnChange, Orchestration, Orchestrator, retry_saga
+from paved.sagas._state import (
+    ChangeKind,
+    Outcome,
     SagaChange,
-    SagaDefinitionError,
     SagaNotCancellableError,
     SagaNotFoundError,
     SagaState,
-    SagaStep,
-    StepContext,
-    retry_saga,
 )
-from paved.sagas.tables import SagaTables, create_saga_tables, drop_saga_tables, saga_tables
+from paved.sagas._tables import SagaTables, create_saga_tables, drop_saga_tables, saga_tables
 
 __all__ = [
     "Action",
+    "BuildCommand",
+    "ChangeKind",
     "Milestone",
+    "OnChange",
+    "Orchestration",
     "Orchestrator",
+    "Outcome",
     "Saga",
     "SagaChange",
     "SagaDefinitionError",
@@ -37,6 +43,7 @@ __all__ = [
     "SagaTables",
     "SagaView",
     "StepContext",
+    "backoff_ms",
     "create_saga_tables",
     "drop_saga_tables",
     "retry_saga",

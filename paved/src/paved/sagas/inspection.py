@@ -6,15 +6,17 @@ domain tables), the way ``paved dlq`` opens the broker: an operator's tool besid
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Self
 
 from sqlalchemy import MetaData, inspect, or_, select
 from sqlalchemy.engine import RowMapping
 
 from paved.database import Database
-from paved.sagas.orchestration import retry_saga
-from paved.sagas.tables import SAGAS, SagaTables, saga_tables
+from paved.sagas._orchestrator import retry_saga
+from paved.sagas._tables import SAGAS, SagaTables, saga_tables
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class SagaStore:
         self.database = Database(database_url)
         self.tables: SagaTables = saga_tables(MetaData())
 
-    async def __aenter__(self) -> SagaStore:
+    async def __aenter__(self) -> Self:
         await self.database.start()
         return self
 
@@ -82,7 +84,8 @@ class SagaStore:
         async with self.database.read() as session:
             return [self._summary(row) for row in (await session.execute(query)).mappings()]
 
-    async def show(self, saga_id: str) -> tuple[SagaSummary, list[TimelineEntry]] | None:
+    # ``builtins.list``: inside the class, ``list`` is the method above.
+    async def show(self, saga_id: str) -> tuple[SagaSummary, builtins.list[TimelineEntry]] | None:
         """One saga and its timeline, oldest first; None if this service has no such saga."""
         sagas, log = self.tables.sagas, self.tables.log
         async with self.database.read() as session:

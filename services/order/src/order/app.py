@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from paved import Problem, Service
 from paved.context import new_id
-from paved.sagas import Orchestrator, SagaNotCancellableError
+from paved.sagas import Orchestration, SagaNotCancellableError
 
 from order import __version__, api, tables
 from order.cards import CardVault
@@ -89,14 +89,9 @@ def create_service(
         deadlines=Deadlines(command=settings.command_deadline, payment=settings.payment_deadline),
         max_attempts=settings.order_max_attempts,
     )
-    uow.fulfilment = Orchestrator(
-        saga,
-        tables=tables.sagas,
-        requests=requests,
-        database=service.database,
-        on_change=Progress(stores=uow, clock=clock),
-    )
-    service.messaging.keep_running("order-fulfilment-wake-ups", uow.fulfilment.watch)
+    orchestration = Orchestration(tables=tables.sagas, requests=requests, database=service.database)
+    uow.fulfilment = orchestration.orchestrate(saga, on_change=Progress(stores=uow, clock=clock))
+    service.messaging.keep_running("order-fulfilment-wake-ups", orchestration.watch)
     Choreography(stores=uow, clock=clock).take_part(service.messaging, tables=tables.sagas)
     timeout = settings.order_lookup_timeout_seconds
     catalog = CatalogOverHttp(settings.catalog_url, timeout=timeout, transport=catalog_transport)

@@ -33,7 +33,8 @@ from sqlalchemy import bindparam, insert, select, update
 
 from paved.messaging.consumer import Handling
 from paved.messaging.runtime import Messaging
-from paved.sagas.tables import SagaTables
+from paved.sagas._state import ChangeKind, SagaStyle
+from paved.sagas._tables import SagaTables
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class SagaView:
                 {
                     "id": envelope.correlation_id,
                     "saga": self.name,
-                    "style": "choreographed",
+                    "style": SagaStyle.CHOREOGRAPHED.value,
                     "state": milestone.state if milestone is not None else "unknown",
                     "step": envelope.type,
                     "step_index": 1,
@@ -127,7 +128,7 @@ class SagaView:
                 "saga_id": envelope.correlation_id,
                 "at": at,
                 "step": envelope.type,
-                "kind": "event",
+                "kind": ChangeKind.EVENT.value,
                 "attempt": 0,
                 "outcome": milestone.state if milestone else "seen",
                 "detail": None,

@@ -9,6 +9,7 @@ reads them, and ``paved sagas retry`` re-drives a saga that needs attention by s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from alembic import op
 from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
@@ -23,7 +24,7 @@ class SagaTables:
     log: Table
 
 
-def _saga_columns() -> list[Column]:
+def _saga_columns() -> list[Column[Any]]:
     return [
         Column("id", String(64), primary_key=True),  # also every message's correlation id
         Column("saga", String(100), nullable=False),  # the declaration's name
@@ -46,7 +47,7 @@ def _saga_columns() -> list[Column]:
     ]
 
 
-def _log_columns() -> list[Column]:
+def _log_columns() -> list[Column[Any]]:
     return [
         Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
         Column("saga_id", String(64), nullable=False),
