@@ -1,4 +1,5 @@
-from catalog.store import metadata
 from paved.migrations import run_env
+
+from catalog.tables import metadata
 
 run_env(metadata)

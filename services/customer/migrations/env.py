@@ -1,4 +1,5 @@
-from customer.store import metadata
 from paved.migrations import run_env
+
+from customer.tables import metadata
 
 run_env(metadata)

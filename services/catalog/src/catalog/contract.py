@@ -1,6 +1,6 @@
-"""What the catalog promises other services and the storefront: its HTTP request and response models.
+"""What the catalog promises other services and the storefront: its HTTP models and the events it publishes.
 
-Events go to the stream CATALOG_EVENTS, on subjects ``catalog.events.<kind>``.
+Events go to the stream it owns, CATALOG_EVENTS, each on its own subject (``catalog.events.price-changed``).
 Changes here are compatible only (new optional fields); a breaking change is a new version beside this one.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from paved.messaging import Event
+from paved.messaging import Event, Stream
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
@@ -55,8 +55,7 @@ class PriceChange(BaseModel):
     price: Price
 
 
-EVENTS_STREAM = "CATALOG_EVENTS"
-PRICE_CHANGED_SUBJECT = "catalog.events.price-changed"
+EVENTS = Stream("CATALOG_EVENTS", subjects=["catalog.events.>"])
 
 
 class PriceChanged(Event, type="catalog.PriceChanged", version=1):

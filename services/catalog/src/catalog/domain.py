@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -40,8 +40,17 @@ class Money:
 
 
 @dataclass(frozen=True)
+class AlbumFilter:
+    """Which albums a browser wants: an exact genre (any case), part of the artist, part of title or artist."""
+
+    genre: str | None = None
+    artist: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
 class PriceChanged:
-    """The price of an album changed (published as the contract's PriceChanged, through the outbox)."""
+    """The price of an album changed (announced as the contract's PriceChanged, through the outbox)."""
 
     sku: str
     old_price: Money
@@ -64,21 +73,19 @@ class Album:
     genre: str
     released: int
     price: Money
-    events: list[PriceChanged] = field(default_factory=list, compare=False, repr=False)
+    facts: list[PriceChanged] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         _check_sellable(self.price)
 
-    def change_price(self, new_price: Money, *, at: datetime | None = None) -> None:
+    def change_price(self, new_price: Money, *, at: datetime) -> None:
         """Charge ``new_price`` from now on; the currency of an album never changes."""
         _check_sellable(new_price)
         if new_price.currency != self.price.currency:
-            raise InvalidPriceError(
-                f"{self.sku} is priced in {self.price.currency}, not {new_price.currency}"
-            )
+            raise InvalidPriceError(f"{self.sku} is priced in {self.price.currency}, not {new_price.currency}")
         if new_price == self.price:
             return
-        self.events.append(PriceChanged(self.sku, self.price, new_price, at or datetime.now(UTC)))
+        self.facts.append(PriceChanged(self.sku, self.price, new_price, at))
         self.price = new_price
 
     def describe(self, *, title: str, artist: str, genre: str, released: int) -> None:

@@ -1,41 +1,20 @@
-"""The catalog's own tables, and the repository that maps them onto domain albums. Nobody else reads them."""
+"""The catalog's repository and unit of work over its tables (``tables.py``): the only code that knows them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from paved.messaging import messaging_tables
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, or_, select, update
+from paved import Database
+from paved.messaging import Announcer, MessageWriter
+from sqlalchemy import Column, ColumnElement, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.domain import Album, AlbumNotFoundError, Money, SkuAlreadyExistsError
-
-metadata = MetaData()
-
-albums = Table(
-    "albums",
-    metadata,
-    Column("sku", String(32), primary_key=True),
-    Column("title", String(300), nullable=False),
-    Column("artist", String(300), nullable=False),
-    Column("genre", String(60), nullable=False, index=True),
-    Column("released", Integer, nullable=False),
-    Column("price_minor", Integer, nullable=False),
-    Column("currency", String(3), nullable=False),
-)
-
-
-# paved's outbox and inbox live in the catalog's own database, beside its albums.
-messaging = messaging_tables(metadata)
-
-
-@dataclass(frozen=True)
-class AlbumFilter:
-    genre: str | None = None
-    artist: str | None = None
-    text: str | None = None
+from catalog.announcements import event_of
+from catalog.domain import Album, AlbumFilter, AlbumNotFoundError, Money, SkuAlreadyExistsError
+from catalog.tables import albums
 
 
 def _to_album(row: RowMapping) -> Album:
@@ -61,12 +40,12 @@ def _to_row(album: Album) -> dict[str, object]:
     }
 
 
-def _contains(column: Column[str], text: str) -> object:
+def _contains(column: Column[str], text: str) -> ColumnElement[bool]:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return func.lower(column).like(f"%{escaped}%", escape="\\")
 
 
-class AlbumRepository:
+class SqlAlbumRepository:
     """Albums in the catalog's database, within the caller's transaction."""
 
     def __init__(self, session: AsyncSession) -> None:
@@ -101,3 +80,29 @@ class AlbumRepository:
             query = query.where(or_(_contains(albums.c.title, where.text), _contains(albums.c.artist, where.text)))
         rows = (await self.session.execute(query)).mappings().all()
         return [_to_album(row) for row in rows]
+
+
+class SqlStore:
+    """The catalog's albums and outbox over one session."""
+
+    def __init__(self, session: AsyncSession, outbox: MessageWriter) -> None:
+        self.albums = SqlAlbumRepository(session)
+        self.announce = Announcer(session, outbox, event_of=event_of)
+
+
+class DatabaseUnitOfWork:
+    """Reads and transactions on the catalog's database, for its use cases."""
+
+    def __init__(self, database: Database, outbox: MessageWriter) -> None:
+        self.database = database
+        self.outbox = outbox
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlStore]:
+        async with self.database.read() as session:
+            yield SqlStore(session, self.outbox)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[SqlStore]:
+        async with self.database.transaction() as session:
+            yield SqlStore(session, self.outbox)

@@ -3,10 +3,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import nats
 import pytest
 from paved import Envelope
-from paved.testing import TestTokens
+from paved.testing import BrokerProbe, TestTokens, eventually
 
 NEW_ALBUM = {
     "sku": "TEST-0001",
@@ -140,7 +139,7 @@ async def test_a_malformed_price_names_the_field(
     [({"limit": 0}, "query.limit"), ({"limit": "all"}, "query.limit"), ({"after": "not a sku"}, "query.after")],
 )
 async def test_bad_query_parameters_name_the_parameter(
-    client: httpx.AsyncClient, params: dict[str, object], field: str
+    client: httpx.AsyncClient, params: dict[str, str | int], field: str
 ) -> None:
     """Paging parameters out of range or of the wrong type are 422 problems naming them."""
     response = await client.get("/albums", params=params)
@@ -163,23 +162,9 @@ async def test_a_price_change_publishes_price_changed_once(
     requests = {changed.headers["x-correlation-id"], again.headers["x-correlation-id"]}
 
     async def published() -> list[Envelope]:
-        connection = await nats.connect(broker_url)
-        js = connection.jetstream()
-        try:
-            info = await js.stream_info("CATALOG_EVENTS")
-            found = []
-            for seq in range(info.state.first_seq, info.state.last_seq + 1):
-                envelope = Envelope.from_bytes((await js.get_msg("CATALOG_EVENTS", seq)).data)
-                if envelope.correlation_id in requests:
-                    found.append(envelope)
-            return found
-        finally:
-            await connection.close()
+        return await BrokerProbe(broker_url).messages_in("CATALOG_EVENTS", correlation_ids=requests)
 
-    for _ in range(100):
-        if events := await published():
-            break
-        await asyncio.sleep(0.05)
+    events = await eventually(published)
     await asyncio.sleep(0.3)  # time for a wrong second event to show up
     [event] = await published()
     assert event.type == "catalog.PriceChanged" and event.correlation_id == changed.headers["x-correlation-id"]

@@ -24,9 +24,7 @@ album_like = st.fixed_dictionaries(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=album_like | json_values)
-async def test_no_body_makes_the_catalog_fail(
-    client: httpx.AsyncClient, admin: dict[str, str], body: object
-) -> None:
+async def test_no_body_makes_the_catalog_fail(client: httpx.AsyncClient, admin: dict[str, str], body: object) -> None:
     """Whatever JSON arrives, the answer is a success or a 4xx problem, never a server error."""
     response = await client.post("/albums", json=body, headers=admin)
     assert response.status_code < 500, response.text

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
-from paved import CurrentPrincipal, Principal, Problem, require_scopes
+from fastapi import APIRouter, Depends, Path, Response, status
+from paved import CurrentPrincipal, Principal, Problem, Provided, require_scopes
 
 from customer import contract
 from customer.contract import (
@@ -18,16 +18,11 @@ from customer.contract import (
     ContactDetails,
     ProfileOut,
 )
-from customer.customers import Customers
 from customer.domain import CUSTOMER_ID, Address, Customer, PostalAddress
 from customer.domain import ContactDetails as Contact
+from customer.use_cases import Customers
 
-
-async def _customers(request: Request) -> Customers:
-    return request.app.state.customers  # type: ignore[no-any-return]
-
-
-CurrentCustomers = Annotated[Customers, Depends(_customers)]
+CurrentCustomers = Annotated[Customers, Provided(Customers)]
 """The customer service's use cases, for an endpoint's parameters."""
 
 

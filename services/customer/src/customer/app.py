@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from paved import Problem, Service, ServiceSettings
+from paved import Clock, Problem, Service, ServiceSettings, utc_now
 
-from customer import __version__, api, store
-from customer.contract import EVENTS_STREAM, EVENTS_SUBJECTS
-from customer.customers import Clock, Customers, utc_now
+from customer import __version__, api, contract, store, tables
 from customer.domain import (
     AddressNotFoundError,
     InvalidDetailsError,
@@ -16,6 +14,7 @@ from customer.domain import (
     ProfileRequiredError,
     TooManyAddressesError,
 )
+from customer.use_cases import Customers
 
 
 async def _invalid_details(request: Request, exc: Exception) -> JSONResponse:
@@ -29,12 +28,10 @@ async def _invalid_details(request: Request, exc: Exception) -> JSONResponse:
 
 def create_service(settings: ServiceSettings | None = None, *, clock: Clock = utc_now) -> Service:
     """The customer service; ``paved serve`` calls this at process start, tests with their settings and clock."""
-    service = Service(name="customer", version=__version__, settings=settings, messaging=store.messaging)
-    assert service.messaging is not None
-    service.messaging.stream(EVENTS_STREAM, subjects=[EVENTS_SUBJECTS])
-    service.app.state.customers = Customers(
-        uow=store.DatabaseUnitOfWork(service.database, service.messaging.outbox), clock=clock
-    )
+    service = Service(name="customer", version=__version__, settings=settings, messaging=tables.messaging)
+    service.messaging.own(contract.EVENTS)
+    uow = store.DatabaseUnitOfWork(service.database, service.messaging.outbox)
+    service.provide(Customers, Customers(uow=uow, clock=clock))
     service.include_router(api.router)
     service.map_error(ProfileNotFoundError, status=404, title="Profile not found")
     service.map_error(AddressNotFoundError, status=404, title="Address not found")

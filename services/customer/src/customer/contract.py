@@ -5,10 +5,11 @@ Service clients with scope ``customers:read`` may read one address of any custom
 (``GET /customers/{customer_id}/addresses/{address_id}``), as the order service does to copy the
 delivery address into an order.
 
-Events go to the stream CUSTOMER_EVENTS, on subjects ``customer.events.<kind>``. They carry as little
-personal data as their consumers need: CustomerRegistered has the contact email (the notification
-service, which consumes events only, writes to it); AddressAdded names the address and its country, and
-whoever needs the rest of it asks, so that what the shop knows of a customer's whereabouts stays here.
+Events go to the stream it owns, CUSTOMER_EVENTS, each on its own subject
+(``customer.events.customer-registered``). They carry as little personal data as their consumers need:
+CustomerRegistered has the contact email (the notification service, which consumes events only, writes
+to it); AddressAdded names the address and its country, and whoever needs the rest of it asks, so that
+what the shop knows of a customer's whereabouts stays here.
 
 Changes here are compatible only (new optional fields); a breaking change is a new version beside this one.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from paved.messaging import Event
+from paved.messaging import Event, Stream
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from customer.countries import COUNTRIES
@@ -70,9 +71,9 @@ class PostalAddress(BaseModel):
     name: Name = Field(description="who receives the parcel", examples=["Ann Smith"])
     lines: list[Line] = Field(min_length=1, max_length=MAX_ADDRESS_LINES, examples=[["Flat 2", "10 Downing Street"]])
     city: Name = Field(examples=["London"])
-    postcode: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_POSTCODE_LENGTH)
-    ] = Field(examples=["SW1A 2AA"])
+    postcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_POSTCODE_LENGTH)] = (
+        Field(examples=["SW1A 2AA"])
+    )
     country: Country = Field(description="ISO 3166-1 alpha-2", examples=["GB"])
 
 
@@ -88,10 +89,7 @@ class AddressList(BaseModel):
 
 # -- events ---------------------------------------------------------------------------------------
 
-EVENTS_STREAM = "CUSTOMER_EVENTS"
-EVENTS_SUBJECTS = "customer.events.>"
-CUSTOMER_REGISTERED_SUBJECT = "customer.events.customer-registered"
-ADDRESS_ADDED_SUBJECT = "customer.events.address-added"
+EVENTS = Stream("CUSTOMER_EVENTS", subjects=["customer.events.>"])
 
 
 class CustomerRegistered(Event, type="customer.CustomerRegistered", version=1):

@@ -6,8 +6,8 @@ the shop delivers to should be a reviewed change to this file, not a dependency 
 
 from __future__ import annotations
 
-COUNTRIES: frozenset[str] = frozenset(
-    """
+# By first letter, so that a code is found (or missed) at a glance.
+_ASSIGNED = """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ
     BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
     CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ
@@ -33,5 +33,6 @@ COUNTRIES: frozenset[str] = frozenset(
     WF WS
     YE YT
     ZA ZM ZW
-    """.split()
-)
+    """
+
+COUNTRIES: frozenset[str] = frozenset(_ASSIGNED.split())

@@ -92,9 +92,7 @@ class PostalAddress:
         object.__setattr__(self, "name", _text("name", self.name, max_length=MAX_NAME_LENGTH))
         if not 1 <= len(self.lines) <= MAX_ADDRESS_LINES:
             raise InvalidDetailsError("lines", f"an address has 1 to {MAX_ADDRESS_LINES} lines")
-        lines = tuple(
-            _text(f"lines.{n}", line, max_length=MAX_LINE_LENGTH) for n, line in enumerate(self.lines)
-        )
+        lines = tuple(_text(f"lines.{n}", line, max_length=MAX_LINE_LENGTH) for n, line in enumerate(self.lines))
         object.__setattr__(self, "lines", lines)
         object.__setattr__(self, "city", _text("city", self.city, max_length=MAX_NAME_LENGTH))
         object.__setattr__(self, "postcode", _text("postcode", self.postcode, max_length=MAX_POSTCODE_LENGTH))

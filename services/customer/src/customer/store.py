@@ -1,84 +1,20 @@
-"""The customer service's own tables, and the repository that maps them onto its domain. Nobody else reads them."""
+"""The customer service's repository and unit of work over its tables (``tables.py``): the only code that knows them."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from paved import Database
-from paved.messaging import Outbox, messaging_tables
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Dialect,
-    ForeignKey,
-    Index,
-    MetaData,
-    String,
-    Table,
-    delete,
-    select,
-    update,
-)
+from paved.messaging import Announcer, MessageWriter
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import TypeDecorator
 
-from customer.announcements import published
-from customer.domain import Address, ContactDetails, Customer, Fact, PostalAddress
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite keeps none, so it is put back on reading)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("a naive datetime cannot be stored: whose time would it be?")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-metadata = MetaData()
-
-customers = Table(
-    "customers",
-    metadata,
-    Column("id", String(100), primary_key=True),
-    Column("display_name", String(100), nullable=False),
-    Column("email", String(320), nullable=False),
-    Column("registered_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-)
-
-addresses = Table(
-    "addresses",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("customer_id", String(100), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
-    Column("name", String(100), nullable=False),
-    Column("lines", JSON, nullable=False),
-    Column("city", String(100), nullable=False),
-    Column("postcode", String(16), nullable=False),
-    Column("country", String(2), nullable=False),
-    Column("added_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    Index("ix_addresses_customer_id", "customer_id", "added_at"),
-)
-
-# paved's outbox and inbox live in the customer service's own database, beside its customers.
-messaging = messaging_tables(metadata)
+from customer.announcements import event_of
+from customer.domain import Address, ContactDetails, Customer, PostalAddress
+from customer.tables import addresses, customers
 
 # Both dialects can skip a row whose key is taken (INSERT … ON CONFLICT DO NOTHING), each its own way.
 _INSERT_IGNORING_DUPLICATES: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
@@ -122,8 +58,10 @@ class SqlCustomerRepository:
         row = (await self.session.execute(query)).mappings().first()
         if row is None:
             return None
-        listed = select(addresses).where(addresses.c.customer_id == customer_id).order_by(
-            addresses.c.added_at, addresses.c.id
+        listed = (
+            select(addresses)
+            .where(addresses.c.customer_id == customer_id)
+            .order_by(addresses.c.added_at, addresses.c.id)
         )
         return Customer(
             id=row["id"],
@@ -181,20 +119,15 @@ class SqlCustomerRepository:
 class SqlStore:
     """The customer service's repository and outbox over one session."""
 
-    def __init__(self, session: AsyncSession, outbox: Outbox, *, backend: str) -> None:
-        self.session = session
-        self.outbox = outbox
+    def __init__(self, session: AsyncSession, outbox: MessageWriter, *, backend: str) -> None:
         self.customers = SqlCustomerRepository(session, backend=backend)
-
-    async def announce(self, fact: Fact) -> None:
-        event, subject = published(fact)
-        await self.outbox.put(self.session, event.envelope(), subject=subject)
+        self.announce = Announcer(session, outbox, event_of=event_of)
 
 
 class DatabaseUnitOfWork:
-    """Transactions on the customer service's database, for the use cases."""
+    """Reads and transactions on the customer service's database, for its use cases."""
 
-    def __init__(self, database: Database, outbox: Outbox) -> None:
+    def __init__(self, database: Database, outbox: MessageWriter) -> None:
         self.database = database
         self.outbox = outbox
         self.backend = database.url.get_backend_name()

@@ -1,41 +1,22 @@
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from paved import Service, ServiceSettings
-from paved.migrations import upgrade
-from paved.testing import TestTokens, postgres_database, postgres_is_reachable, running_nats
+from paved.testing import TestTokens, database_url_fixture, running_nats
 
 from customer.app import create_service
 
-MIGRATIONS = Path(__file__).parents[2] / "migrations"
+# The customer service's own database, migrated: a SQLite file, and PostgreSQL as in production.
+database_url = database_url_fixture(migrations=Path(__file__).parents[2] / "migrations", name="customer")
 
 
 @pytest.fixture(scope="session")
 def broker_url() -> Iterator[str]:
     with running_nats() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The customer service's own database, migrated: a SQLite file, and PostgreSQL as in production."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/customer.db"
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
-        return
-    if not await postgres_is_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable, and CI must test the production path")
-        pytest.skip("PostgreSQL is not reachable (set PAVED_TEST_POSTGRES_URL)")
-    async with postgres_database("customer_test") as url:
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
         yield url
 
 

@@ -5,11 +5,9 @@ import asyncio
 import httpx
 import pytest
 from paved import Envelope
-from paved.testing import TestTokens
+from paved.testing import BrokerProbe, TestTokens, eventually
 
 from customer.domain import MAX_ADDRESSES
-
-from .broker import eventually, messages_on
 
 HOME = {
     "name": "Ann Smith",
@@ -132,7 +130,7 @@ async def test_adding_an_address_publishes_address_added(
     requests = {added.headers["x-correlation-id"], changed.headers["x-correlation-id"]}
 
     async def published() -> list[Envelope]:
-        return await messages_on(broker_url, "CUSTOMER_EVENTS", correlation_ids=requests)
+        return await BrokerProbe(broker_url).messages_in("CUSTOMER_EVENTS", correlation_ids=requests)
 
     [event] = await eventually(published)
     await asyncio.sleep(0.3)  # time for a wrong second event to show up

@@ -36,9 +36,7 @@ def _is_a_problem_naming_fields(response: httpx.Response) -> bool:
 
 @SETTINGS
 @given(body=address_like | json_values)
-async def test_no_address_makes_the_service_fail(
-    client: httpx.AsyncClient, ann: dict[str, str], body: object
-) -> None:
+async def test_no_address_makes_the_service_fail(client: httpx.AsyncClient, ann: dict[str, str], body: object) -> None:
     """Whatever JSON arrives as an address, the answer is a success or a 4xx problem naming body fields."""
     await client.put("/me/profile", json={"display_name": "Ann", "email": "ann@example.com"}, headers=ann)
     response = await client.post("/me/addresses", json=body, headers=ann)

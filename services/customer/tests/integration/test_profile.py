@@ -5,9 +5,7 @@ import asyncio
 import httpx
 import pytest
 from paved import Envelope
-from paved.testing import TestTokens
-
-from .broker import eventually, messages_on
+from paved.testing import BrokerProbe, TestTokens, eventually
 
 ANN = {"display_name": "Ann Smith", "email": "ann@example.com"}
 
@@ -84,7 +82,7 @@ async def test_registering_publishes_customer_registered_once(
     requests = {created.headers["x-correlation-id"], updated.headers["x-correlation-id"]}
 
     async def published() -> list[Envelope]:
-        return await messages_on(broker_url, "CUSTOMER_EVENTS", correlation_ids=requests)
+        return await BrokerProbe(broker_url).messages_in("CUSTOMER_EVENTS", correlation_ids=requests)
 
     [event] = await eventually(published)
     await asyncio.sleep(0.3)  # time for a wrong second event to show up
@@ -108,7 +106,7 @@ async def test_concurrent_first_puts_register_once(
     requests = {r.headers["x-correlation-id"] for r in responses}
 
     async def published() -> list[Envelope]:
-        return await messages_on(broker_url, "CUSTOMER_EVENTS", correlation_ids=requests)
+        return await BrokerProbe(broker_url).messages_in("CUSTOMER_EVENTS", correlation_ids=requests)
 
     assert len(await eventually(published)) == 1
     await asyncio.sleep(0.3)

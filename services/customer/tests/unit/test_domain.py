@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -65,11 +66,17 @@ def test_unusable_contact_details_name_the_field(display_name: str, email: str, 
         ({"name": "\t"}, "name"),
     ],
 )
-def test_an_address_that_cannot_be_delivered_to_names_the_field(change: dict[str, object], field: str) -> None:
+def test_an_address_that_cannot_be_delivered_to_names_the_field(change: dict[str, Any], field: str) -> None:
     """Unknown countries, no lines or too many, and blank parts are refused naming the field."""
-    fields = {"name": "Ann", "lines": ("1 High St",), "city": "Leeds", "postcode": "LS1 1AA", "country": "GB"}
+    fields: dict[str, Any] = {
+        "name": "Ann",
+        "lines": ("1 High St",),
+        "city": "Leeds",
+        "postcode": "LS1 1AA",
+        "country": "GB",
+    }
     with pytest.raises(InvalidDetailsError) as refused:
-        PostalAddress(**(fields | change))  # type: ignore[arg-type]
+        PostalAddress(**(fields | change))
     assert refused.value.field == field
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+
+from paved import Clock, utc_now
 
 from customer.domain import (
     Address,
@@ -17,13 +18,6 @@ from customer.domain import (
 )
 from customer.ports import Store, UnitOfWork
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The time now, in UTC."""
-    return datetime.now(UTC)
-
 
 def new_address_id() -> str:
     """An opaque, unguessable address id: knowing one's own ids tells nothing about anyone else's."""
@@ -33,9 +27,7 @@ def new_address_id() -> str:
 class Customers:
     """Profiles and addresses, each read or changed for the one customer it belongs to."""
 
-    def __init__(
-        self, *, uow: UnitOfWork, clock: Clock = utc_now, new_id: Callable[[], str] = new_address_id
-    ) -> None:
+    def __init__(self, *, uow: UnitOfWork, clock: Clock = utc_now, new_id: Callable[[], str] = new_address_id) -> None:
         self.uow = uow
         self.clock = clock
         self.new_id = new_id

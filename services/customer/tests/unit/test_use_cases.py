@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from customer.customers import Customers
 from customer.domain import (
     MAX_ADDRESSES,
     AddressAdded,
@@ -15,6 +14,7 @@ from customer.domain import (
     ProfileRequiredError,
     TooManyAddressesError,
 )
+from customer.use_cases import Customers
 
 from .fakes import FakeUnitOfWork, ManualClock, SequentialIds
 
