@@ -19,7 +19,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paved import Service, ServiceSettings
-from paved.messaging import Command, Handling, Reply, messaging_tables
+from paved.messaging import Command, Handling, Reply, Stream, messaging_tables
 from paved.sagas import Action, Orchestration, Orchestrator, Saga, SagaChange, SagaStep, StepContext, saga_tables
 
 # -- contracts ---------------------------------------------------------------------------------------
@@ -107,8 +107,7 @@ def returns(deadline: timedelta = timedelta(seconds=5)) -> Saga:
 def orders_service(*, database_url: str, broker_url: str, deadline: timedelta = timedelta(seconds=5)) -> Service:
     settings = ServiceSettings(database_url=database_url, broker_url=broker_url)
     service = Service(name="orders", version="0", settings=settings, messaging=orders_messaging)
-    assert service.messaging is not None
-    requests = service.messaging.send_commands(service="orders")
+    requests = service.messaging.send_commands()
 
     async def remember(session: AsyncSession, change: SagaChange) -> None:
         await session.execute(insert(changes).values(saga_id=change.saga_id, step=change.step, outcome=change.outcome))
@@ -119,7 +118,7 @@ def orders_service(*, database_url: str, broker_url: str, deadline: timedelta = 
     # Two sagas in one service, awaiting replies of the same types: each answer goes to its instance's saga.
     service.app.state.orchestrator = orchestration.orchestrate(fulfilment(deadline), on_change=remember)
     service.app.state.returns = orchestration.orchestrate(returns(deadline), on_change=remember)
-    service.messaging.keep_running("paved-sagas-wake-ups", orchestration.watch)
+    service.background("paved-saga-wake-ups", orchestration.wake_ups())
     return service
 
 
@@ -155,11 +154,8 @@ def _behaviour(order_id: str, name: str) -> str:
 def partners_service(*, database_url: str, broker_url: str) -> Service:
     settings = ServiceSettings(database_url=database_url, broker_url=broker_url)
     service = Service(name="partners", version="0", settings=settings, messaging=partners_messaging)
-    assert service.messaging is not None
-    service.messaging.stream("PARTNERS_COMMANDS", subjects=["partners.commands.>"])
-    consumer = service.messaging.consumer(
-        "partners-commands", stream="PARTNERS_COMMANDS", subjects=["partners.commands.>"]
-    )
+    commands = service.messaging.own(Stream("PARTNERS_COMMANDS", subjects=["partners.commands.>"]))
+    consumer = service.messaging.consumer("partners-commands", stream=commands, subjects=["partners.commands.>"])
     for name, command_type in COMMANDS.items():
 
         async def handle(handling: Handling, command: Command, name: str = name) -> None:

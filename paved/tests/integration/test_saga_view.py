@@ -14,11 +14,11 @@ from sqlalchemy import MetaData, insert
 
 from paved import Service, ServiceSettings
 from paved.envelope import Envelope
-from paved.messaging import messaging_tables
+from paved.messaging import Stream, messaging_tables
 from paved.platform.nats import EmbeddedNats
 from paved.sagas import Milestone, SagaView, saga_tables
 from paved.sagas.inspection import SagaStore
-from paved.testing import create_tables
+from paved.testing import BrokerProbe, create_tables
 from shop import eventually, publish
 
 pytestmark = pytest.mark.nats
@@ -32,8 +32,6 @@ def watcher(*, database_url: str, broker_url: str) -> Service:
     """A service that takes part in nothing and watches the fulfilment's events go by."""
     settings = ServiceSettings(database_url=database_url, broker_url=broker_url)
     service = Service(name="watcher", version="0", settings=settings, messaging=watcher_messaging)
-    assert service.messaging is not None
-    service.messaging.stream("SHOP_EVENTS", subjects=["shop.events.>"])
     view = SagaView(
         "fulfilment",
         Milestone("order.OrderPlaced", "placed", starts=True),
@@ -52,6 +50,12 @@ def watcher(*, database_url: str, broker_url: str) -> Service:
 async def _event(broker_url: str, type_: str, order_id: str, at: datetime) -> None:
     envelope = Envelope(type=type_, correlation_id=order_id, occurred_at=at, data={"order_id": order_id})
     await publish(broker_url, f"shop.events.{type_}", envelope.to_bytes(), envelope=envelope)
+
+
+@pytest.fixture(autouse=True)
+async def shop_events(broker: EmbeddedNats) -> None:
+    """The shop's events stream, as the services that publish there declare it (the watcher follows it)."""
+    await BrokerProbe(broker.url).declare(Stream("SHOP_EVENTS", subjects=["shop.events.>"]))
 
 
 @pytest.fixture

@@ -226,8 +226,7 @@ def _orchestration() -> Orchestration:
     metadata = MetaData()
     settings = ServiceSettings(database_url="sqlite+aiosqlite:///:memory:")
     service = Service(name="orders", version="0", settings=settings, messaging=messaging_tables(metadata))
-    assert service.messaging is not None
-    requests = service.messaging.send_commands(service="orders")
+    requests = service.messaging.send_commands()
     return Orchestration(tables=saga_tables(metadata), requests=requests, database=service.database)
 
 

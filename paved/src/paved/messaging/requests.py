@@ -10,7 +10,6 @@ arrives after that is ignored.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -117,14 +116,23 @@ class Requests:
         """Register how to continue when a command of ``command_type`` gets no reply by its deadline."""
 
         def register(handler: Callable[[Handling, PendingRequest], Awaitable[None]]) -> Any:
+            if command_type.message_type in self._on_timeout:
+                raise ValueError(f"a timeout of {command_type.message_type} is handled already")
             self._on_timeout[command_type.message_type] = handler
             return handler
 
         return register
 
     def on_any_timeout(self, handler: Callable[[Handling, PendingRequest], Awaitable[None]]) -> None:
-        """Continue with ``handler`` when a command of a type without its own timeout handler times out."""
+        """Continue with ``handler`` when a command of a type without its own timeout handler times out:
+        for commands built at run time (a saga's), whose types cannot be named up front. One per service."""
+        if self._on_any_timeout is not None:
+            raise ValueError("the timeouts no command type claims are handled already")
         self._on_any_timeout = handler
+
+    def handles_reply(self, reply_type: type[Reply]) -> bool:
+        """Whether a continuation of ``reply_type`` is registered."""
+        return reply_type in self.replies.handlers
 
     async def _settle(self, session: AsyncSession, request_id: str | None, state: str) -> PendingRequest | None:
         """Move a pending request to ``state``; None if it was not pending (only one settler wins)."""
@@ -167,13 +175,3 @@ class Requests:
         """One round of the deadlines' poll (``paved.background.poller``)."""
         await self.time_out_due()
 
-
-async def repeat(step: Callable[[], Awaitable[object]], *, every_seconds: float, doing: str) -> None:
-    """Run ``step`` every ``every_seconds`` until cancelled; a failure (the database away) is logged and
-    the next round tries again, so the loop never dies of it."""
-    while True:
-        try:
-            await step()
-        except Exception as exc:  # noqa: BLE001
-            log.warning(f"{doing} failed; retrying", error=f"{type(exc).__name__}: {exc}")
-        await asyncio.sleep(every_seconds)

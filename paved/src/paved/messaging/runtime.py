@@ -45,9 +45,19 @@ class Messaging:
         self.requests: Requests | None = None
 
     def own(self, stream: Stream) -> Stream:
-        """Declare a stream this service publishes to (created or updated when it is prepared)."""
+        """Declare a stream this service publishes to (created or updated when it is prepared).
+
+        Its subjects must be under the service's name (``warehouse.events.>`` for ``warehouse``): a service
+        publishes under its own name, so a stream of another's subjects is another's to declare.
+        """
         if any(known.name == stream.name for known in self.streams):
             raise ValueError(f"{self.service} already owns stream {stream.name}")
+        foreign = [subject for subject in stream.subjects if not subject.startswith(f"{self.service}.")]
+        if foreign:
+            raise ValueError(
+                f"{self.service} cannot own stream {stream.name}: its subjects {foreign} are not under "
+                f"'{self.service}.'; follow another service's stream instead (messaging.follow)"
+            )
         self.streams.append(stream)
         return stream
 

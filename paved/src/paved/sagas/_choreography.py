@@ -59,7 +59,8 @@ class SagaView:
     def observe(
         self, messaging: Messaging, *, tables: SagaTables, consumer: str, streams: dict[str, list[str]]
     ) -> None:
-        """Consume the events of ``streams`` (name → subjects) with a durable consumer of this service."""
+        """Consume the events of ``streams`` (name → subjects) with a durable consumer of this service; a
+        stream the service does not own, it follows."""
         self.tables = tables
         sagas = tables.sagas
         # Built once: a statement built per event costs more Python than SQLite spends running it.
@@ -70,8 +71,10 @@ class SagaView:
         )
         self._insert_process, self._insert_entry = insert(sagas), insert(tables.log)
         self._update_process = update(sagas).where(sagas.c.id == bindparam("saga_id"))
-        for stream, subjects in streams.items():
-            messaging.consumer(f"{consumer}-{stream.lower()}", stream=stream, subjects=subjects).observer = self.record
+        owned = {stream.name: stream for stream in messaging.streams}
+        for name, subjects in streams.items():
+            source = owned.get(name) or messaging.follow(name)
+            messaging.consumer(f"{consumer}-{name.lower()}", stream=source, subjects=subjects).observer = self.record
 
     async def record(self, handling: Handling) -> None:
         """Record one event in its process's timeline, and move the process's state if it is a milestone."""

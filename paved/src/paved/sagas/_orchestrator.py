@@ -3,7 +3,7 @@
     orchestration = Orchestration(tables=tables.sagas, requests=requests, database=service.database)
     fulfilment = orchestration.orchestrate(fulfilment_saga, on_change=progress)
     returns = orchestration.orchestrate(returns_saga)
-    service.messaging.keep_running("sagas-wake-ups", orchestration.watch)
+    service.background("paved-saga-wake-ups", orchestration.wake_ups())
 
 One ``Orchestration`` per service takes every reply and timeout of its sagas and routes each to the saga
 its instance was started as (the name ``paved_sagas`` keeps), so a service runs several sagas side by
@@ -15,7 +15,6 @@ and repeats nothing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,10 +22,12 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from paved.background import Run, poller
 from paved.database import Database
+from paved.times import now_ms
 from paved.messaging.consumer import Handling
 from paved.messaging.contracts import Reply
-from paved.messaging.requests import PendingRequest, Requests, repeat
+from paved.messaging.requests import PendingRequest, Requests
 from paved.sagas._definition import Saga, SagaDefinitionError, StepContext
 from paved.sagas._engine import Decision, Note, SagaEngine, Send, backoff_ms, redrive
 from paved.sagas._state import ChangeKind, Outcome, SagaChange, SagaInstance, SagaNotFoundError
@@ -36,10 +37,6 @@ from paved.sagas._tables import SagaTables
 log = structlog.get_logger(logger_name="paved.sagas")
 
 OnChange = Callable[[AsyncSession, SagaChange], Awaitable[None]]
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
@@ -78,8 +75,8 @@ class Orchestration:
         """
         if saga.name in self._sagas:
             raise SagaDefinitionError(f"saga {saga.name!r} is orchestrated twice in this service")
-        handled = self.requests.replies.handlers
-        taken = sorted(t.message_type for t in saga.reply_types() - self._reply_types if t in handled)
+        new = saga.reply_types() - self._reply_types
+        taken = sorted(t.message_type for t in new if self.requests.handles_reply(t))
         if taken:
             raise SagaDefinitionError(
                 f"saga {saga.name!r} awaits replies that another handler of {self.requests.replies.name} "
@@ -95,11 +92,11 @@ class Orchestration:
     async def wake_due(self, *, sagas: frozenset[str] | None = None) -> int:
         """Send again for the instances whose wait is over, each in its own transaction; returns how many.
 
-        One round of ``watch``; ``sagas`` limits it to instances of those names (default: all run here).
+        One round of ``wake_ups``; ``sagas`` limits it to instances of those names (default: all run here).
         """
         names = self._sagas.keys() if sagas is None else sagas & self._sagas.keys()
         async with self.database.read() as session:
-            due = await self.records.due(session, sagas=names, now_ms=_now_ms())
+            due = await self.records.due(session, sagas=names, now_ms=now_ms())
         woken = 0
         for saga_id in due:
             async with self.database.transaction() as session:
@@ -108,16 +105,20 @@ class Orchestration:
                     continue
                 instance, _ = found
                 orchestrated = self._sagas[instance.saga]
-                decision = orchestrated.engine.wake(instance, now_ms=_now_ms())
+                decision = orchestrated.engine.wake(instance, now_ms=now_ms())
                 if decision is None:
                     continue  # another instance of the service woke it meanwhile
                 await self._carry_out(session, orchestrated, instance, decision)
                 woken += 1
         return woken
 
-    async def watch(self, *, every_seconds: float = 0.2) -> None:
-        """Wake due sagas until cancelled."""
-        await repeat(self.wake_due, every_seconds=every_seconds, doing="waking sagas")
+    def wake_ups(self, *, every_seconds: float = 0.2) -> Run:
+        """The background task that wakes due sagas (``service.background(name, orchestration.wake_ups())``)."""
+
+        async def wake() -> None:
+            await self.wake_due()
+
+        return poller(wake, every=every_seconds)
 
     # -- answers ------------------------------------------------------------------------------------
 
@@ -141,7 +142,7 @@ class Orchestration:
             log.info("answer to a command no saga awaits; ignored", request_id=request.id, reply=reply.message_type)
             return
         instance, orchestrated = awaiting
-        decision = orchestrated.engine.replied(instance, request_id=request.id, reply=reply, now_ms=_now_ms())
+        decision = orchestrated.engine.replied(instance, request_id=request.id, reply=reply, now_ms=now_ms())
         if decision is not None:
             await self._carry_out(handling.session, orchestrated, instance, decision)
 
@@ -150,7 +151,7 @@ class Orchestration:
         if awaiting is None:
             return
         instance, orchestrated = awaiting
-        decision = orchestrated.engine.timed_out(instance, request_id=request.id, now_ms=_now_ms())
+        decision = orchestrated.engine.timed_out(instance, request_id=request.id, now_ms=now_ms())
         if decision is not None:
             await self._carry_out(handling.session, orchestrated, instance, decision)
 
@@ -224,10 +225,6 @@ class Orchestrator:
         """Send again for this saga's instances whose wait is over; returns how many."""
         return await self._orchestration.wake_due(sagas=frozenset({self.saga.name}))
 
-    async def watch(self, *, every_seconds: float = 0.2) -> None:
-        """Wake this saga's due instances until cancelled (``Orchestration.watch`` wakes every saga's)."""
-        await repeat(self.wake_due, every_seconds=every_seconds, doing=f"waking sagas {self.saga.name}")
-
 
 async def retry_saga(session: AsyncSession, tables: SagaTables, saga_id: str) -> bool:
     """Re-drive a saga that needs attention (``paved sagas retry``): due now, its attempts counted afresh.
@@ -240,7 +237,7 @@ async def retry_saga(session: AsyncSession, tables: SagaTables, saga_id: str) ->
     if found is None:
         return False
     instance, step = found
-    decision = redrive(instance, step=step, now_ms=_now_ms())
+    decision = redrive(instance, step=step, now_ms=now_ms())
     if decision is None:
         return False
     await records.save(session, instance, decision.instance, step=step)
