@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 from paved.messaging import Consumer, Handling
 
-from loyalty.announcements import where_it_stands
+from loyalty.announcements import event_of
 from loyalty.contract import AwardPoints, RevokePoints
-from loyalty.domain import Money, OrderEntries
-from loyalty.points import PointsBook
+from loyalty.domain import Money
+from loyalty.use_cases import PointsBook
 
 OpenBook = Callable[[Handling], PointsBook]
 """The use cases in a handled message's transaction, announcing as caused by that message."""
@@ -40,12 +40,6 @@ def _check_reply_subject(handling: Handling) -> None:
         raise UnroutableReplyError(reply_to)
 
 
-async def _answer(handling: Handling, order: OrderEntries) -> None:
-    """Reply, in the handling's transaction, if the sender asked for a reply."""
-    if handling.envelope.reply_to is not None:
-        await handling.reply(where_it_stands(order))
-
-
 def register(commands: Consumer, *, open_book: OpenBook) -> None:
     """Handle the loyalty commands from ``commands``, with the use cases ``open_book`` gives."""
 
@@ -55,10 +49,10 @@ def register(commands: Consumer, *, open_book: OpenBook) -> None:
         amount = Money(command.amount.amount_minor, command.amount.currency)
         book = open_book(handling)
         order = await book.award(order_id=command.order_id, customer_id=command.customer_id, amount=amount)
-        await _answer(handling, order)
+        await handling.reply(event_of(order))  # only if the sender asked for an answer
 
     @commands.handles(RevokePoints)
     async def revoke_points(handling: Handling, command: RevokePoints) -> None:
         _check_reply_subject(handling)
         order = await open_book(handling).revoke(order_id=command.order_id, customer_id=command.customer_id)
-        await _answer(handling, order)
+        await handling.reply(event_of(order))  # only if the sender asked for an answer
