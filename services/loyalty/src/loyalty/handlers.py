@@ -21,9 +21,10 @@ from loyalty.use_cases import PointsBook
 OpenBook = Callable[[Handling], PointsBook]
 """The use cases in a handled message's transaction, announcing as caused by that message."""
 
-# paved's reply subjects are "<service>.replies", each captured by the asker's own stream. A reply to
-# any other subject may reach no stream, and the relay would retry it forever, holding up every message
-# after it in the outbox: such a command is refused (retried, then parked with the reason) instead.
+# paved's reply subjects are "<service>.replies", each captured by the asker's own stream. A reply to any
+# other subject reaches no stream (paved's relay parks it unsent, and the asker never hears) or a stream
+# where it does not belong (another's events, loyalty's own commands): such a command is refused before any
+# effect (retried, then parked with the reason), so the outbox only ever holds replies that can arrive.
 REPLY_SUBJECT = re.compile(r"[a-z][a-z0-9-]{0,30}\.replies")
 
 
