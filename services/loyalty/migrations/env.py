@@ -1,4 +1,5 @@
-from loyalty.store import metadata
 from paved.migrations import run_env
+
+from loyalty.tables import metadata
 
 run_env(metadata)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from paved.messaging import Command, Event, Reply
+from paved.messaging import Command, Event, Reply, Stream
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
@@ -40,15 +40,10 @@ class Money(BaseModel):
 
 # -- messages -------------------------------------------------------------------------------------
 
-COMMANDS_STREAM = "LOYALTY_COMMANDS"
-COMMANDS_SUBJECTS = "loyalty.commands.>"
-AWARD_POINTS_SUBJECT = "loyalty.commands.award-points"
-REVOKE_POINTS_SUBJECT = "loyalty.commands.revoke-points"
-
-EVENTS_STREAM = "LOYALTY_EVENTS"
-EVENTS_SUBJECTS = "loyalty.events.>"
-POINTS_AWARDED_SUBJECT = "loyalty.events.points-awarded"
-POINTS_REVOKED_SUBJECT = "loyalty.events.points-revoked"
+# Both owned by loyalty: whoever sends it commands, or follows its events, finds them as declared here.
+# Each message's subject comes from its type (``loyalty.commands.award-points``, ``loyalty.events.points-awarded``).
+COMMANDS = Stream("LOYALTY_COMMANDS", subjects=["loyalty.commands.>"])
+EVENTS = Stream("LOYALTY_EVENTS", subjects=["loyalty.events.>"])
 
 
 class AwardPoints(Command, type="loyalty.AwardPoints", version=1):
@@ -67,7 +62,10 @@ class RevokePoints(Command, type="loyalty.RevokePoints", version=1):
 
 
 class PointsAwarded(Event, Reply, type="loyalty.PointsAwarded", version=1):
-    """The customer earned ``points`` for the order; ``balance`` is theirs right after."""
+    """The customer earned ``points`` for the order; ``balance`` is theirs right after.
+
+    An event on LOYALTY_EVENTS, and the reply to a command that asked (to wherever it asked).
+    """
 
     order_id: str
     customer_id: str

@@ -13,17 +13,18 @@ from collections.abc import Callable
 
 from paved.messaging import Consumer, Handling
 
-from loyalty.announcements import where_it_stands
+from loyalty.announcements import event_of
 from loyalty.contract import AwardPoints, RevokePoints
-from loyalty.domain import Money, OrderEntries
-from loyalty.points import PointsBook
+from loyalty.domain import Money
+from loyalty.use_cases import PointsBook
 
 OpenBook = Callable[[Handling], PointsBook]
 """The use cases in a handled message's transaction, announcing as caused by that message."""
 
-# paved's reply subjects are "<service>.replies", each captured by the asker's own stream. A reply to
-# any other subject may reach no stream, and the relay would retry it forever, holding up every message
-# after it in the outbox: such a command is refused (retried, then parked with the reason) instead.
+# paved's reply subjects are "<service>.replies", each captured by the asker's own stream. A reply to any
+# other subject reaches no stream (paved's relay parks it unsent, and the asker never hears) or a stream
+# where it does not belong (another's events, loyalty's own commands): such a command is refused before any
+# effect (retried, then parked with the reason), so the outbox only ever holds replies that can arrive.
 REPLY_SUBJECT = re.compile(r"[a-z][a-z0-9-]{0,30}\.replies")
 
 
@@ -40,12 +41,6 @@ def _check_reply_subject(handling: Handling) -> None:
         raise UnroutableReplyError(reply_to)
 
 
-async def _answer(handling: Handling, order: OrderEntries) -> None:
-    """Reply, in the handling's transaction, if the sender asked for a reply."""
-    if handling.envelope.reply_to is not None:
-        await handling.reply(where_it_stands(order))
-
-
 def register(commands: Consumer, *, open_book: OpenBook) -> None:
     """Handle the loyalty commands from ``commands``, with the use cases ``open_book`` gives."""
 
@@ -55,10 +50,10 @@ def register(commands: Consumer, *, open_book: OpenBook) -> None:
         amount = Money(command.amount.amount_minor, command.amount.currency)
         book = open_book(handling)
         order = await book.award(order_id=command.order_id, customer_id=command.customer_id, amount=amount)
-        await _answer(handling, order)
+        await handling.reply(event_of(order))  # only if the sender asked for an answer
 
     @commands.handles(RevokePoints)
     async def revoke_points(handling: Handling, command: RevokePoints) -> None:
         _check_reply_subject(handling)
         order = await open_book(handling).revoke(order_id=command.order_id, customer_id=command.customer_id)
-        await _answer(handling, order)
+        await handling.reply(event_of(order))  # only if the sender asked for an answer

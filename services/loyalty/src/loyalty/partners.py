@@ -2,9 +2,10 @@
 
 ``order.FulfilmentRequested`` is order's (``services/order/src/order/contract.py``); ``payment.PaymentTaken``
 and ``payment.PaymentRefunded`` are payment's (``services/payment/src/payment/contract.py``). Copied, never
-imported: loyalty builds and deploys on its own. Type names, versions, streams and subjects are the owners',
-exactly; the fields are only those loyalty uses, and the rest is ignored (a tolerant reader), so that an
-owner's compatible change (a new field) does not make loyalty park its events.
+imported: loyalty builds and deploys on its own. Type names, versions, streams and subjects (derived from the
+types, as the owners' are) are the owners', exactly; the fields are only those loyalty uses, and the rest is
+ignored (a tolerant reader), so that an owner's compatible change (a new field) does not make loyalty park its
+events.
 
 What loyalty keeps from an order is checked as AwardPoints checks it: an order it could not award is parked
 with the reason when it is requested, not found wanting when its payment is taken. The payment events are
@@ -21,14 +22,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from loyalty.contract import CustomerId, OrderId
 
-ORDER_EVENTS_STREAM = "ORDER_EVENTS"
-ORDER_EVENTS_SUBJECTS = "order.events.>"
-FULFILMENT_REQUESTED_SUBJECT = "order.events.fulfilment-requested"
-
-PAYMENT_EVENTS_STREAM = "PAYMENT_EVENTS"
-PAYMENT_EVENTS_SUBJECTS = "payment.events.>"
-PAYMENT_TAKEN_SUBJECT = "payment.events.payment-taken"
-PAYMENT_REFUNDED_SUBJECT = "payment.events.payment-refunded"
+# The streams loyalty follows, as their owners name them; only order and payment declare them.
+ORDER_EVENTS = "ORDER_EVENTS"
+PAYMENT_EVENTS = "PAYMENT_EVENTS"
 
 _TOLERANT = ConfigDict(extra="ignore", frozen=True)
 

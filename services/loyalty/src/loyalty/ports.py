@@ -1,11 +1,12 @@
 """What the loyalty use cases need from outside, as small Protocols.
 
 ``store.py`` implements them over the partitioned tables; the unit tests, in memory (``tests/unit/fakes.py``).
+Where an order's points now stand is announced through paved's ``Announce[OrderEntries]`` (an ``Announcer``
+over ``announcements.event_of``), if and only if the transaction commits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from loyalty.domain import ChoreographedOrder, OrderEntries, PaymentOutcome, PointsAccount, Statement
@@ -49,7 +50,3 @@ class ChoreographedOrders(Protocol):
     async def payments_noted(self, customer_id: str, order_id: str) -> set[PaymentOutcome]:
         """What was noted of the order's payment before its request came (nothing, for most orders)."""
         ...
-
-
-Announce = Callable[[OrderEntries], Awaitable[None]]
-"""Publish where an order's points now stand (its newest entry), if and only if the transaction commits."""

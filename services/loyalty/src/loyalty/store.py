@@ -1,44 +1,18 @@
-"""The loyalty service's tables (its ledger, its choreographed orders), partitioned by customer, and the
-repositories over them. Nobody else reads them.
-
-Every row carries ``partition_no`` (``partition_of(customer_id)``) as the first column of its primary key,
-and every statement names one partition. So PostgreSQL can split each table into physical partitions
-(``PARTITION BY LIST (partition_no)``) without a query changing, and a partition can move to a database
-of its own whole (docs/loyalty.md).
+"""The repositories over the loyalty service's partitioned tables (``tables.py``), and the ledger over its
+database. Every statement names one partition: the customer's (``partition_of(customer_id)``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from paved import Database
-from paved.messaging import messaging_tables
-from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    Column,
-    DateTime,
-    Dialect,
-    ForeignKeyConstraint,
-    Integer,
-    MetaData,
-    SmallInteger,
-    String,
-    Table,
-    UniqueConstraint,
-    and_,
-    bindparam,
-    insert,
-    select,
-    update,
-)
+from paved import Database, utc_now
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.sql import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.sql import ColumnElement
 
 from loyalty.domain import (
     ChoreographedOrder,
@@ -51,100 +25,7 @@ from loyalty.domain import (
     Statement,
 )
 from loyalty.partitioning import PartitionCountChangedError, partition_of
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite keeps none, so it is put back on reading)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("a naive datetime cannot be stored: whose time would it be?")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-metadata = MetaData()
-
-points_accounts = Table(
-    "points_accounts",
-    metadata,
-    Column("partition_no", SmallInteger, primary_key=True),
-    Column("customer_id", String(100), primary_key=True),
-    Column("balance", BigInteger, nullable=False),
-    Column("entries", Integer, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    CheckConstraint("balance >= 0", name="balance_never_negative"),
-)
-
-points_entries = Table(
-    "points_entries",
-    metadata,
-    Column("partition_no", SmallInteger, primary_key=True),
-    Column("customer_id", String(100), primary_key=True),
-    Column("number", Integer, primary_key=True),
-    Column("order_id", String(100), nullable=False),
-    Column("kind", String(8), nullable=False),
-    Column("points", BigInteger, nullable=False),
-    Column("balance_after", BigInteger, nullable=False),
-    Column("amount_minor", BigInteger),
-    Column("currency", String(3)),
-    Column("recorded_at", UtcDateTime, nullable=False),
-    ForeignKeyConstraint(
-        ["partition_no", "customer_id"], ["points_accounts.partition_no", "points_accounts.customer_id"]
-    ),
-    # The database's own guard of "once per order": a bug that tried twice would fail, not double.
-    UniqueConstraint("partition_no", "customer_id", "order_id", "kind", name="uq_points_entries_order_kind"),
-    CheckConstraint("kind IN ('award', 'revoke')", name="kind_is_known"),
-    CheckConstraint("points >= 0", name="points_not_negative"),
-    CheckConstraint("balance_after >= 0", name="balance_after_never_negative"),
-)
-
-# The orders order announced as choreographed, in their customer's partition like the ledger: the payment
-# events that follow name the customer too, so finding the order and awarding it touch one partition.
-choreographed_orders = Table(
-    "choreographed_orders",
-    metadata,
-    Column("partition_no", SmallInteger, primary_key=True),
-    Column("customer_id", String(100), primary_key=True),
-    Column("order_id", String(100), primary_key=True),
-    Column("amount_minor", BigInteger, nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("requested_at", UtcDateTime, nullable=False),
-    CheckConstraint("amount_minor >= 0", name="total_not_negative"),
-)
-
-# A choreographed order's payment event handled before its FulfilmentRequested (they come through two
-# consumers): kept, so that the request, when it comes, still awards (or revokes). Rows of orchestrated
-# orders' payments are kept too, and never lead to anything.
-early_payments = Table(
-    "early_payments",
-    metadata,
-    Column("partition_no", SmallInteger, primary_key=True),
-    Column("customer_id", String(100), primary_key=True),
-    Column("order_id", String(100), primary_key=True),
-    Column("outcome", String(16), primary_key=True),  # taken | refunded
-)
-
-# One row: the partition count the ledger was laid out with, claimed by the first write.
-ledger_layout = Table(
-    "ledger_layout",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("partitions", Integer, nullable=False),
-    Column("laid_out_at", UtcDateTime, nullable=False),
-)
-
-# paved's outbox and inbox live in the loyalty service's own database, beside its ledger.
-messaging = messaging_tables(metadata)
+from loyalty.tables import choreographed_orders, early_payments, ledger_layout, points_accounts, points_entries
 
 # Built once: building a statement per call cost about a quarter of the service's CPU under load
 # (bench/README.md, issue 5). What varies is bound at execution; a WHERE's values under names that are not
@@ -215,7 +96,7 @@ class Layout:
         if laid_out is None:
             if not claim:
                 return  # nothing written yet, so nothing misplaced: the first write claims the count
-            claimed = {"id": 1, "partitions": self.partitions, "laid_out_at": datetime.now(UTC)}
+            claimed = {"id": 1, "partitions": self.partitions, "laid_out_at": utc_now()}
             await session.execute(_insert_unless_there(session, ledger_layout), claimed)
             # This transaction's claim, or the one a concurrent first write committed meanwhile.
             if (laid_out := await self._laid_out(session)) != self.partitions:
@@ -276,7 +157,7 @@ class SqlLedger:
             "customer_id": customer_id,
             "balance": 0,
             "entries": 0,
-            "updated_at": datetime.now(UTC),
+            "updated_at": utc_now(),
         }
         await self.session.execute(_insert_unless_there(self.session, points_accounts), opened)
         # The row lock on PostgreSQL is what serialises one customer's commands; SQLite's writer is one anyway.

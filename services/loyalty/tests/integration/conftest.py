@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -9,40 +8,43 @@ from uuid import uuid4
 import httpx
 import pytest
 from paved import Service
-from paved.migrations import upgrade
-from paved.testing import TestTokens, postgres_database, postgres_is_reachable, running_nats
+from paved.messaging import Stream
+from paved.testing import BrokerProbe, TestTokens, database_url_fixture, running_nats
 
+from loyalty import partners
 from loyalty.app import create_service
 from loyalty.settings import LoyaltySettings
-
-from .broker import REPLY_STREAM, REPLY_SUBJECT, declare_stream
+from loyalty.store import DatabaseLedger
 
 MIGRATIONS = Path(__file__).parents[2] / "migrations"
 PARTITIONS = 4
 
+# Where the tests ask for replies: a reply subject as paved's send_commands makes one, in a stream of its own.
+REPLY_SUBJECT = "shop-test.replies"
+REPLIES = Stream("SHOP_TEST_REPLIES", subjects=[REPLY_SUBJECT])
+# The streams loyalty follows, declared as their owners (order, payment) declare them.
+PARTNER_STREAMS = [
+    Stream(partners.ORDER_EVENTS, subjects=["order.events.>"]),
+    Stream(partners.PAYMENT_EVENTS, subjects=["payment.events.>"]),
+]
+
 
 @pytest.fixture(scope="session")
 def broker_url() -> Iterator[str]:
+    """A NATS JetStream server for the session, with the test's reply stream and the partners' streams."""
     with running_nats() as url:
-        asyncio.run(declare_stream(url, REPLY_STREAM, subjects=[REPLY_SUBJECT]))
+        asyncio.run(BrokerProbe(url).declare(REPLIES, *PARTNER_STREAMS))
         yield url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The loyalty service's own database, migrated: a SQLite file, and PostgreSQL as in production."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/loyalty.db"
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
-        return
-    if not await postgres_is_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable, and CI must test the production path")
-        pytest.skip("PostgreSQL is not reachable (set PAVED_TEST_POSTGRES_URL)")
-    async with postgres_database("loyalty_test") as url:
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
+@pytest.fixture
+def probe(broker_url: str) -> BrokerProbe:
+    """The broker as the loyalty service's partners see it: publish to it, read its streams."""
+    return BrokerProbe(broker_url)
+
+
+# The loyalty service's own database, migrated: a SQLite file, and PostgreSQL as in production.
+database_url = database_url_fixture(migrations=MIGRATIONS, name="loyalty")
 
 
 @pytest.fixture
@@ -63,6 +65,12 @@ async def service(settings: LoyaltySettings, tokens: TestTokens) -> AsyncIterato
     tokens.install(service.app)
     async with service.running():
         yield service
+
+
+@pytest.fixture
+def service_ledger(service: Service) -> DatabaseLedger:
+    """The running service's own ledger, as its composition root provides it."""
+    return service.registry.get(DatabaseLedger)
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from loyalty.domain import Money, OrderEntries
-from loyalty.points import PointsBook
 from loyalty.store import DatabaseLedger
+from loyalty.use_cases import PointsBook
 
 
 async def _nothing_to_announce(order: OrderEntries) -> None:

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from paved import Service
 from paved.testing import TestTokens
 
 from loyalty.app import create_service
 from loyalty.partitioning import PartitionCountChangedError
 from loyalty.settings import LoyaltySettings
+from loyalty.store import DatabaseLedger
 
 from . import ledger
 
@@ -20,12 +20,12 @@ async def test_a_new_customer_has_no_points(client: httpx.AsyncClient, tokens: T
 
 
 async def test_my_points_show_the_balance_and_the_newest_entries_first(
-    service: Service, client: httpx.AsyncClient, tokens: TestTokens, customer_id: str
+    service_ledger: DatabaseLedger, client: httpx.AsyncClient, tokens: TestTokens, customer_id: str
 ) -> None:
     """Awards and a revocation are listed newest first, each with the balance after it; limit shortens the list."""
-    await ledger.award(service.app.state.ledger, customer_id, "o-1", 1299)
-    await ledger.award(service.app.state.ledger, customer_id, "o-2", 550)
-    await ledger.revoke(service.app.state.ledger, customer_id, "o-1")
+    await ledger.award(service_ledger, customer_id, "o-1", 1299)
+    await ledger.award(service_ledger, customer_id, "o-2", 550)
+    await ledger.revoke(service_ledger, customer_id, "o-1")
     me = tokens.bearer(customer_id, "customer")
     statement = (await client.get("/me/points", headers=me)).json()
     assert statement["balance"] == 5
@@ -41,19 +41,19 @@ async def test_my_points_show_the_balance_and_the_newest_entries_first(
 
 
 async def test_each_customer_reads_only_their_own_points(
-    service: Service, client: httpx.AsyncClient, tokens: TestTokens, customer_id: str
+    service_ledger: DatabaseLedger, client: httpx.AsyncClient, tokens: TestTokens, customer_id: str
 ) -> None:
     """Another customer's token shows that customer's balance, never this one's."""
-    await ledger.award(service.app.state.ledger, customer_id, "o-1", 1299)
+    await ledger.award(service_ledger, customer_id, "o-1", 1299)
     other = (await client.get("/me/points", headers=tokens.bearer("acc_someone_else", "customer"))).json()
     assert other == {"customer_id": "acc_someone_else", "balance": 0, "entries": []}
 
 
 async def test_an_admin_reads_any_customers_points(
-    service: Service, client: httpx.AsyncClient, admin: dict[str, str], customer_id: str
+    service_ledger: DatabaseLedger, client: httpx.AsyncClient, admin: dict[str, str], customer_id: str
 ) -> None:
     """With the admin scope, /customers/{id}/points is that customer's statement."""
-    await ledger.award(service.app.state.ledger, customer_id, "o-1", 1299)
+    await ledger.award(service_ledger, customer_id, "o-1", 1299)
     response = await client.get(f"/customers/{customer_id}/points", headers=admin)
     assert response.status_code == 200
     assert response.json()["balance"] == 12
@@ -110,10 +110,10 @@ async def test_bad_parameters_name_the_parameter(
 
 
 async def test_another_partition_count_on_the_same_ledger_does_not_start(
-    service: Service, settings: LoyaltySettings, customer_id: str
+    service_ledger: DatabaseLedger, settings: LoyaltySettings, customer_id: str
 ) -> None:
     """Restarted with another PAVED_LOYALTY_PARTITIONS, the service refuses to start rather than misplace customers."""
-    await ledger.award(service.app.state.ledger, customer_id, "o-1", 1299)
+    await ledger.award(service_ledger, customer_id, "o-1", 1299)
     moved = create_service(settings.model_copy(update={"loyalty_partitions": settings.loyalty_partitions * 2}))
     with pytest.raises(PartitionCountChangedError, match="re-partition"):
         async with moved.running():

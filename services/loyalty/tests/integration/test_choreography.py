@@ -7,21 +7,14 @@ from uuid import uuid4
 import httpx
 import pytest
 from paved import Envelope, Service
-from paved.testing import TestTokens
+from paved.testing import BrokerProbe, TestTokens, eventually
 from sqlalchemy import select
 
-from loyalty.contract import AWARD_POINTS_SUBJECT, EVENTS_STREAM, AwardPoints, Money
+from loyalty.contract import EVENTS, AwardPoints, Money
 from loyalty.partitioning import partition_of
-from loyalty.partners import (
-    FULFILMENT_REQUESTED_SUBJECT,
-    ORDER_EVENTS_STREAM,
-    PAYMENT_EVENTS_STREAM,
-    PAYMENT_REFUNDED_SUBJECT,
-    PAYMENT_TAKEN_SUBJECT,
-)
-from loyalty.store import choreographed_orders
+from loyalty.partners import ORDER_EVENTS, PAYMENT_EVENTS, FulfilmentRequested, PaymentRefunded, PaymentTaken
+from loyalty.tables import choreographed_orders
 
-from .broker import all_handled, dead_letters, eventually, messages_on, publish
 from .conftest import PARTITIONS
 
 
@@ -54,35 +47,31 @@ def payment_event(kind: str, customer_id: str, order_id: str) -> Envelope:
     return Envelope.new("payment.PaymentRefunded", data, correlation_id=order_id)
 
 
-async def requested(broker_url: str, envelope: Envelope, *, dedup_id: str | None = None) -> None:
+async def requested(probe: BrokerProbe, envelope: Envelope, *, dedup_id: str | None = None) -> None:
     """Publish a FulfilmentRequested as order does, and wait until loyalty has taken it."""
-    await publish(broker_url, FULFILMENT_REQUESTED_SUBJECT, envelope, dedup_id=dedup_id)
-    assert await eventually(
-        lambda: all_handled(broker_url, stream=ORDER_EVENTS_STREAM, consumer="loyalty-order-events")
-    )
+    await probe.publish(envelope, subject=FulfilmentRequested.message_subject, dedup_id=dedup_id)
+    assert await eventually(lambda: probe.all_handled(stream=ORDER_EVENTS, consumer="loyalty-order-events"))
 
 
-async def paid(broker_url: str, *events: Envelope) -> None:
+async def paid(probe: BrokerProbe, *events: Envelope) -> None:
     """Publish payment events as payment does, one after the other, and wait until loyalty has taken them."""
     for event in events:
-        subject = PAYMENT_TAKEN_SUBJECT if event.type == "payment.PaymentTaken" else PAYMENT_REFUNDED_SUBJECT
-        await publish(broker_url, subject, event)
-        assert await eventually(
-            lambda: all_handled(broker_url, stream=PAYMENT_EVENTS_STREAM, consumer="loyalty-payment-events")
-        )
+        kind = PaymentTaken if event.type == PaymentTaken.message_type else PaymentRefunded
+        await probe.publish(event, subject=kind.message_subject)
+        assert await eventually(lambda: probe.all_handled(stream=PAYMENT_EVENTS, consumer="loyalty-payment-events"))
 
 
-async def loyalty_events(broker_url: str, order_id: str, *, count: int) -> list[Envelope]:
+async def loyalty_events(probe: BrokerProbe, order_id: str, *, count: int) -> list[Envelope]:
     """loyalty's events of the order, once ``count`` are out (and a moment for a wrong extra one)."""
 
     async def out() -> list[Envelope]:
-        found = await messages_on(broker_url, EVENTS_STREAM, correlation_ids={order_id})
+        found = await probe.messages_in(EVENTS.name, correlation_ids={order_id})
         return found if len(found) >= count else []
 
     if count:
         await eventually(out)
     await asyncio.sleep(0.3)
-    return await messages_on(broker_url, EVENTS_STREAM, correlation_ids={order_id})
+    return await probe.messages_in(EVENTS.name, correlation_ids={order_id})
 
 
 async def statement(client: httpx.AsyncClient, tokens: TestTokens, customer_id: str) -> dict[str, Any]:
@@ -93,13 +82,13 @@ async def statement(client: httpx.AsyncClient, tokens: TestTokens, customer_id: 
 
 
 async def test_a_choreographed_order_earns_its_points_when_its_payment_is_taken(
-    client: httpx.AsyncClient, tokens: TestTokens, broker_url: str, customer_id: str, order_id: str
+    client: httpx.AsyncClient, tokens: TestTokens, probe: BrokerProbe, customer_id: str, order_id: str
 ) -> None:
     """FulfilmentRequested, then PaymentTaken: PointsAwarded on LOYALTY_EVENTS, caused by the payment."""
-    await requested(broker_url, fulfilment_requested(customer_id, order_id, amount_minor=1299))
+    await requested(probe, fulfilment_requested(customer_id, order_id, amount_minor=1299))
     taken = payment_event("taken", customer_id, order_id)
-    await paid(broker_url, taken)
-    [event] = await loyalty_events(broker_url, order_id, count=1)
+    await paid(probe, taken)
+    [event] = await loyalty_events(probe, order_id, count=1)
     assert (event.type, event.correlation_id, event.causation_id) == ("loyalty.PointsAwarded", order_id, taken.id)
     assert (event.data["order_id"], event.data["customer_id"], event.data["points"], event.data["balance"]) == (
         order_id,
@@ -115,22 +104,22 @@ async def test_a_choreographed_order_earns_its_points_when_its_payment_is_taken(
 
 
 async def test_a_payment_handled_before_its_orders_request_is_awarded_when_the_request_comes(
-    client: httpx.AsyncClient, tokens: TestTokens, broker_url: str, customer_id: str, order_id: str
+    client: httpx.AsyncClient, tokens: TestTokens, probe: BrokerProbe, customer_id: str, order_id: str
 ) -> None:
     """The order events' consumer lagging the payment events' one (two consumers): nothing is lost."""
-    await paid(broker_url, payment_event("taken", customer_id, order_id))
-    assert await loyalty_events(broker_url, order_id, count=0) == []
-    await requested(broker_url, fulfilment_requested(customer_id, order_id, amount_minor=1299))
-    [event] = await loyalty_events(broker_url, order_id, count=1)
+    await paid(probe, payment_event("taken", customer_id, order_id))
+    assert await loyalty_events(probe, order_id, count=0) == []
+    await requested(probe, fulfilment_requested(customer_id, order_id, amount_minor=1299))
+    [event] = await loyalty_events(probe, order_id, count=1)
     assert (event.type, event.data["points"]) == ("loyalty.PointsAwarded", 12)
     assert (await statement(client, tokens, customer_id))["balance"] == 12
 
 
 async def test_the_remembered_order_is_kept_in_its_customers_partition(
-    service: Service, broker_url: str, customer_id: str, order_id: str
+    service: Service, probe: BrokerProbe, customer_id: str, order_id: str
 ) -> None:
     """The choreographed order is stored under partition_of(customer_id), beside the customer's ledger."""
-    await requested(broker_url, fulfilment_requested(customer_id, order_id, amount_minor=2598))
+    await requested(probe, fulfilment_requested(customer_id, order_id, amount_minor=2598))
     async with service.database.read() as session:
         rows = (await session.execute(select(choreographed_orders))).mappings().all()
     assert [(r["partition_no"], r["customer_id"], r["order_id"], r["amount_minor"], r["currency"]) for r in rows] == [
@@ -139,44 +128,42 @@ async def test_the_remembered_order_is_kept_in_its_customers_partition(
 
 
 async def test_an_orchestrated_orders_payment_events_have_no_effect(
-    client: httpx.AsyncClient, tokens: TestTokens, broker_url: str, customer_id: str, order_id: str
+    client: httpx.AsyncClient, tokens: TestTokens, probe: BrokerProbe, customer_id: str, order_id: str
 ) -> None:
     """An order awarded by AwardPoints keeps its points through its own PaymentTaken and PaymentRefunded events."""
     command = AwardPoints(order_id=order_id, customer_id=customer_id, amount=Money(amount_minor=1299, currency="GBP"))
-    await publish(broker_url, AWARD_POINTS_SUBJECT, command.envelope(correlation_id=order_id))
-    [awarded] = await loyalty_events(broker_url, order_id, count=1)
+    await probe.publish(command.envelope(correlation_id=order_id), subject=AwardPoints.message_subject)
+    [awarded] = await loyalty_events(probe, order_id, count=1)
     taken, refunded = payment_event("taken", customer_id, order_id), payment_event("refunded", customer_id, order_id)
-    await paid(broker_url, taken, refunded)
-    assert await loyalty_events(broker_url, order_id, count=1) == [awarded]
+    await paid(probe, taken, refunded)
+    assert await loyalty_events(probe, order_id, count=1) == [awarded]
     points = await statement(client, tokens, customer_id)
     assert points["balance"] == 12 and [e["kind"] for e in points["entries"]] == ["award"]
-    parked = {Envelope.from_bytes(letter.body).id for letter in await dead_letters(broker_url)}
+    parked = {Envelope.from_bytes(letter.body).id for letter in await probe.dead_letters()}
     assert not parked & {taken.id, refunded.id}, "an orchestrated order's events are acknowledged, not parked"
 
 
 async def test_payment_events_of_an_order_loyalty_was_never_told_of_leave_nothing(
-    client: httpx.AsyncClient, tokens: TestTokens, broker_url: str, customer_id: str, order_id: str
+    client: httpx.AsyncClient, tokens: TestTokens, probe: BrokerProbe, customer_id: str, order_id: str
 ) -> None:
     """Without FulfilmentRequested a refund records no tombstone and a payment no award: no entry, no event."""
-    await paid(
-        broker_url, payment_event("refunded", customer_id, order_id), payment_event("taken", customer_id, order_id)
-    )
-    assert await loyalty_events(broker_url, order_id, count=0) == []
+    await paid(probe, payment_event("refunded", customer_id, order_id), payment_event("taken", customer_id, order_id))
+    assert await loyalty_events(probe, order_id, count=0) == []
     assert await statement(client, tokens, customer_id) == {"customer_id": customer_id, "balance": 0, "entries": []}
 
 
 async def test_redelivered_and_repeated_events_have_one_effect(
-    service: Service, client: httpx.AsyncClient, tokens: TestTokens, broker_url: str, customer_id: str, order_id: str
+    service: Service, client: httpx.AsyncClient, tokens: TestTokens, probe: BrokerProbe, customer_id: str, order_id: str
 ) -> None:
     """Each event delivered twice, and PaymentTaken published again as a new message: one order kept, one award."""
     request = fulfilment_requested(customer_id, order_id)
-    await requested(broker_url, request)
-    await requested(broker_url, request, dedup_id=f"{request.id}:copy")
+    await requested(probe, request)
+    await requested(probe, request, dedup_id=f"{request.id}:copy")
     taken = payment_event("taken", customer_id, order_id)
-    await paid(broker_url, taken)
-    await publish(broker_url, PAYMENT_TAKEN_SUBJECT, taken, dedup_id=f"{taken.id}:copy")
-    await paid(broker_url, payment_event("taken", customer_id, order_id))
-    assert [e.type for e in await loyalty_events(broker_url, order_id, count=1)] == ["loyalty.PointsAwarded"]
+    await paid(probe, taken)
+    await probe.publish(taken, subject=PaymentTaken.message_subject, dedup_id=f"{taken.id}:copy")
+    await paid(probe, payment_event("taken", customer_id, order_id))
+    assert [e.type for e in await loyalty_events(probe, order_id, count=1)] == ["loyalty.PointsAwarded"]
     assert (await statement(client, tokens, customer_id))["balance"] == 12
     async with service.database.read() as session:
         kept = (await session.execute(select(choreographed_orders.c.order_id))).scalars().all()
@@ -184,13 +171,13 @@ async def test_redelivered_and_repeated_events_have_one_effect(
 
 
 async def test_a_refund_takes_back_the_orders_points(
-    client: httpx.AsyncClient, tokens: TestTokens, broker_url: str, customer_id: str, order_id: str
+    client: httpx.AsyncClient, tokens: TestTokens, probe: BrokerProbe, customer_id: str, order_id: str
 ) -> None:
     """PaymentRefunded after PaymentTaken: PointsRevoked with what the order earned, and the balance back to 0."""
-    await requested(broker_url, fulfilment_requested(customer_id, order_id, amount_minor=1299))
+    await requested(probe, fulfilment_requested(customer_id, order_id, amount_minor=1299))
     refunded = payment_event("refunded", customer_id, order_id)
-    await paid(broker_url, payment_event("taken", customer_id, order_id), refunded)
-    awarded, revoked = await loyalty_events(broker_url, order_id, count=2)
+    await paid(probe, payment_event("taken", customer_id, order_id), refunded)
+    awarded, revoked = await loyalty_events(probe, order_id, count=2)
     assert (awarded.type, revoked.type, revoked.causation_id) == (
         "loyalty.PointsAwarded",
         "loyalty.PointsRevoked",
@@ -201,32 +188,30 @@ async def test_a_refund_takes_back_the_orders_points(
 
 
 async def test_a_refund_that_overtakes_its_payment_cancels_the_award(
-    client: httpx.AsyncClient, tokens: TestTokens, broker_url: str, customer_id: str, order_id: str
+    client: httpx.AsyncClient, tokens: TestTokens, probe: BrokerProbe, customer_id: str, order_id: str
 ) -> None:
     """PaymentRefunded handled before PaymentTaken revokes nothing, and the payment after it earns nothing."""
-    await requested(broker_url, fulfilment_requested(customer_id, order_id))
-    await paid(
-        broker_url, payment_event("refunded", customer_id, order_id), payment_event("taken", customer_id, order_id)
-    )
-    [revoked] = await loyalty_events(broker_url, order_id, count=1)
+    await requested(probe, fulfilment_requested(customer_id, order_id))
+    await paid(probe, payment_event("refunded", customer_id, order_id), payment_event("taken", customer_id, order_id))
+    [revoked] = await loyalty_events(probe, order_id, count=1)
     assert (revoked.type, revoked.data["points"], revoked.data["was_awarded"]) == ("loyalty.PointsRevoked", 0, False)
     points = await statement(client, tokens, customer_id)
     assert points["balance"] == 0 and [(e["kind"], e["points"]) for e in points["entries"]] == [("revoke", 0)]
 
 
 async def test_a_fulfilment_requested_loyalty_could_not_award_is_parked_and_the_next_one_is_handled(
-    client: httpx.AsyncClient, tokens: TestTokens, broker_url: str, customer_id: str, order_id: str
+    client: httpx.AsyncClient, tokens: TestTokens, probe: BrokerProbe, customer_id: str, order_id: str
 ) -> None:
     """A FulfilmentRequested without a total goes to the dead letters naming it; the consumer goes on."""
     broken = fulfilment_requested(customer_id, f"{order_id}-broken")
     broken = broken.model_copy(update={"data": {k: v for k, v in broken.data.items() if k != "total"}})
-    await requested(broker_url, broken)
-    await requested(broker_url, fulfilment_requested(customer_id, order_id))
-    await paid(broker_url, payment_event("taken", customer_id, order_id))
+    await requested(probe, broken)
+    await requested(probe, fulfilment_requested(customer_id, order_id))
+    await paid(probe, payment_event("taken", customer_id, order_id))
     assert (await statement(client, tokens, customer_id))["balance"] == 12
 
     async def parked() -> list[str]:
-        letters = await dead_letters(broker_url)
+        letters = await probe.dead_letters()
         return [letter.reason for letter in letters if Envelope.from_bytes(letter.body).id == broken.id]
 
     [reason] = await eventually(parked)

@@ -26,13 +26,6 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         await database.stop()
 
 
-@pytest.fixture
-def service_ledger(service: Service) -> DatabaseLedger:
-    """The running service's own ledger."""
-    found: DatabaseLedger = service.app.state.ledger
-    return found
-
-
 async def test_every_row_is_in_its_customers_partition(service: Service, service_ledger: DatabaseLedger) -> None:
     """Accounts and entries of many customers are stored under partition_of(customer_id), and spread over all."""
     for n in range(24):

@@ -10,13 +10,13 @@ from paved.migrations import alembic_config
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from loyalty.store import metadata
+from loyalty.tables import metadata
 
 from .conftest import MIGRATIONS
 
 
 async def test_the_migrations_build_the_tables_the_store_declares(service: Service) -> None:
-    """Migrated from nothing, the database has exactly the tables, columns and keys store.py maps."""
+    """Migrated from nothing, the database has exactly the tables, columns and keys tables.py declares."""
 
     def differences(connection: Connection) -> list[object]:
         return list(compare_metadata(MigrationContext.configure(connection), metadata))

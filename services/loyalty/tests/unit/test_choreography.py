@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from unittest.mock import create_autospec
 
-from paved.messaging import Consumer, Handling, Outbox
+from paved.messaging import Consumer
+from paved.testing import RecordingOutbox, handling_of
 
-from loyalty import reactions
-from loyalty.choreography import ChoreographedFulfilment
+from loyalty.choreography import handlers
+from loyalty.choreography.fulfilment import ChoreographedFulfilment
 from loyalty.domain import EntryKind, Money
 from loyalty.partners import FulfilmentRequested, PaymentRefunded, PaymentTaken, Total
-from loyalty.points import PointsBook
+from loyalty.use_cases import PointsBook
 
 from .fakes import Announced, FakeChoreographedOrders, FakeLedger, ManualClock
 
@@ -23,25 +23,22 @@ class Reactions:
         self.ledger = FakeLedger()
         self.orders = FakeChoreographedOrders()
         self.announced = Announced()
-        self.order_events = Consumer(name="loyalty-order-events", stream="ORDER_EVENTS", subjects=["order.events.x"])
-        self.payment_events = Consumer(
-            name="loyalty-payment-events", stream="PAYMENT_EVENTS", subjects=["payment.events.x"]
-        )
+        self.order_events = Consumer(name="loyalty-order-events", stream="ORDER_EVENTS")
+        self.payment_events = Consumer(name="loyalty-payment-events", stream="PAYMENT_EVENTS")
         fulfilment = ChoreographedFulfilment(
             self.orders, PointsBook(self.ledger, announce=self.announced, clock=ManualClock())
         )
-        reactions.register(
+        handlers.register(
             order_events=self.order_events, payment_events=self.payment_events, open_fulfilment=lambda _: fulfilment
         )
-        # Announcements go through the fake; nothing else may be sent (the outbound edge, as a strict mock).
-        self.outbox = create_autospec(Outbox, instance=True, spec_set=True)
+        # Announcements go through the fake; nothing else may be sent (the outbound edge, recorded).
+        self.outbox = RecordingOutbox()
 
     async def handle(self, *events: FulfilmentRequested | PaymentTaken | PaymentRefunded) -> None:
         """Handle each event as its consumer does, with the order id as the correlation id."""
         for event in events:
             consumer = self.order_events if isinstance(event, FulfilmentRequested) else self.payment_events
-            envelope = event.envelope(correlation_id=event.order_id)
-            handling = Handling(session=None, envelope=envelope, outbox=self.outbox)  # type: ignore[arg-type]
+            handling = handling_of(event, outbox=self.outbox, correlation_id=event.order_id)
             await consumer.handlers[type(event)](handling, event)
 
     def announced_kinds(self) -> list[str]:
@@ -89,7 +86,7 @@ async def test_payment_events_of_an_order_not_remembered_have_no_effect() -> Non
     await choreography.handle(requested("o-choreographed"), taken("o-orchestrated"), refunded("o-orchestrated"))
     assert choreography.ledger.entries == {} and choreography.ledger.balances == {}
     assert choreography.announced.orders == []
-    choreography.outbox.put.assert_not_awaited()
+    assert choreography.outbox.sent == []
 
 
 async def test_a_payment_event_naming_another_customer_finds_no_order() -> None:
@@ -143,6 +140,7 @@ async def test_a_payment_heard_before_its_orders_request_is_awarded_when_the_req
 
 
 async def test_a_payment_and_its_refund_heard_before_the_request_leave_no_points() -> None:
+    """Both payment events noted before the request: the request awards and revokes, and the balance is zero."""
     choreography = Reactions()
     await choreography.handle(taken(), refunded(), requested())
     assert choreography.ledger.balances == {CUSTOMER: 0}

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from paved import Envelope
-from paved.messaging import MessageTypes, UnacceptableMessage
+from paved.messaging import Message, MessageTypes, UnacceptableMessage
 
+from loyalty import contract, partners
 from loyalty.contract import AwardPoints, RevokePoints
 
 json_values = st.recursive(
@@ -24,6 +26,31 @@ award_like = st.fixed_dictionaries(
     },
 )
 ACCEPTED = MessageTypes(AwardPoints, RevokePoints)
+
+
+# Today's wire subjects, written out: a renamed class or type must not move a message to another subject.
+@pytest.mark.parametrize(
+    ("message", "subject"),
+    [
+        (contract.AwardPoints, "loyalty.commands.award-points"),
+        (contract.RevokePoints, "loyalty.commands.revoke-points"),
+        (contract.PointsAwarded, "loyalty.events.points-awarded"),
+        (contract.PointsRevoked, "loyalty.events.points-revoked"),
+        (partners.FulfilmentRequested, "order.events.fulfilment-requested"),
+        (partners.PaymentTaken, "payment.events.payment-taken"),
+        (partners.PaymentRefunded, "payment.events.payment-refunded"),
+    ],
+)
+def test_every_message_keeps_its_subject(message: type[Message], subject: str) -> None:
+    """Each message loyalty takes or publishes goes on the subject it always has (its owner's, for partners')."""
+    assert message.message_subject == subject
+
+
+def test_loyalty_owns_its_streams_under_their_names_and_subjects() -> None:
+    """LOYALTY_COMMANDS and LOYALTY_EVENTS keep their names and subjects; the followed streams keep theirs."""
+    assert (contract.COMMANDS.name, contract.COMMANDS.subjects) == ("LOYALTY_COMMANDS", ["loyalty.commands.>"])
+    assert (contract.EVENTS.name, contract.EVENTS.subjects) == ("LOYALTY_EVENTS", ["loyalty.events.>"])
+    assert (partners.ORDER_EVENTS, partners.PAYMENT_EVENTS) == ("ORDER_EVENTS", "PAYMENT_EVENTS")
 
 
 @given(

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from unittest.mock import create_autospec
-
 import pytest
 from paved import Envelope
-from paved.messaging import Command, Consumer, Handling, Outbox
+from paved.messaging import Command, Consumer
+from paved.testing import RecordingOutbox, handling_of
 
 from loyalty import handlers
 from loyalty.contract import AwardPoints, Money, RevokePoints
-from loyalty.points import PointsBook
+from loyalty.use_cases import PointsBook
 
 from .fakes import Announced, FakeLedger, ManualClock
 
@@ -16,26 +15,25 @@ REPLIES = "orders.replies"
 
 
 class Commands:
-    """The loyalty command handlers over a fake ledger; replies go to an outbox mock (the outbound edge)."""
+    """The loyalty command handlers over a fake ledger; replies go to a recording outbox (the outbound edge)."""
 
     def __init__(self) -> None:
         self.ledger = FakeLedger()
         self.announced = Announced()
-        self.consumer = Consumer(name="loyalty-commands", stream="LOYALTY_COMMANDS", subjects=["loyalty.commands.>"])
+        self.consumer = Consumer(name="loyalty-commands", stream="LOYALTY_COMMANDS")
         book = PointsBook(self.ledger, announce=self.announced, clock=ManualClock())
         handlers.register(self.consumer, open_book=lambda _: book)
-        self.outbox = create_autospec(Outbox, instance=True, spec_set=True)
+        self.outbox = RecordingOutbox()
 
     async def handle(self, command: Command, *, reply_to: str | None = REPLIES) -> Envelope:
         """Handle ``command`` as the consumer does; returns its envelope."""
-        envelope = command.envelope(reply_to=reply_to)
-        handling = Handling(session=None, envelope=envelope, outbox=self.outbox)  # type: ignore[arg-type]
+        handling = handling_of(command, outbox=self.outbox, reply_to=reply_to)
         await self.consumer.handlers[type(command)](handling, command)
-        return envelope
+        return handling.envelope
 
     def replies(self) -> list[tuple[str, Envelope]]:
-        """(subject, envelope) of each reply written, in order."""
-        return [(call.kwargs["subject"], call.args[1]) for call in self.outbox.put.await_args_list]
+        """(subject, envelope) of each message written, in order: the announcements go to the fake, so only replies."""
+        return [(sent.subject, sent.envelope) for sent in self.outbox.sent]
 
 
 def award(order_id: str = "o-1", amount_minor: int = 1299) -> AwardPoints:

@@ -1,4 +1,4 @@
-"""The events the loyalty service reacts to in the choreographed fulfilment (``choreography.py`` says how).
+"""The events the loyalty service reacts to in the choreographed fulfilment (``fulfilment.py`` says how).
 
 Each is handled in its consumer's transaction, which also records the message as processed (a redelivery
 has no second effect) and holds the outbox row of the PointsAwarded or PointsRevoked it leads to. That
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from paved.messaging import Consumer, Handling
 
-from loyalty.choreography import ChoreographedFulfilment
+from loyalty.choreography.fulfilment import ChoreographedFulfilment
 from loyalty.domain import ChoreographedOrder, Money
 from loyalty.partners import FulfilmentRequested, PaymentRefunded, PaymentTaken
 

@@ -13,8 +13,8 @@ are PointsBook's, which records each at most once per order and never an award a
 from __future__ import annotations
 
 from loyalty.domain import ChoreographedOrder, OrderEntries, PaymentOutcome
-from loyalty.points import PointsBook
 from loyalty.ports import ChoreographedOrders
+from loyalty.use_cases import PointsBook
 
 
 class ChoreographedFulfilment:

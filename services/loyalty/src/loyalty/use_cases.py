@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from paved import Clock, utc_now
+from paved.messaging import Announce
 
 from loyalty.domain import Money, OrderEntries, PointsAccount
-from loyalty.ports import Announce, Ledger
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The time now, in UTC."""
-    return datetime.now(UTC)
+from loyalty.ports import Ledger
 
 
 class PointsBook:
     """Awards and revocations in one transaction of the ledger, each announced in that transaction."""
 
-    def __init__(self, ledger: Ledger, *, announce: Announce, clock: Clock = utc_now) -> None:
+    def __init__(self, ledger: Ledger, *, announce: Announce[OrderEntries], clock: Clock = utc_now) -> None:
         self.ledger = ledger
         self.announce = announce
         self.clock = clock

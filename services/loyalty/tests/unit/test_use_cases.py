@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from loyalty.domain import EntryKind, Money
-from loyalty.points import PointsBook
+from loyalty.use_cases import PointsBook
 
 from .fakes import Announced, FakeLedger, ManualClock
 
