@@ -1,4 +1,5 @@
-from identity.store import metadata
 from paved.migrations import run_env
+
+from identity.tables import metadata
 
 run_env(metadata)

@@ -1,5 +1,5 @@
 from paved.migrations import run_env
 
-from payment_provider.store import metadata
+from payment_provider.tables import metadata
 
 run_env(metadata)

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
-from paved import CurrentPrincipal, Problem, require_scopes
+from fastapi import APIRouter, status
+from paved import CurrentPrincipal, Problem, Provided, require_scopes
 
-from identity.authority import Authority
 from identity.contract import ADMIN_SCOPE, AccountOut, JsonWebKeySet, NewAccount, RotatedKey
 from identity.domain import Account
+from identity.use_cases import Authority
 
-
-async def _authority(request: Request) -> Authority:
-    return request.app.state.authority  # type: ignore[no-any-return]
-
-
-CurrentAuthority = Annotated[Authority, Depends(_authority)]
+CurrentAuthority = Annotated[Authority, Provided(Authority)]
 """identity's use cases, for an endpoint's parameters."""
 
 

@@ -7,17 +7,17 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from paved import Problem, Service, TokenVerifier, install_token_verifier
+from paved import Clock, Problem, Service, TokenVerifier, install_token_verifier, utc_now
 from paved.tokens import KeysUnavailableError
 from sqlalchemy.exc import SQLAlchemyError
 
 from identity import __version__, api, token_endpoint
-from identity.authority import Authority, TokenPolicy
 from identity.domain import AccountNotFoundError, EmailAlreadyRegisteredError, WeakPasswordError
 from identity.passwords import Argon2Passwords
 from identity.ports import PasswordHasher
 from identity.settings import IdentitySettings
 from identity.store import DatabaseUnitOfWork
+from identity.use_cases import Authority, TokenPolicy
 
 
 class PublishedKeys:
@@ -46,8 +46,13 @@ async def _weak_password(request: Request, exc: Exception) -> JSONResponse:
     ).response(request)
 
 
-def create_service(settings: IdentitySettings | None = None, *, passwords: PasswordHasher | None = None) -> Service:
-    """The identity service; ``paved serve`` calls this at process start, tests with their settings and hasher."""
+def create_service(
+    settings: IdentitySettings | None = None, *, passwords: PasswordHasher | None = None, clock: Clock = utc_now
+) -> Service:
+    """The identity service; ``paved serve`` calls this at process start, tests with their settings and hasher.
+
+    It keeps a database and uses no broker: it is ready when its database answers.
+    """
     settings = settings if settings is not None else IdentitySettings()
     service = Service(name="identity", version=__version__, settings=settings)
     authority = Authority(
@@ -62,8 +67,9 @@ def create_service(settings: IdentitySettings | None = None, *, passwords: Passw
         clients=settings.clients,
         admin_email=settings.identity_admin_email,
         admin_password=settings.admin_password,
+        clock=clock,
     )
-    service.app.state.authority = authority
+    service.provide(Authority, authority)
     service.on_start(authority.prepare)  # the first signing key and the seeded admin
     # No refresh interval: a key lookup here is one query on identity's own database, which a flood of
     # made-up key ids cannot amplify into load elsewhere, and a key it just rotated in verifies at once.

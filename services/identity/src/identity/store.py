@@ -1,96 +1,23 @@
-"""identity's own tables, and the repositories that map them onto its domain. Nobody else reads them.
-
-They hold password hashes, refresh-token hashes and private signing keys: of all the shop's databases,
-this is the one that must stay hidden.
-"""
+"""identity's repositories and unit of work: the only code that knows its tables (``tables.py``), mapping
+them onto its domain."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from paved import Database
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Dialect,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import TypeDecorator
 
 from identity.domain import Account, AccountNotFoundError, EmailAlreadyRegisteredError, RefreshToken
 from identity.signing import SigningKey
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite keeps none, so it is put back on reading)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("a naive datetime cannot be stored: whose time would it be?")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-metadata = MetaData()
-
-accounts = Table(
-    "accounts",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("email", String(320), nullable=False, unique=True),
-    Column("password_hash", String(255), nullable=False),
-    Column("role", String(16), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-)
-
-refresh_tokens = Table(
-    "refresh_tokens",
-    metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("family_id", String(40), nullable=False, index=True),
-    Column("account_id", String(40), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
-    Column("scope", String(1000), nullable=False),
-    Column("issued_at", UtcDateTime, nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Column("used_at", UtcDateTime),
-    Column("revoked_at", UtcDateTime),
-)
-
-signing_keys = Table(
-    "signing_keys",
-    metadata,
-    # Ascending with every key added: "newest" is by this, not by a clock that may tie or step back.
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kid", String(100), nullable=False, unique=True),
-    Column("algorithm", String(16), nullable=False),
-    Column("private_jwk", Text, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-)
+from identity.tables import accounts, refresh_tokens, signing_keys
 
 
 def _account(row: RowMapping) -> Account:

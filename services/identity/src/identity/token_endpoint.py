@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from identity.api import CurrentAuthority
-from identity.authority import Authority, IssuedTokens
 from identity.contract import OAuthError, OAuthErrorCode, TokenRequest, TokenResponse
 from identity.domain import (
     ClientAuthenticationError,
@@ -24,6 +23,7 @@ from identity.domain import (
     RefreshTokenRefusedError,
     WrongPasswordError,
 )
+from identity.use_cases import Authority, IssuedTokens
 
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 8 * 1024

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -10,8 +8,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from paved import Service
-from paved.migrations import upgrade
-from paved.testing import postgres_database, postgres_is_reachable, running_nats
+from paved.testing import database_url_fixture
 from pydantic import SecretStr
 
 from identity.app import create_service
@@ -22,35 +19,15 @@ from .values import ADMIN_EMAIL, ADMIN_PASSWORD, AUDIENCE, ISSUER, ORDER_SECRET,
 
 MIGRATIONS = Path(__file__).parents[2] / "migrations"
 
-
-@pytest.fixture(scope="session")
-def broker_url() -> Iterator[str]:
-    with running_nats() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """identity's own database, migrated: a SQLite file, and PostgreSQL as in production."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/identity.db"
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
-        return
-    if not await postgres_is_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable, and CI must test the production path")
-        pytest.skip("PostgreSQL is not reachable (set PAVED_TEST_POSTGRES_URL)")
-    async with postgres_database("identity_test") as url:
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
+# identity's own database, migrated: a SQLite file, and PostgreSQL as in production.
+database_url = database_url_fixture(migrations=MIGRATIONS, name="identity")
 
 
 @pytest.fixture
-def settings(database_url: str, broker_url: str) -> IdentitySettings:
+def settings(database_url: str) -> IdentitySettings:
+    # No broker: identity sends and takes no messages, so its tests run with none.
     return IdentitySettings(
         database_url=database_url,
-        broker_url=broker_url,
         jwt_issuer=ISSUER,
         jwt_audience=AUDIENCE,
         identity_admin_email=ADMIN_EMAIL,
@@ -59,8 +36,6 @@ def settings(database_url: str, broker_url: str) -> IdentitySettings:
             "order": ClientSettings(secret=SecretStr(ORDER_SECRET), scopes=["catalog:read", "stock:reserve"])
         },
     )
-
-
 
 
 @pytest.fixture
@@ -82,6 +57,6 @@ def running(settings: IdentitySettings) -> Running:
 
 @pytest.fixture
 async def client(running: Running) -> AsyncIterator[httpx.AsyncClient]:
-    """identity's HTTP API with its real database and broker, without a network hop."""
+    """identity's HTTP API with its real database, without a network hop."""
     async with running() as (_, client):
         yield client

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Any
 
 import httpx
 import pytest
@@ -10,7 +11,7 @@ from paved import JwksUrl, TokenVerifier
 from paved.tokens import TokenRejectedError
 from sqlalchemy import select
 
-from identity.store import refresh_tokens
+from identity.tables import refresh_tokens
 
 from .values import ADMIN_EMAIL, ADMIN_PASSWORD, AUDIENCE, ISSUER, ORDER_SECRET, Running
 
@@ -175,10 +176,10 @@ async def test_a_client_cannot_ask_for_a_scope_it_was_not_given(client: httpx.As
     ids=["no grant_type", "unsupported grant", "no password", "no refresh_token", "json", "repeated", "not utf-8"],
 )
 async def test_malformed_token_requests_get_oauth_errors(
-    client: httpx.AsyncClient, request_kwargs: dict[str, object], error: str
+    client: httpx.AsyncClient, request_kwargs: dict[str, Any], error: str
 ) -> None:
     """The token endpoint answers malformed requests with RFC 6749 error JSON, not problems or server errors."""
-    response = await client.post("/oauth/token", **request_kwargs)  # type: ignore[arg-type]
+    response = await client.post("/oauth/token", **request_kwargs)
     assert response.status_code == 400
     assert response.json()["error"] == error and response.json()["error_description"]
 

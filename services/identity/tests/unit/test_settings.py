@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from identity.settings import DEVELOPMENT_ADMIN_PASSWORD, IdentitySettings
 
-PRODUCTION = {
+PRODUCTION: dict[str, Any] = {
     "environment": "production",
     "jwt_issuer": "https://identity.musiccorp.example.com",
     "jwt_audience": "musiccorp",
@@ -24,7 +26,7 @@ def test_development_has_defaults_for_everything() -> None:
 
 def test_production_starts_with_its_settings() -> None:
     """With every secret and name given, production settings are accepted as given."""
-    settings = IdentitySettings(**PRODUCTION)  # type: ignore[arg-type]
+    settings = IdentitySettings(**PRODUCTION)
     assert (settings.issuer, settings.audience) == (PRODUCTION["jwt_issuer"], "musiccorp")
 
 
@@ -42,7 +44,7 @@ def test_production_starts_with_its_settings() -> None:
 def test_production_refuses_development_defaults(change: dict[str, object], named: str) -> None:
     """Outside development a missing or default secret, or a missing issuer or audience, is a start-up error."""
     with pytest.raises(ValidationError, match=named):
-        IdentitySettings(**(PRODUCTION | change))  # type: ignore[arg-type]
+        IdentitySettings(**(PRODUCTION | change))
 
 
 def test_service_clients_come_from_json_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

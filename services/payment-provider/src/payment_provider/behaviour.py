@@ -42,11 +42,13 @@ class Behaviour:
 
 @dataclass(frozen=True)
 class Fate:
-    """What happens to one request: how long it takes before its work, and whether it fails."""
+    """What happens to one request: how long it takes before its work, whether it fails, and how long
+    it waits after its work before answering (a timeout's ``linger_seconds``)."""
 
     delay_seconds: float
     failure: Failure | None = None
     error_status: int = 500
+    linger_seconds: float = 0.0
 
 
 class Fates:
@@ -54,7 +56,8 @@ class Fates:
 
     def __init__(self, behaviour: Behaviour) -> None:
         self.behaviour = behaviour
-        self._random = random.Random(behaviour.seed)  # noqa: S311 - misbehaviour to test against, not secrets
+        # Not ``secrets``: these are misbehaviours to test against, and a seed must repeat them.
+        self._random = random.Random(behaviour.seed)
 
     def draw(self) -> Fate:
         """The next request's fate."""
@@ -64,5 +67,5 @@ class Fates:
         if roll < b.error_rate:
             return Fate(delay, Failure.ERROR, 503 if status < 0.5 else 500)
         if roll < b.error_rate + b.timeout_rate:
-            return Fate(delay, Failure.TIMEOUT)
+            return Fate(delay, Failure.TIMEOUT, linger_seconds=b.timeout_seconds)
         return Fate(delay)

@@ -1,78 +1,19 @@
-"""The processor's own tables and the repository that maps them onto charges and refunds.
-
-Only the last four digits of a card are a column: the full number is never written anywhere.
-"""
+"""The processor's repository and unit of work: the only code that knows its tables (``tables.py``),
+mapping them onto charges and refunds."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    ForeignKey,
-    Insert,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    insert,
-    select,
-)
-from sqlalchemy.engine import Dialect, RowMapping
+from paved import Database
+from sqlalchemy import Insert, insert, select
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import TypeDecorator
 
 from payment_provider.domain import Charge, ChargeNotFoundError, ChargeStatus, KeyInUseError, Refund
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite keeps none, so it is put back on reading)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("a naive datetime cannot be stored: whose time would it be?")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-metadata = MetaData()
-
-charges = Table(
-    "charges",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("idempotency_key", String(255), nullable=False, unique=True),
-    Column("reference", String(200), nullable=False, index=True),
-    Column("amount_minor", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("card_last4", String(4), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("decline_code", String(64)),
-    Column("created_at", UtcDateTime, nullable=False),
-)
-
-refunds = Table(
-    "refunds",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("charge_id", String(40), ForeignKey("charges.id"), nullable=False, index=True),
-    Column("idempotency_key", String(255), nullable=False, unique=True),
-    Column("amount_minor", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-)
+from payment_provider.tables import charges, refunds
 
 
 def _to_refund(row: RowMapping) -> Refund:
@@ -181,3 +122,20 @@ class ChargeRepository:
                 await self.session.execute(statement)
         except IntegrityError as exc:
             raise KeyInUseError(f"a request with the idempotency key {idempotency_key!r} is in progress") from exc
+
+
+class DatabaseUnitOfWork:
+    """Transactions on the processor's database, for the use cases."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[ChargeRepository]:
+        async with self.database.read() as session:
+            yield ChargeRepository(session)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[ChargeRepository]:
+        async with self.database.transaction() as session:
+            yield ChargeRepository(session)

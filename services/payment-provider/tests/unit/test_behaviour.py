@@ -37,6 +37,14 @@ def test_a_rate_of_one_fails_every_request_that_way() -> None:
     assert {failure for _, failure, _ in fates(200, Behaviour(timeout_rate=1.0, seed=2))} == {Failure.TIMEOUT}
 
 
+def test_only_a_timeout_lingers_after_its_work() -> None:
+    """A request fated to time out waits the configured timeout after its work; no other fate waits."""
+    timeouts = Fates(Behaviour(timeout_rate=1.0, timeout_seconds=12, seed=4))
+    assert {timeouts.draw().linger_seconds for _ in range(20)} == {12}
+    others = Fates(Behaviour(error_rate=0.5, seed=4))
+    assert {others.draw().linger_seconds for _ in range(200)} == {0.0}
+
+
 def test_rates_are_met_over_many_requests() -> None:
     """Over many requests each kind of failure comes at about its configured rate."""
     drawn = fates(20_000, Behaviour(error_rate=0.1, timeout_rate=0.05, seed=3))

@@ -6,12 +6,13 @@ runs outside them and a refused refresh can still commit the revocation it cause
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import structlog
+from paved import Clock, utc_now
 
 from identity.domain import (
     Account,
@@ -33,15 +34,11 @@ from identity.domain import (
 from identity.ports import PasswordHasher, Store, UnitOfWork
 from identity.signing import SigningKey, access_token_claims, key_set
 
-log = structlog.get_logger(logger_name="identity.authority")
+log = structlog.get_logger(logger_name="identity.use_cases")
 
 # The JWKS serves the current key and the one before it: tokens signed just before a rotation verify
 # until they expire. A key older than that is deleted, private half and all.
 PUBLISHED_KEYS = 2
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,7 @@ class Authority:
         clients: Mapping[str, ServiceClient],
         admin_email: str,
         admin_password: str,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = utc_now,
     ) -> None:
         self.uow = uow
         self.passwords = passwords

@@ -7,7 +7,6 @@ import pytest
 from joserfc import jws
 from paved import TokenVerifier
 
-from identity.authority import Authority, IssuedTokens, TokenPolicy
 from identity.domain import (
     ClientAuthenticationError,
     EmailAlreadyRegisteredError,
@@ -18,6 +17,7 @@ from identity.domain import (
     WeakPasswordError,
     WrongPasswordError,
 )
+from identity.use_cases import Authority, IssuedTokens, TokenPolicy
 
 from .fakes import FakePasswords, FakeUnitOfWork
 
@@ -27,7 +27,9 @@ ANN, ANNS_PASSWORD = "ann@example.com", "ann's long password"
 ORDER = ServiceClient(id="order", secret="order-secret-0123456789", scopes=frozenset({"catalog:read", "stock:reserve"}))
 
 
-class Clock:
+class FakeClock:
+    """The time a test says it is (``now``), as the use cases' ``Clock``."""
+
     def __init__(self) -> None:
         self.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -46,12 +48,12 @@ def passwords() -> FakePasswords:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-async def authority(uow: FakeUnitOfWork, passwords: FakePasswords, clock: Clock) -> Authority:
+async def authority(uow: FakeUnitOfWork, passwords: FakePasswords, clock: FakeClock) -> Authority:
     authority = Authority(
         uow=uow,
         passwords=passwords,
@@ -123,10 +125,13 @@ async def test_a_weak_password_registers_nothing(authority: Authority, uow: Fake
     assert [a.email for a in uow.store.accounts.rows.values()] == [ADMIN_EMAIL]
 
 
-async def test_signing_in_issues_an_access_token_and_a_refresh_token(authority: Authority, clock: Clock) -> None:
+async def test_signing_in_issues_an_access_token_and_a_refresh_token(
+    authority: Authority, uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
     """The access token is an ES256 at+jwt for the account, ten minutes long, with its scopes and a fresh jti."""
     tokens = await signed_in(authority)
-    account = await authority.uow.store.accounts.by_email(ANN)  # type: ignore[attr-defined]
+    account = await uow.store.accounts.by_email(ANN)
+    assert account is not None
     principal = await verified(authority, tokens.access_token)
     assert (principal.subject, principal.kind, principal.scopes) == (account.id, "account", {"customer"})
     assert principal.expires_at == clock.now + timedelta(minutes=10) and tokens.expires_in == 600
@@ -177,7 +182,7 @@ async def test_a_wrong_or_unknown_client_is_refused(authority: Authority, client
         await authority.authenticate_client(client_id=client_id, secret=secret, scope=None)
 
 
-async def test_a_refresh_token_is_used_once_and_replaced(authority: Authority, clock: Clock) -> None:
+async def test_a_refresh_token_is_used_once_and_replaced(authority: Authority, clock: FakeClock) -> None:
     """Refreshing gives a new access token and a new refresh token; the new one refreshes again."""
     first = await signed_in(authority)
     clock.now += timedelta(minutes=9)
@@ -201,7 +206,7 @@ async def test_reusing_a_refresh_token_revokes_its_whole_family(authority: Autho
     assert (await authority.refresh(refresh_token=other_sign_in.refresh_token or "", scope=None)).refresh_token
 
 
-async def test_unknown_and_expired_refresh_tokens_are_refused(authority: Authority, clock: Clock) -> None:
+async def test_unknown_and_expired_refresh_tokens_are_refused(authority: Authority, clock: FakeClock) -> None:
     """A token identity never issued, and one past its fourteen days, are refused."""
     with pytest.raises(RefreshTokenRefusedError, match="not known"):
         await authority.refresh(refresh_token="made-up", scope=None)
