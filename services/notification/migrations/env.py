@@ -1,5 +1,5 @@
 from paved.migrations import run_env
 
-from notification.store import metadata
+from notification.tables import metadata
 
 run_env(metadata)

@@ -1,12 +1,14 @@
-"""notification's HTTP API: a customer reads their own messages (whose comes from the access token); admins read all."""
+"""notification's HTTP API: a customer reads their own messages (whose comes from the access token); admins
+read all, as JSON and as a page for people."""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from paved import CurrentPrincipal, Problem, require_scopes
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import HTMLResponse
+from paved import CurrentPrincipal, Problem, Provided, require_scopes
 
 from notification.contract import (
     MESSAGE_ID_PATTERN,
@@ -17,8 +19,10 @@ from notification.contract import (
     MessageStatus,
 )
 from notification.domain import Email, EmailStatus
-from notification.order_events import CUSTOMER_ID_PATTERN
-from notification.ports import EmailFilter, UnitOfWork
+from notification.pages import HEADERS, render_outbox
+from notification.partners import CUSTOMER_ID_PATTERN
+from notification.ports import EmailFilter
+from notification.use_cases import Notifications
 
 CUSTOMER_SCOPE = "customer"
 CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
@@ -29,12 +33,7 @@ ADMIN = require_scopes("admin")
 """Admin-only: an access token with the admin scope, verified against identity's published keys."""
 
 
-async def _uow(request: Request) -> UnitOfWork:
-    return request.app.state.uow  # type: ignore[no-any-return]
-
-
-CurrentUnitOfWork = Annotated[UnitOfWork, Depends(_uow)]
-"""notification's store, for an endpoint's parameters."""
+NotificationsDep = Annotated[Notifications, Provided(Notifications)]
 
 
 async def signed_in_customer(principal: CurrentPrincipal) -> str:
@@ -56,7 +55,7 @@ After = Annotated[int | None, Query(ge=1, le=MAX_CURSOR, description="the `next_
 Limit = Annotated[int, Query(ge=1, le=100)]
 MessageId = Annotated[str, Path(pattern=MESSAGE_ID_PATTERN, description="the message's id")]
 
-router = APIRouter(tags=["messages"])
+router = APIRouter()
 
 
 def customer_message(email: Email) -> CustomerMessage:
@@ -85,30 +84,48 @@ def message_out(email: Email) -> MessageOut:
     )
 
 
-@router.get("/me/messages", summary="The signed-in customer's messages, newest first, a page at a time")
+@router.get(
+    "/me/messages", tags=["messages"], summary="The signed-in customer's messages, newest first, a page at a time"
+)
 async def my_messages(
-    customer: SignedInCustomer, uow: CurrentUnitOfWork, after: After = None, limit: Limit = 20
+    customer: SignedInCustomer, notifications: NotificationsDep, after: After = None, limit: Limit = 20
 ) -> CustomerMessagePage:
-    async with uow.read() as emails:
-        page = await emails.page(EmailFilter(recipient=customer), after=after, limit=limit)
+    page = await notifications.messages(EmailFilter(recipient=customer), after=after, limit=limit)
     return CustomerMessagePage(items=[customer_message(e) for e in page.emails], next_cursor=page.next_cursor)
 
 
-@router.get("/messages", dependencies=[ADMIN], summary="Every customer's messages, newest first (admin)")
+@router.get(
+    "/messages", dependencies=[ADMIN], tags=["messages"], summary="Every customer's messages, newest first (admin)"
+)
 async def list_messages(
-    uow: CurrentUnitOfWork,
+    notifications: NotificationsDep,
     recipient: Annotated[str | None, Query(pattern=CUSTOMER_ID_PATTERN, description="a customer's id")] = None,
     status: Annotated[MessageStatus | None, Query()] = None,
     after: After = None,
     limit: Limit = 20,
 ) -> MessagePage:
     where = EmailFilter(recipient=recipient, status=EmailStatus(status) if status else None)
-    async with uow.read() as emails:
-        page = await emails.page(where, after=after, limit=limit)
+    page = await notifications.messages(where, after=after, limit=limit)
     return MessagePage(items=[message_out(e) for e in page.emails], next_cursor=page.next_cursor)
 
 
-@router.get("/messages/{message_id}", dependencies=[ADMIN], summary="One message (admin)")
-async def get_message(message_id: MessageId, uow: CurrentUnitOfWork) -> MessageOut:
-    async with uow.read() as emails:
-        return message_out(await emails.get(message_id))
+@router.get("/messages/{message_id}", dependencies=[ADMIN], tags=["messages"], summary="One message (admin)")
+async def get_message(message_id: MessageId, notifications: NotificationsDep) -> MessageOut:
+    return message_out(await notifications.message(message_id))
+
+
+@router.get(
+    "/admin/outbox",
+    dependencies=[ADMIN],
+    response_class=HTMLResponse,
+    tags=["admin"],
+    summary="The latest messages, as a page for people (admin)",
+)
+async def outbox_page(
+    notifications: NotificationsDep,
+    status: Annotated[MessageStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> HTMLResponse:
+    chosen = EmailStatus(status) if status else None
+    page = await notifications.messages(EmailFilter(status=chosen), after=None, limit=limit)
+    return HTMLResponse(render_outbox(page.emails, status=chosen), headers=HEADERS)

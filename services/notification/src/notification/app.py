@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
 
-from fastapi import APIRouter, FastAPI
-from paved import Service
+from paved import Clock, Service, poller, utc_now
 from paved.context import new_id
 
-from notification import __version__, api, handlers, pages, store
+from notification import __version__, api, handlers, store, tables
 from notification.domain import EmailNotFoundError
 from notification.mailers import LoggingMailer
-from notification.order_events import HANDLED_SUBJECTS, ORDER_EVENTS_STREAM, ORDER_EVENTS_SUBJECTS
-from notification.ports import Clock, Mailer
-from notification.sending import Sender, SendingLoop
+from notification.partners import ORDER_EVENTS
+from notification.ports import Mailer
 from notification.settings import NotificationSettings
+from notification.use_cases import Notifications
 
 CONSUMER = "notification-orders"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_message_id() -> str:
@@ -36,45 +29,32 @@ def create_service(
     mailer: Mailer | None = None,
     clock: Clock = utc_now,
     message_ids: Callable[[], str] = new_message_id,
+    sending: bool = True,
 ) -> Service:
     """The notification service; ``paved serve`` calls this at process start, tests with their settings and mailer.
 
-    The sender runs in the app's lifespan (what uvicorn runs), after paved has started the database and
-    broker and before it stops them; ``Service.running()`` starts only paved's part, so tests drive the
-    sender themselves there (``service.app.state.sender``).
+    The sender runs in the background while the service runs (``sending=False`` leaves it out, for tests
+    that send with ``Notifications.send_due`` themselves, when they mean to).
     """
     settings = settings if settings is not None else NotificationSettings()
-    service = Service(name="notification", version=__version__, settings=settings, messaging=store.messaging)
-    assert service.messaging is not None
-    # order owns this stream. It is declared here too, exactly as order declares it, because `paved up`
-    # declares each service's streams and consumers in name order, and notification's durable consumer
-    # cannot be made on a stream that does not exist yet (see docs/notification.md).
-    service.messaging.stream(ORDER_EVENTS_STREAM, subjects=[ORDER_EVENTS_SUBJECTS])
-    orders = service.messaging.consumer(CONSUMER, stream=ORDER_EVENTS_STREAM, subjects=HANDLED_SUBJECTS)
-    handlers.register(
-        orders, emails_in=lambda handling: store.SqlEmails(handling.session), new_id=message_ids, clock=clock
-    )
-
-    uow = store.DatabaseUnitOfWork(service.database)
-    sender = Sender(
-        uow=uow,
+    service = Service(name="notification", version=__version__, settings=settings, messaging=tables.messaging)
+    notifications = Notifications(
+        uow=store.DatabaseUnitOfWork(service.database),
         mailer=mailer if mailer is not None else LoggingMailer(),
         policy=settings.retry_policy,
         clock=clock,
+        new_id=message_ids,
         batch_size=settings.notification_send_batch_size,
     )
-    sending = SendingLoop(sender, interval=settings.notification_send_interval_seconds)
-    service.app.state.uow = uow
-    service.app.state.sender = sender
+    service.provide(Notifications, notifications)
 
-    def run_sender(_: FastAPI) -> AbstractAsyncContextManager[None]:
-        return sending.running()
+    # order owns its stream and declares it; the consumer takes the subjects of the events it handles.
+    orders = service.messaging.consumer(CONSUMER, stream=service.messaging.follow(ORDER_EVENTS))
+    handlers.register(orders, notifications=notifications, emails_in=lambda handling: store.SqlEmails(handling.session))
+    if sending:
+        interval = settings.notification_send_interval_seconds
+        service.background("notification-sender", poller(notifications.send_round, every=interval))
 
-    # paved's Service has on_start but nothing at stop, and a task started on_start would outlive the
-    # database it polls. FastAPI nests a router's lifespan inside the app's (paved's), so the loop starts
-    # after paved's start-up (on_start steps included) and is stopped before paved stops anything.
-    service.include_router(APIRouter(lifespan=run_sender))
     service.include_router(api.router)
-    service.include_router(pages.router)
     service.map_error(EmailNotFoundError, status=404, title="Message not found")
     return service

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from paved.messaging import Consumer, Handling
 
 from notification.domain import Money, NoticeKind, OrderedItem, OrderNotice
-from notification.notices import queue_email
-from notification.order_events import Money as EventMoney
-from notification.order_events import OrderCancelled, OrderDispatched, OrderPlaced, OrderRejected
-from notification.ports import Clock, Emails
+from notification.partners import Money as EventMoney
+from notification.partners import OrderCancelled, OrderDispatched, OrderPlaced, OrderRejected
+from notification.ports import Emails
+from notification.use_cases import Notifications
 
 EmailsIn = Callable[[Handling], Emails]
 """The store's emails in a handled message's transaction."""
@@ -44,11 +44,11 @@ def _notice(
     )
 
 
-def register(consumer: Consumer, *, emails_in: EmailsIn, new_id: Callable[[], str], clock: Clock) -> None:
-    """Queue an email for each of order's events that ``consumer`` delivers."""
+def register(consumer: Consumer, *, notifications: Notifications, emails_in: EmailsIn) -> None:
+    """Queue an email for each of order's events that ``consumer`` delivers; it takes these events' subjects."""
 
     async def queue(handling: Handling, notice: OrderNotice) -> None:
-        await queue_email(emails_in(handling), notice, email_id=new_id(), at=clock())
+        await notifications.queue_email(emails_in(handling), notice)
 
     @consumer.handles(OrderPlaced)
     async def order_placed(handling: Handling, event: OrderPlaced) -> None:

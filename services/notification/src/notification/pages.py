@@ -1,4 +1,5 @@
-"""The admins' outbox page: the latest emails as a server-rendered HTML table, every value escaped.
+"""The admins' outbox page (``GET /admin/outbox``): the latest emails as a server-rendered HTML table,
+every value escaped.
 
 What the page shows comes from other services (titles, reasons, customer ids), so every value goes
 through ``html.escape`` and the page allows no script at all (Content-Security-Policy), so that nothing
@@ -12,15 +13,8 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
-from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
-
-from notification.api import ADMIN, CurrentUnitOfWork
-from notification.contract import MessageStatus
 from notification.domain import Email, EmailStatus
-from notification.ports import EmailFilter
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse;width:100%}"
@@ -35,8 +29,6 @@ HEADERS = {
     "Cache-Control": "no-store",  # customers' messages: no copy left in a cache
     "Referrer-Policy": "no-referrer",
 }
-
-router = APIRouter(tags=["admin"])
 
 
 def _when(at: datetime | None) -> str:
@@ -69,20 +61,3 @@ def render_outbox(emails: Sequence[Email], *, status: EmailStatus | None) -> str
         f"<body><h1>{escape(heading)}</h1><p>The latest {len(emails)} messages, newest first.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></body></html>"
     )
-
-
-@router.get(
-    "/admin/outbox",
-    dependencies=[ADMIN],
-    response_class=HTMLResponse,
-    summary="The latest messages, as a page for people (admin)",
-)
-async def outbox_page(
-    uow: CurrentUnitOfWork,
-    status: Annotated[MessageStatus | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> HTMLResponse:
-    chosen = EmailStatus(status) if status else None
-    async with uow.read() as emails:
-        page = await emails.page(EmailFilter(status=chosen), after=None, limit=limit)
-    return HTMLResponse(render_outbox(page.emails, status=chosen), headers=HEADERS)

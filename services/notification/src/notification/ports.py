@@ -6,16 +6,12 @@ in-memory fakes (tests/unit/fakes.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from notification.domain import Email, EmailStatus
-
-Clock = Callable[[], datetime]
-"""The current time, timezone-aware UTC."""
 
 
 @dataclass(frozen=True)

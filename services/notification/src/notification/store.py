@@ -1,85 +1,23 @@
-"""notification's own tables, and the repository that maps them onto domain emails. Nobody else reads them."""
+"""notification's store: the repository that maps its tables onto domain emails, and its unit of work.
+
+The only code that knows the tables (``tables.py``); nobody else reads them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from paved import Database
-from paved.messaging import messaging_tables
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Dialect,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    bindparam,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Integer, bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import TypeDecorator
 
 from notification.domain import Email, EmailNotFoundError, EmailStatus, NoticeKind
 from notification.ports import EmailFilter, EmailPage
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite keeps none, so it is put back on reading)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("a naive datetime cannot be stored: whose time would it be?")
-        # UTC throughout, so that SQLite, which compares these as text, orders them as times.
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-metadata = MetaData()
-
-emails = Table(
-    "emails",
-    metadata,
-    # The order emails were queued in: newest first is highest first, and the paging cursor.
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("id", String(64), nullable=False, unique=True),
-    Column("recipient", String(100), nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("subject", String(300), nullable=False),
-    Column("body", Text, nullable=False),
-    # One email per event, beside the inbox: a duplicate that got past it fails loudly instead of mailing twice.
-    Column("event_id", String(64), nullable=False, unique=True),
-    Column("order_id", String(100), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", UtcDateTime, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("sent_at", UtcDateTime, nullable=True),
-    Column("last_error", String(500), nullable=True),
-    Index("ix_emails_recipient_seq", "recipient", "seq"),
-    Index("ix_emails_status_next_attempt_at", "status", "next_attempt_at"),
-)
-
-# paved's outbox and inbox live in notification's own database, beside its emails.
-messaging = messaging_tables(metadata)
+from notification.tables import emails
 
 
 def _to_email(row: RowMapping) -> Email:

@@ -1,48 +1,40 @@
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from paved import Service
-from paved.migrations import upgrade
-from paved.testing import TestTokens, create_tables, postgres_database, postgres_is_reachable, running_nats
+from paved.testing import BrokerProbe, TestTokens, database_url_fixture, running_nats
 
 from notification.app import create_service
 from notification.settings import NotificationSettings
 from notification.store import DatabaseUnitOfWork
+from notification.use_cases import Notifications
 
 from ..unit.fakes import FakeMailer
-from . import order_publisher
+from .order_contract import ORDER_EVENTS
 
 MIGRATIONS = Path(__file__).parents[2] / "migrations"
 
+database_url = database_url_fixture(migrations=MIGRATIONS, name="notification")
+"""notification's own database, migrated: a SQLite file, and PostgreSQL as in production."""
+
 
 @pytest.fixture
-def broker_url() -> Iterator[str]:
-    """A JetStream server of the test's own: durable consumers would otherwise outlive each test's database."""
+async def broker_url() -> AsyncIterator[str]:
+    """A JetStream server of the test's own (durable consumers would otherwise outlive each test's database),
+    with order's stream declared as order declares it."""
     with running_nats() as url:
+        await BrokerProbe(url).declare(ORDER_EVENTS)
         yield url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """notification's own database, migrated: a SQLite file, and PostgreSQL as in production."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/notification.db"
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
-        return
-    if not await postgres_is_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable, and CI must test the production path")
-        pytest.skip("PostgreSQL is not reachable (set PAVED_TEST_POSTGRES_URL)")
-    async with postgres_database("notification_test") as url:
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
+@pytest.fixture
+def probe(broker_url: str) -> BrokerProbe:
+    """The broker as order and an operator see it: publishes order's events, reads the dead letters."""
+    return BrokerProbe(broker_url)
 
 
 @pytest.fixture
@@ -71,26 +63,30 @@ def mailer() -> FakeMailer:
 
 @pytest.fixture
 def built(settings: NotificationSettings, mailer: FakeMailer, tokens: TestTokens) -> Service:
-    """The notification service, built but not started."""
-    service = create_service(settings, mailer=mailer)
+    """The notification service, built but not started, without its background sender: the tests send with
+    ``Notifications.send_due`` when they mean to."""
+    service = create_service(settings, mailer=mailer, sending=False)
     tokens.install(service.app)
     return service
 
 
 @pytest.fixture
 async def service(built: Service) -> AsyncIterator[Service]:
-    """notification with its real database and broker, its consumer taking order's events.
-
-    ``Service.running()`` is paved's part only: the sender loop does not run, and tests send with
-    ``service.app.state.sender`` when they mean to.
-    """
+    """notification with its real database and broker, its consumer taking order's events."""
     async with built.running():
         yield built
 
 
 @pytest.fixture
+def notifications(service: Service) -> Notifications:
+    """The running service's use cases, as its endpoints and handlers get them."""
+    return service.registry.get(Notifications)
+
+
+@pytest.fixture
 def uow(service: Service) -> DatabaseUnitOfWork:
-    return service.app.state.uow  # type: ignore[no-any-return]
+    """notification's store in the running service's database."""
+    return DatabaseUnitOfWork(service.database)
 
 
 @pytest.fixture
@@ -99,16 +95,6 @@ async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=service.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://notification") as client:
         yield client
-
-
-@pytest.fixture
-async def publisher(tmp_path: Path, broker_url: str) -> AsyncIterator[Service]:
-    """A stand-in for order, publishing order's events through paved's outbox on its own database."""
-    url = f"sqlite+aiosqlite:///{tmp_path}/order-stand-in.sqlite"
-    await create_tables(url, order_publisher.metadata)
-    service = order_publisher.order_publisher(database_url=url, broker_url=broker_url)
-    async with service.running():
-        yield service
 
 
 @pytest.fixture

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from paved import Service
 from paved.testing import TestTokens
 
 from notification.domain import NoticeKind
 from notification.store import DatabaseUnitOfWork
+from notification.use_cases import Notifications
 
 from ..unit.fakes import FakeMailer
 from .seed import message_id, seed
@@ -45,11 +45,15 @@ async def test_a_customers_messages_page_through_without_gaps(
 
 
 async def test_the_messages_sent_become_sent_for_the_customer(
-    client: httpx.AsyncClient, service: Service, uow: DatabaseUnitOfWork, mailer: FakeMailer, tokens: TestTokens
+    client: httpx.AsyncClient,
+    notifications: Notifications,
+    uow: DatabaseUnitOfWork,
+    mailer: FakeMailer,
+    tokens: TestTokens,
 ) -> None:
     """Once the sender has handed a message to the mailer, the customer sees it as sent, with when."""
     await seed(uow, "acc_ann")
-    assert (await service.app.state.sender.send_due()).sent == 1
+    assert (await notifications.send_due()).sent == 1
     [message] = (await client.get("/me/messages", headers=tokens.bearer("acc_ann", "customer"))).json()["items"]
     assert message["status"] == "sent" and message["sent_at"] is not None
     assert mailer.subjects_to("acc_ann") == [message["subject"]]
@@ -75,7 +79,7 @@ async def test_me_is_for_a_customers_own_token(
 
 
 async def test_an_admin_lists_everyones_messages_and_filters_them(
-    client: httpx.AsyncClient, uow: DatabaseUnitOfWork, service: Service, admin: dict[str, str]
+    client: httpx.AsyncClient, uow: DatabaseUnitOfWork, notifications: Notifications, admin: dict[str, str]
 ) -> None:
     """/messages lists all customers' messages with sending details; recipient and status narrow it."""
     await seed(uow, "acc_ann", "acc_bob")
@@ -86,7 +90,7 @@ async def test_an_admin_lists_everyones_messages_and_filters_them(
     ]
     bob = (await client.get("/messages", params={"recipient": "acc_bob"}, headers=admin)).json()["items"]
     assert [m["recipient"] for m in bob] == ["acc_bob"]
-    await service.app.state.sender.send_due()
+    await notifications.send_due()
     sent = (await client.get("/messages", params={"status": "sent"}, headers=admin)).json()["items"]
     queued = (await client.get("/messages", params={"status": "queued"}, headers=admin)).json()["items"]
     assert len(sent) == 2 and queued == []

@@ -4,20 +4,17 @@ import asyncio
 from datetime import UTC, datetime
 
 from paved import Service
+from paved.testing import BrokerProbe, eventually
 
-from notification.app import CONSUMER
+from notification.app import CONSUMER, create_service
 from notification.domain import Email, EmailStatus, NoticeKind
 from notification.ports import EmailFilter
+from notification.settings import NotificationSettings
 from notification.store import DatabaseUnitOfWork
 
 from ..unit.fakes import FakeMailer
-from .broker import all_handled, dead_letters, eventually, publish_copy
-from .order_publisher import (
-    ORDER_CANCELLED_SUBJECT,
-    ORDER_DISPATCHED_SUBJECT,
-    ORDER_PLACED_SUBJECT,
-    ORDER_REJECTED_SUBJECT,
-    STREAM,
+from .order_contract import (
+    ORDER_EVENTS,
     Money,
     OrderCancelled,
     OrderDispatched,
@@ -26,7 +23,6 @@ from .order_publisher import (
     OrderRefunded,
     OrderRejected,
     PlacedLine,
-    publish,
 )
 
 NOW = datetime.now(UTC)
@@ -51,29 +47,25 @@ async def emails(uow: DatabaseUnitOfWork) -> list[Email]:
 
 
 async def test_each_of_orders_events_becomes_one_email_to_its_customer(
-    service: Service, uow: DatabaseUnitOfWork, publisher: Service
+    service: Service, uow: DatabaseUnitOfWork, probe: BrokerProbe
 ) -> None:
-    """Order's four events, sent through an outbox as order sends them, are each queued as an email to its customer."""
+    """Order's four events, published as order's relay publishes them, are each queued as an email to its customer."""
     sent = [
-        await publish(publisher, placed("ord-1"), subject=ORDER_PLACED_SUBJECT),
-        await publish(publisher, dispatched("ord-1"), subject=ORDER_DISPATCHED_SUBJECT),
-        await publish(
-            publisher,
+        await probe.publish(placed("ord-1")),
+        await probe.publish(dispatched("ord-1")),
+        await probe.publish(
             OrderRejected(
                 order_id="ord-2", customer_id="acc_bob", total=TOTAL, reason="out_of_stock", detail="x", rejected_at=NOW
-            ),
-            subject=ORDER_REJECTED_SUBJECT,
+            )
         ),
-        await publish(
-            publisher,
+        await probe.publish(
             OrderCancelled(
                 order_id="ord-3",
                 customer_id="acc_ann",
                 total=TOTAL,
                 reason="cancelled by the customer",
                 cancelled_at=NOW,
-            ),
-            subject=ORDER_CANCELLED_SUBJECT,
+            )
         ),
     ]
     queued = await eventually(lambda: _at_least(uow, 4))
@@ -94,64 +86,64 @@ async def _at_least(uow: DatabaseUnitOfWork, count: int) -> list[Email]:
 
 
 async def test_a_redelivered_event_mails_nothing_twice(
-    service: Service, uow: DatabaseUnitOfWork, publisher: Service, broker_url: str
+    service: Service, uow: DatabaseUnitOfWork, probe: BrokerProbe
 ) -> None:
     """The same event delivered again (past JetStream's de-duplication) finds its id in the inbox: still one email."""
-    envelope = await publish(publisher, placed(), subject=ORDER_PLACED_SUBJECT)
+    envelope = await probe.publish(placed())
     await eventually(lambda: _at_least(uow, 1))
-    await publish_copy(broker_url, ORDER_PLACED_SUBJECT, envelope, broker_id=f"{envelope.id}:again")
-    await publish_copy(broker_url, ORDER_PLACED_SUBJECT, envelope, broker_id=f"{envelope.id}:and-again")
-    assert await eventually(lambda: all_handled(broker_url, stream=STREAM, consumer=CONSUMER))
+    await probe.publish(envelope, subject=OrderPlaced.message_subject, dedup_id=f"{envelope.id}:again")
+    await probe.publish(envelope, subject=OrderPlaced.message_subject, dedup_id=f"{envelope.id}:and-again")
+    assert await eventually(lambda: probe.all_handled(stream=ORDER_EVENTS.name, consumer=CONSUMER))
     [email] = await emails(uow)
     assert email.event_id == envelope.id
-    assert await dead_letters(broker_url) == []  # skipped by the inbox, not refused by the table's unique key
+    assert await probe.dead_letters() == []  # skipped by the inbox, not refused by the table's unique key
 
 
 async def test_an_unknown_version_is_parked_and_the_consumer_goes_on(
-    service: Service, uow: DatabaseUnitOfWork, publisher: Service, broker_url: str
+    service: Service, uow: DatabaseUnitOfWork, probe: BrokerProbe
 ) -> None:
     """OrderPlaced v2 goes to paved's dead letters with the reason; the next event is mailed as usual."""
-    future = await publish(
-        publisher, OrderPlacedV2(order_id="ord-9", customer_id="acc_ann", total_pence=100), subject=ORDER_PLACED_SUBJECT
-    )
-    await publish(publisher, dispatched("ord-1"), subject=ORDER_DISPATCHED_SUBJECT)
+    future = await probe.publish(OrderPlacedV2(order_id="ord-9", customer_id="acc_ann", total_pence=100))
+    await probe.publish(dispatched("ord-1"))
     [email] = await eventually(lambda: _at_least(uow, 1))
     assert email.kind is NoticeKind.ORDER_DISPATCHED
-    [letter] = await eventually(lambda: dead_letters(broker_url))
+    [letter] = await eventually(lambda: probe.dead_letters())
     assert letter.consumer == CONSUMER and letter.original_headers["Paved-Id"] == future.id
     assert letter.reason == "unsupported version 2 of order.OrderPlaced (accepted: [1])"
 
 
 async def test_an_event_no_true_email_can_be_written_from_is_parked(
-    service: Service, uow: DatabaseUnitOfWork, publisher: Service, broker_url: str
+    service: Service, uow: DatabaseUnitOfWork, probe: BrokerProbe
 ) -> None:
     """An event whose total is not money (a currency that is no ISO code) is parked naming the field, never mailed."""
     bad = dispatched().model_copy(update={"total": Money(amount_minor=100, currency="pounds")})
-    await publish(publisher, bad, subject=ORDER_DISPATCHED_SUBJECT)
-    [letter] = await eventually(lambda: dead_letters(broker_url))
+    await probe.publish(bad)
+    [letter] = await eventually(lambda: probe.dead_letters())
     assert "order.OrderDispatched v1 data is not valid" in letter.reason and "total.currency" in letter.reason
     assert await emails(uow) == []
 
 
 async def test_orders_other_events_are_not_notifications_business(
-    service: Service, uow: DatabaseUnitOfWork, publisher: Service, broker_url: str
+    service: Service, uow: DatabaseUnitOfWork, probe: BrokerProbe
 ) -> None:
     """An event order adds on a subject of its own is not delivered to notification, so it is not parked either."""
-    await publish(publisher, OrderRefunded(order_id="ord-1"), subject="order.events.order-refunded")
-    await publish(publisher, dispatched(), subject=ORDER_DISPATCHED_SUBJECT)
+    await probe.publish(OrderRefunded(order_id="ord-1"))
+    await probe.publish(dispatched())
     await eventually(lambda: _at_least(uow, 1))
-    assert await eventually(lambda: all_handled(broker_url, stream=STREAM, consumer=CONSUMER))
-    assert await dead_letters(broker_url) == []
+    assert await eventually(lambda: probe.all_handled(stream=ORDER_EVENTS.name, consumer=CONSUMER))
+    assert await probe.dead_letters() == []
     assert len(await emails(uow)) == 1
 
 
-async def test_the_running_service_sends_what_it_queued(built: Service, mailer: FakeMailer, publisher: Service) -> None:
+async def test_the_running_service_sends_what_it_queued(
+    settings: NotificationSettings, mailer: FakeMailer, probe: BrokerProbe
+) -> None:
     """Under the app's own lifespan (what uvicorn runs), an event becomes an email the mailer takes, marked sent."""
-    async with built.app.router.lifespan_context(built.app):
-        envelope = await publish(publisher, placed(customer_id="acc_cy"), subject=ORDER_PLACED_SUBJECT)
+    running = create_service(settings, mailer=mailer)
+    async with running.app.router.lifespan_context(running.app):
+        envelope = await probe.publish(placed(customer_id="acc_cy"))
         await eventually(lambda: _mailed(mailer))
-        uow: DatabaseUnitOfWork = built.app.state.uow
-        [email] = await eventually(lambda: _sent(uow))
+        [email] = await eventually(lambda: _sent(DatabaseUnitOfWork(running.database)))
     assert mailer.subjects_to("acc_cy") == ["We have your order ord-1"]
     assert email.event_id == envelope.id and email.attempts == 1 and email.sent_at is not None
     assert not [task for task in asyncio.all_tasks() if task.get_name() == "notification-sender"]

@@ -9,7 +9,7 @@ from paved.testing import TestTokens
 
 from notification.api import MAX_CURSOR
 from notification.contract import MESSAGE_ID_PATTERN
-from notification.order_events import CUSTOMER_ID_PATTERN
+from notification.partners import CUSTOMER_ID_PATTERN
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 STATUSES = {"queued", "sent", "failed"}
@@ -44,12 +44,15 @@ CASES = [
 @SETTINGS
 @given(case=st.sampled_from(CASES), data=st.data())
 async def test_a_malformed_query_parameter_is_a_422_naming_it(
-    client: httpx.AsyncClient, tokens: TestTokens, case: tuple[object, ...], data: st.DataObject
+    client: httpx.AsyncClient,
+    tokens: TestTokens,
+    case: tuple[str, str, str, st.SearchStrategy[str], str],
+    data: st.DataObject,
 ) -> None:
     """Whatever malformed value arrives in a query parameter, the answer is a 422 problem naming that parameter."""
     path, parameter, field, values, scope = case
-    value = data.draw(values)  # type: ignore[arg-type]
-    response = await client.get(str(path), params={str(parameter): value}, headers=tokens.bearer("acc_ann", str(scope)))
+    value = data.draw(values)
+    response = await client.get(path, params={parameter: value}, headers=tokens.bearer("acc_ann", scope))
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in response.json()["errors"]] == [field]

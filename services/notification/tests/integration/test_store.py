@@ -8,11 +8,10 @@ from paved import Service
 from sqlalchemy.exc import IntegrityError
 
 from notification.domain import Email, EmailStatus, Money, NoticeKind, OrderNotice, RetryPolicy
-from notification.notices import queue_email
 from notification.ports import EmailFilter
 from notification.store import DatabaseUnitOfWork
 
-from .seed import START, seed
+from .seed import START, queue, seed
 
 POLICY = RetryPolicy()
 
@@ -42,7 +41,7 @@ async def test_a_second_email_for_the_same_event_is_refused(uow: DatabaseUnitOfW
     )
     with pytest.raises(IntegrityError):
         async with uow.write() as emails:
-            await queue_email(emails, notice, email_id="msg_other", at=START)
+            await queue(emails, notice, email_id="msg_other", at=START)
 
 
 async def test_paging_visits_each_of_a_customers_emails_once_newest_first(uow: DatabaseUnitOfWork) -> None:

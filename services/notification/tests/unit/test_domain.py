@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -120,10 +121,10 @@ def test_the_backoff_is_capped() -> None:
     ("changes", "message"),
     [({"max_attempts": 0}, "at least one attempt"), ({"claim_for": timedelta(seconds=5)}, "longer than send_timeout")],
 )
-def test_a_policy_that_would_lose_or_double_emails_is_refused(changes: dict[str, object], message: str) -> None:
+def test_a_policy_that_would_lose_or_double_emails_is_refused(changes: dict[str, Any], message: str) -> None:
     """No attempts at all, or a claim that runs out before a send can, are refused at once."""
     with pytest.raises(ValueError, match=message):
-        RetryPolicy(**{"send_timeout": timedelta(seconds=5), **changes})  # type: ignore[arg-type]
+        RetryPolicy(**{"send_timeout": timedelta(seconds=5), **changes})
 
 
 def test_naive_times_are_refused() -> None:

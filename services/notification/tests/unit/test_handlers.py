@@ -4,13 +4,15 @@ from datetime import UTC, datetime
 
 import pytest
 from paved import Envelope
-from paved.messaging import Consumer, Handling, Message, MessageTypes, UnacceptableMessage
+from paved.messaging import Consumer, Message, MessageTypes, UnacceptableMessage
+from paved.testing import handling_of
 
 from notification import handlers
-from notification.domain import EmailStatus, NoticeKind
-from notification.order_events import HANDLED_SUBJECTS, OrderCancelled, OrderDispatched, OrderPlaced, OrderRejected
+from notification.domain import EmailStatus, NoticeKind, RetryPolicy
+from notification.partners import ORDER_EVENTS, OrderCancelled, OrderDispatched, OrderPlaced, OrderRejected
+from notification.use_cases import Notifications
 
-from .fakes import FakeClock, FakeEmails
+from .fakes import FakeClock, FakeEmails, FakeMailer, FakeUnitOfWork
 
 TOTAL = {"amount_minor": 2598, "currency": "GBP"}
 AT = datetime(2026, 11, 27, 9, 0, tzinfo=UTC).isoformat()
@@ -51,11 +53,25 @@ EVENTS: dict[type[Message], dict[str, object]] = {
 
 @pytest.fixture
 def consumer() -> tuple[Consumer, FakeEmails]:
-    consumer = Consumer(name="notification-orders", stream="ORDER_EVENTS", subjects=HANDLED_SUBJECTS)
+    consumer = Consumer(name="notification-orders", stream=ORDER_EVENTS)
     emails = FakeEmails()
     ids = iter(f"msg_{n}" for n in range(100))
-    handlers.register(consumer, emails_in=lambda _: emails, new_id=lambda: next(ids), clock=FakeClock())
+    notifications = Notifications(
+        uow=FakeUnitOfWork(), mailer=FakeMailer(), policy=RetryPolicy(), clock=FakeClock(), new_id=lambda: next(ids)
+    )
+    handlers.register(consumer, notifications=notifications, emails_in=lambda _: emails)
     return consumer, emails
+
+
+def test_the_consumer_takes_the_subjects_of_orders_four_events_only(consumer: tuple[Consumer, FakeEmails]) -> None:
+    """The consumer's filter is the subjects of the events it handles, as order publishes them; no other of order's."""
+    handled, _ = consumer
+    assert handled.subject_filter() == [
+        "order.events.order-cancelled",
+        "order.events.order-dispatched",
+        "order.events.order-placed",
+        "order.events.order-rejected",
+    ]
 
 
 async def deliver(
@@ -64,10 +80,10 @@ async def deliver(
     """Parse and handle one envelope as paved's consumer runner does."""
     envelope = Envelope.new(event_type.message_type, data, version=version)
     message = MessageTypes(*consumer.handlers).parse(envelope)
-    # The handlers reach the store through emails_in (the fake here), never the session or the outbox.
-    handling = Handling(session=None, envelope=envelope, outbox=None)  # type: ignore[arg-type]
+    # The handlers reach the store through emails_in (the fake here): a session they used would fail the test.
+    handling = handling_of(message)
     await consumer.handlers[type(message)](handling, message)
-    return envelope
+    return handling.envelope
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,8 +13,8 @@ from notification.pages import HEADERS, render_outbox
 AT = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
-def email(**changes: object) -> Email:
-    fields: dict[str, object] = {
+def email(**changes: Any) -> Email:
+    fields: dict[str, Any] = {
         "id": "msg_1",
         "recipient": "acc_ann",
         "kind": NoticeKind.ORDER_PLACED,
@@ -24,7 +25,7 @@ def email(**changes: object) -> Email:
         "created_at": AT,
         "next_attempt_at": AT,
     }
-    return Email(**{**fields, **changes})  # type: ignore[arg-type]
+    return Email(**{**fields, **changes})
 
 
 class Tags(HTMLParser):

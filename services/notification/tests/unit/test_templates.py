@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,15 +12,15 @@ from notification.templates import TEMPLATES, format_money, render
 TOTAL = Money(2598, "GBP")
 
 
-def notice(kind: NoticeKind, **changes: object) -> OrderNotice:
-    fields: dict[str, object] = {
+def notice(kind: NoticeKind, **changes: Any) -> OrderNotice:
+    fields: dict[str, Any] = {
         "kind": kind,
         "event_id": "evt-1",
         "order_id": "ord-42",
         "customer_id": "acc_ann",
         "total": TOTAL,
     }
-    return OrderNotice(**{**fields, **changes})  # type: ignore[arg-type]
+    return OrderNotice(**{**fields, **changes})
 
 
 def test_every_kind_of_notice_has_a_template() -> None:

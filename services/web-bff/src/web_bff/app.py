@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from paved import Service
 
-from web_bff import __version__, account, orders, session, shop, storefront
+from web_bff import __version__, api, page
+from web_bff.clients import Downstream, DownstreamError, Downstreams, problem_of
 from web_bff.domain import MixedCurrenciesError
-from web_bff.downstream import Downstream, DownstreamError, Downstreams, problem_of
 from web_bff.settings import DOWNSTREAM_SERVICES, WebBffSettings
+from web_bff.use_cases import Storefront
 
 
 def _downstreams(settings: WebBffSettings, transports: Mapping[str, httpx.AsyncBaseTransport]) -> Downstreams:
@@ -41,14 +42,13 @@ def create_service(
     tests: ``httpx.MockTransport``.
     """
     settings = settings if settings is not None else WebBffSettings()
-    service = Service(name="web-bff", version=__version__, settings=settings)
-    service.app.state.downstreams = downstreams = _downstreams(settings, transports or {})
+    # It keeps nothing and sends no messages: no database, no broker, ready whenever it runs.
+    service = Service(name="web-bff", version=__version__, settings=settings, database=False)
+    downstreams = _downstreams(settings, transports or {})
+    service.provide(Storefront, Storefront(downstreams))
     service.on_stop(downstreams.aclose)
-    api = APIRouter(prefix="/api")
-    for page in (session, shop, orders, account):
-        api.include_router(page.router)
-    service.include_router(api)
-    service.include_router(storefront.router())
+    service.include_router(api.router)
+    service.include_router(page.router())
     service.app.add_exception_handler(DownstreamError, _downstream_failed)
     service.map_error(MixedCurrenciesError, status=409, title="Basket cannot be totalled")
     return service

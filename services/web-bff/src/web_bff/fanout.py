@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from web_bff.downstream import DownstreamError, DownstreamRefusedError
+from web_bff.clients import DownstreamError, DownstreamRefusedError
 
 T = TypeVar("T")
 

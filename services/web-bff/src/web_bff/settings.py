@@ -29,9 +29,6 @@ class Deadlines:
 class WebBffSettings(ServiceSettings):
     """Everything web-bff is told at start-up."""
 
-    # Nothing persistent: the database is only what paved's readiness check pings. A file, not
-    # ":memory:", which paved's engine cannot pool (SQLAlchemy gives in-memory SQLite a StaticPool).
-    database_url: str = "sqlite+aiosqlite:///web-bff.db"
     identity_url: str | None = None
     catalog_url: str | None = None
     customer_url: str | None = None

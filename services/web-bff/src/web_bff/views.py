@@ -18,15 +18,21 @@ from web_bff.contract import (
     PaymentSummary,
     Points,
     PointsEntry,
+    PricedBasket,
+    PricedLine,
+    ProductCard,
     Profile,
     Step,
+    Tokens,
     Unavailable,
 )
 from web_bff.fanout import Missing
 from web_bff.partners import (
     Amount,
+    CatalogAlbum,
     CustomerAddress,
     CustomerProfile,
+    IdentityTokens,
     LoyaltyStatement,
     OrderHistoryEntry,
     OrderRecord,
@@ -42,6 +48,68 @@ SUMMARY_TITLES = 3
 
 def money(amount: Amount | domain.Money) -> Money:
     return Money(amount_minor=amount.amount_minor, currency=amount.currency)
+
+
+def tokens(found: IdentityTokens) -> Tokens:
+    return Tokens(
+        access_token=found.access_token,
+        token_type=found.token_type,
+        expires_in=found.expires_in,
+        scope=found.scope,
+        refresh_token=found.refresh_token,
+    )
+
+
+def album(found: CatalogAlbum) -> domain.Album:
+    """The catalog's album as the basket prices it."""
+    price = domain.Money(found.price.amount_minor, found.price.currency)
+    return domain.Album(sku=found.sku, title=found.title, artist=found.artist, price=price)
+
+
+def _available(stock: dict[str, int] | Missing, sku: str) -> int | None:
+    return None if isinstance(stock, Missing) else stock.get(sku)
+
+
+def product_card(found: CatalogAlbum, stock: dict[str, int] | Missing) -> ProductCard:
+    """One album of the product grid, with its availability (``unknown`` when the stock is missing)."""
+    available = _available(stock, found.sku)
+    availability = domain.availability_of(available)
+    return ProductCard(
+        sku=found.sku,
+        title=found.title,
+        artist=found.artist,
+        genre=found.genre,
+        released=found.released,
+        price=money(found.price),
+        availability=availability,
+        units_left=available if availability is domain.Availability.LOW_STOCK else None,
+    )
+
+
+def priced_basket(priced: domain.PricedBasket, stock: dict[str, int] | Missing) -> PricedBasket:
+    """The priced basket as the page shows it, each line with its availability."""
+    return PricedBasket(
+        lines=[
+            PricedLine(
+                sku=line.album.sku,
+                title=line.album.title,
+                artist=line.album.artist,
+                quantity=line.quantity,
+                unit_price=money(line.album.price),
+                total=money(line.total),
+                availability=domain.availability_of(_available(stock, line.album.sku)),
+            )
+            for line in priced.lines
+        ],
+        unknown_skus=list(priced.unknown_skus),
+        total=money(priced.total) if priced.total is not None else None,
+        unavailable=unavailable(stock),
+    )
+
+
+def unavailable(*parts: object) -> list[Unavailable]:
+    """The parts of a page that are missing, for its ``unavailable`` list."""
+    return [Unavailable(service=found.service, reason=found.reason) for found in parts if isinstance(found, Missing)]
 
 
 def order_details(order: OrderRecord, *, history: list[OrderHistoryEntry] | None = None) -> OrderDetails:

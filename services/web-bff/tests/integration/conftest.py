@@ -1,26 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from paved import Service
-from paved.testing import running_nats
 
 from web_bff.app import create_service
 from web_bff.settings import DOWNSTREAM_SERVICES, WebBffSettings
 
 from .edges import TOKENS
 from .musiccorp import ANN, BOB, MusicCorp
-
-
-@pytest.fixture(scope="session")
-def broker_url() -> Iterator[str]:
-    # paved's Service connects to a broker as it starts, even one that sends and consumes nothing.
-    with running_nats() as url:
-        yield url
 
 
 @pytest.fixture
@@ -30,15 +21,10 @@ def musiccorp() -> MusicCorp:
 
 
 @pytest.fixture
-def settings(broker_url: str, tmp_path: Path) -> WebBffSettings:
+def settings() -> WebBffSettings:
     urls: dict[str, Any] = {f"{name}_url": f"http://{name}.test" for name in DOWNSTREAM_SERVICES}
     # A shorter checkout deadline than the 10 s default, so that the test of it waits less.
-    return WebBffSettings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/web-bff.db",
-        broker_url=broker_url,
-        web_bff_checkout_timeout_seconds=1.5,
-        **urls,
-    )
+    return WebBffSettings(web_bff_checkout_timeout_seconds=1.5, **urls)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from web_bff.downstream import DownstreamFailedError, DownstreamRefusedError, DownstreamUnavailableError
+from web_bff.clients import DownstreamFailedError, DownstreamRefusedError, DownstreamUnavailableError
 from web_bff.fanout import Missing, or_missing, or_none_if_not_found, together
 
 

@@ -1,10 +1,12 @@
-"""The events notification reads from order, copied from order's contract (``order/contract.py``).
+"""What notification relies on of others: order's events it reads, and the stream they are on.
 
-Copied, never imported: notification builds and deploys on its own. The type names, versions, stream and
-subjects are order's, exactly; the fields are only those notification uses, and anything else order
-sends is ignored (a tolerant reader), so that order's compatible changes (new fields, new rejection
-codes) need no change here. What notification does use is checked: an event it could not write a true
-email from is parked in the dead letters with the reason, not mailed half-right.
+Copied from order's contract (``order/contract.py``), never imported: notification builds and deploys
+on its own. The type names and versions are order's, exactly, and so are the subjects they derive
+(``order.events.order-placed``, …); order owns the stream, which notification only follows. The fields
+are only those notification uses, and anything else order sends is ignored (a tolerant reader), so
+that order's compatible changes (new fields, new rejection codes) need no change here. What
+notification does use is checked: an event it could not write a true email from is parked in the dead
+letters with the reason, not mailed half-right.
 """
 
 from __future__ import annotations
@@ -14,15 +16,8 @@ from typing import Annotated
 from paved.messaging import Event
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-ORDER_EVENTS_STREAM = "ORDER_EVENTS"
-ORDER_EVENTS_SUBJECTS = "order.events.>"
-ORDER_PLACED_SUBJECT = "order.events.order-placed"
-ORDER_DISPATCHED_SUBJECT = "order.events.order-dispatched"
-ORDER_REJECTED_SUBJECT = "order.events.order-rejected"
-ORDER_CANCELLED_SUBJECT = "order.events.order-cancelled"
-# The subjects of the events notification handles, not all of order's: an event order adds later on a
-# subject of its own is none of notification's business, and would otherwise be parked as unknown.
-HANDLED_SUBJECTS = [ORDER_PLACED_SUBJECT, ORDER_DISPATCHED_SUBJECT, ORDER_REJECTED_SUBJECT, ORDER_CANCELLED_SUBJECT]
+ORDER_EVENTS = "ORDER_EVENTS"
+"""order's stream of events, which notification follows (order declares it)."""
 
 # identity's account ids, which order's customer ids are: the subject of the customer's access token.
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
@@ -78,4 +73,6 @@ class OrderCancelled(_OrderEvent, type="order.OrderCancelled", version=1):
     reason: Annotated[str, StringConstraints(max_length=300)]
 
 
-ORDER_EVENTS: tuple[type[_OrderEvent], ...] = (OrderPlaced, OrderDispatched, OrderRejected, OrderCancelled)
+HANDLED: tuple[type[_OrderEvent], ...] = (OrderPlaced, OrderDispatched, OrderRejected, OrderCancelled)
+"""The events notification handles, not all of order's: an event order adds later, on a subject of its
+own, is none of notification's business (its consumer takes only these types' subjects)."""

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
+from paved import poller
+from paved.background import Background
 
 from notification.domain import EmailStatus, Money, NoticeKind, OrderNotice, RetryPolicy
-from notification.notices import queue_email
-from notification.sending import Sender, SendingLoop
+from notification.use_cases import Notifications
 
 from .fakes import FakeClock, FakeMailer, FakeUnitOfWork
 
@@ -30,11 +33,11 @@ def notice(n: int, customer: str = "acc_ann") -> OrderNotice:
 
 
 async def queue(uow: FakeUnitOfWork, clock: FakeClock, *numbers: int) -> list[str]:
-    ids = []
+    """Queue email number n for each n, with the id msg_n, as the handlers do in an event's transaction."""
+    ids = iter(f"msg_{n}" for n in numbers)
+    queuing = sender(uow, clock, FakeMailer(), new_id=lambda: next(ids))
     async with uow.write() as emails:
-        for n in numbers:
-            ids.append((await queue_email(emails, notice(n), email_id=f"msg_{n}", at=clock())).id)
-    return ids
+        return [(await queuing.queue_email(emails, notice(n))).id for n in numbers]
 
 
 @pytest.fixture
@@ -47,8 +50,29 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def sender(uow: FakeUnitOfWork, clock: FakeClock, mailer: FakeMailer, *, batch_size: int = 20) -> Sender:
-    return Sender(uow=uow, mailer=mailer, policy=POLICY, clock=clock, batch_size=batch_size)
+def sender(
+    uow: FakeUnitOfWork,
+    clock: FakeClock,
+    mailer: FakeMailer,
+    *,
+    batch_size: int = 20,
+    new_id: Callable[[], str] = lambda: "msg_unused",
+) -> Notifications:
+    return Notifications(uow=uow, mailer=mailer, policy=POLICY, clock=clock, new_id=new_id, batch_size=batch_size)
+
+
+@asynccontextmanager
+async def sending_in_background(
+    notifications: Notifications, *, every: float, grace: float = 5.0
+) -> AsyncIterator[None]:
+    """The sender as the service runs it: paved's poller over ``send_round``, stopped when the block ends."""
+    background = Background()
+    background.add("notification-sender", poller(notifications.send_round, every=every), grace=grace)
+    background.start()
+    try:
+        yield
+    finally:
+        await background.stop()
 
 
 async def test_queued_emails_are_sent_once_and_marked_sent(uow: FakeUnitOfWork, clock: FakeClock) -> None:
@@ -137,13 +161,22 @@ async def test_a_claimed_email_is_not_taken_by_a_second_sender(uow: FakeUnitOfWo
     assert other.sent == [] and len(slow.sent) == 1
 
 
-async def test_the_loop_sends_in_the_background_and_stops_with_its_block(uow: FakeUnitOfWork, clock: FakeClock) -> None:
-    """While running, the loop sends what is queued, even after a failed round; leaving the block stops it."""
+async def test_a_full_round_is_followed_by_another_at_once(uow: FakeUnitOfWork, clock: FakeClock) -> None:
+    """A round that claimed a whole batch asks for the next round at once (more may be due); else it waits."""
+    await queue(uow, clock, 1, 2, 3)
+    notifications = sender(uow, clock, FakeMailer(), batch_size=2)
+    assert await notifications.send_round() == 0
+    assert await notifications.send_round() is None
+
+
+async def test_the_sender_sends_in_the_background_and_stops_with_the_service(
+    uow: FakeUnitOfWork, clock: FakeClock
+) -> None:
+    """While running, the sender sends what is queued, even after a failed round; once stopped, nothing more."""
     await queue(uow, clock, 1)
     mailer = FakeMailer()
-    loop = SendingLoop(sender(uow, clock, mailer), interval=0.01)
     uow.failing_writes = {uow.writes + 1}  # the first round's claim fails, as if the database were away
-    async with loop.running():
+    async with sending_in_background(sender(uow, clock, mailer), every=0.01):
         for _ in range(200):
             if mailer.sent:
                 break
@@ -155,12 +188,11 @@ async def test_the_loop_sends_in_the_background_and_stops_with_its_block(uow: Fa
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "notification-sender"]
 
 
-async def test_a_loop_stopped_mid_send_leaves_the_email_for_later(uow: FakeUnitOfWork, clock: FakeClock) -> None:
+async def test_a_sender_stopped_mid_send_leaves_the_email_for_later(uow: FakeUnitOfWork, clock: FakeClock) -> None:
     """A round that outlasts the stop's grace is cancelled; its email stays queued, sent once its claim runs out."""
     [email_id] = await queue(uow, clock, 1)
     slow = FakeMailer(delay=0.15)
-    loop = SendingLoop(sender(uow, clock, slow), interval=0.01, grace=0.02)
-    async with loop.running():
+    async with sending_in_background(sender(uow, clock, slow), every=0.01, grace=0.02):
         await asyncio.sleep(0.05)  # the round has claimed the email and waits on the mailer
     email = uow.emails.rows[email_id]
     assert slow.sent == [] and email.status is EmailStatus.QUEUED and email.attempts == 1

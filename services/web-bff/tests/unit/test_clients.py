@@ -7,7 +7,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from web_bff.downstream import (
+from web_bff.clients import (
     Downstream,
     DownstreamError,
     DownstreamFailedError,

@@ -1,4 +1,4 @@
-"""The BFF's outbound edge: one ``Downstream`` per service it calls, over paved's client.
+"""The BFF's HTTP clients: one ``Downstream`` per service it calls, over paved's client.
 
 Every call has a deadline for the whole exchange: ``asyncio.timeout`` around the request and the reading
 of its body, because httpx's timeout bounds each connect, read and write, not the call. Whatever goes
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from web_bff.settings import Deadlines
 
-log = structlog.get_logger(logger_name="web_bff.downstream")
+log = structlog.get_logger(logger_name="web_bff.clients")
 
 M = TypeVar("M", bound=BaseModel)
 Params = Mapping[str, str | int | Sequence[str]]
@@ -72,6 +72,19 @@ class DownstreamTimeoutError(DownstreamError):
 
     def __init__(self, service: str, seconds: float) -> None:
         super().__init__(service, f"did not answer within {seconds:g} s")
+
+
+@dataclass(frozen=True)
+class Customer:
+    """The signed-in customer, and the access token they sent: passed on to the services that act for them."""
+
+    id: str
+    access_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The same bearer token for the services: they decide by its subject whose data it is."""
+        return {"Authorization": f"Bearer {self.access_token}"}
 
 
 @dataclass(frozen=True)
