@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import aclosing
 
 import httpx
 import pytest
 
 from payment.cards import CardNumber
+from payment.clients import HttpPaymentProvider
 from payment.money import Money
-from payment.provider import HttpPaymentProvider
 from payment.results import (
     Charged,
     ChargesFound,
@@ -32,7 +33,7 @@ async def charge_with(handler: Handler, *, api_key: str | None = None) -> object
     provider = HttpPaymentProvider(
         "http://provider", timeout=1.0, api_key=api_key, transport=httpx.MockTransport(handler)
     )
-    async with provider.connected():
+    async with aclosing(provider):
         return await provider.charge(idempotency_key="o-1", amount=PRICE, card=CARD, reference="o-1")
 
 
@@ -109,7 +110,7 @@ async def test_refunds_and_look_ups_are_read_from_their_answers() -> None:
         return httpx.Response(200, json={"items": items})
 
     provider = HttpPaymentProvider("http://provider", timeout=1.0, transport=httpx.MockTransport(answer))
-    async with provider.connected():
+    async with aclosing(provider):
         refunded = await provider.refund(charge_id="ch_1", idempotency_key="o-1:refund", amount=PRICE)
         found = await provider.charges_for("o-1")
     assert refunded == RefundMade("re_1")
