@@ -72,7 +72,7 @@ class Worker:
     async def _advance(self, claim: Claim) -> None:
         try:
             await self.cashier.advance(claim)
-        except Exception as exc:  # noqa: BLE001 - logged; the step is taken again when its claim lapses
+        except Exception as exc:  # noqa: BLE001 - logged, with no traceback (its frames hold the card number)
             log.error(
                 "payment step failed; it is taken again when its claim lapses",
                 order_id=claim.payment.order_id,

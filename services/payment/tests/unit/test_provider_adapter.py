@@ -118,3 +118,28 @@ async def test_refunds_and_look_ups_are_read_from_their_answers() -> None:
     assert (seen[0].url.path, seen[0].headers["Idempotency-Key"]) == ("/charges/ch_1/refunds", "o-1:refund")
     assert json.loads(seen[0].content) == {"amount_minor": 1299}
     assert (seen[1].url.path, seen[1].url.params["reference"]) == ("/charges", "o-1")
+
+
+class CountedTransport(httpx.MockTransport):
+    """A mock network that counts how often its client closed it."""
+
+    closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+async def test_one_client_is_kept_until_closed_and_a_call_after_opens_another() -> None:
+    """Calls share one client (its connections stay open between them); aclose closes it, and a later call
+    opens a new one instead of failing."""
+    transport = CountedTransport(lambda _: httpx.Response(200, json={"items": []}))
+    provider = HttpPaymentProvider("http://provider", timeout=1.0, transport=transport)
+    assert await provider.charges_for("o-1") == ChargesFound(())
+    assert await provider.charges_for("o-2") == ChargesFound(())
+    assert transport.closed == 0
+    await provider.aclose()
+    assert transport.closed == 1
+    assert await provider.charges_for("o-3") == ChargesFound(())
+    await provider.aclose()
+    await provider.aclose()  # closing twice closes nothing more
+    assert transport.closed == 2
