@@ -1,53 +1,43 @@
 """What the payment service says: each fact as its contract event, each outcome as the reply its asker waits for.
 
-Both are written to the outbox in the transaction that records them, so they go out if and only if the
-change commits. A reply may be written long after its command was handled (the processor answered
-later), so it is addressed from what was kept of the command: its reply subject and ids.
+The store writes both to the outbox (paved's ``Announcer`` and ``Outbox.reply``) in the transaction that
+records them, so they go out if and only if the change commits. A reply may be written long after its
+command was handled (the processor answered later), so it is addressed from what was kept of the command:
+its ``paved.Asker``.
 """
 
 from __future__ import annotations
 
 from typing import TypedDict, assert_never
 
-from paved import Envelope
-from paved.messaging import Message, Outbox
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from payment import contract, facts
-from payment.ports import Asker
 
-_SUBJECTS: dict[type[facts.Fact], str] = {
-    facts.PaymentTaken: contract.PAYMENT_TAKEN_SUBJECT,
-    facts.PaymentDeclined: contract.PAYMENT_DECLINED_SUBJECT,
-    facts.PaymentFailed: contract.PAYMENT_FAILED_SUBJECT,
-    facts.PaymentRefunded: contract.PAYMENT_REFUNDED_SUBJECT,
-}
+# Every event payment publishes is also the reply to the commands waiting for it: the asker hears what all hear.
+PaymentEvent = contract.PaymentTaken | contract.PaymentDeclined | contract.PaymentFailed | contract.PaymentRefunded
 
 
-def published(fact: facts.Fact) -> tuple[Message, str]:
-    """The event that announces ``fact``, and the subject it goes out on."""
-    return message_of(fact), _SUBJECTS[type(fact)]
-
-
-def message_of(outcome: facts.Fact | facts.NothingToRefund) -> Message:
-    """The contract's message for a fact or an outcome."""
-    match outcome:
+def event_of(fact: facts.Fact) -> PaymentEvent:
+    """The contract's event that announces ``fact``."""
+    match fact:
         case facts.PaymentTaken():
             return contract.PaymentTaken(
-                **_amount_of(outcome), charge_id=outcome.charge_id, card_last4=outcome.card_last4, taken_at=outcome.at
+                **_amount_of(fact), charge_id=fact.charge_id, card_last4=fact.card_last4, taken_at=fact.at
             )
         case facts.PaymentDeclined():
-            return contract.PaymentDeclined(
-                **_amount_of(outcome), decline_code=outcome.decline_code, declined_at=outcome.at
-            )
+            return contract.PaymentDeclined(**_amount_of(fact), decline_code=fact.decline_code, declined_at=fact.at)
         case facts.PaymentFailed():
-            return contract.PaymentFailed(**_amount_of(outcome), reason=outcome.reason, failed_at=outcome.at)
+            return contract.PaymentFailed(**_amount_of(fact), reason=fact.reason, failed_at=fact.at)
         case facts.PaymentRefunded():
-            return contract.PaymentRefunded(**_amount_of(outcome), refund_id=outcome.refund_id, refunded_at=outcome.at)
-        case facts.NothingToRefund():
-            return contract.NothingToRefund(order_id=outcome.order_id, reason=outcome.reason)
+            return contract.PaymentRefunded(**_amount_of(fact), refund_id=fact.refund_id, refunded_at=fact.at)
         case _:
-            assert_never(outcome)
+            assert_never(fact)
+
+
+def reply_of(outcome: facts.TakeOutcome | facts.RefundOutcome) -> PaymentEvent | contract.NothingToRefund:
+    """The contract's reply that answers a command with ``outcome``: the fact's event, or NothingToRefund."""
+    if isinstance(outcome, facts.NothingToRefund):
+        return contract.NothingToRefund(order_id=outcome.order_id, reason=outcome.reason)
+    return event_of(outcome)
 
 
 class _Amount(TypedDict):
@@ -64,34 +54,3 @@ def _amount_of(fact: facts.Fact) -> _Amount:
         "amount_minor": fact.amount.amount_minor,
         "currency": fact.amount.currency,
     }
-
-
-def _caused_by(message: Message, asker: Asker) -> Envelope:
-    """``message`` in an envelope that answers, or follows from, the command ``asker`` sent."""
-    return Envelope(
-        type=message.message_type,
-        version=message.message_version,
-        data=message.model_dump(mode="json"),
-        correlation_id=asker.correlation_id,
-        causation_id=asker.message_id,
-        traceparent=asker.traceparent,
-    )
-
-
-class OutboxAnnouncer:
-    """Writes events and replies to the outbox in ``session``'s transaction."""
-
-    def __init__(self, session: AsyncSession, outbox: Outbox) -> None:
-        self.session = session
-        self.outbox = outbox
-
-    async def publish(self, fact: facts.Fact, *, caused_by: Asker | None) -> None:
-        """Write ``fact``'s event, as following from ``caused_by`` (a new conversation if None)."""
-        event, subject = published(fact)
-        envelope = event.envelope() if caused_by is None else _caused_by(event, caused_by)
-        await self.outbox.put(self.session, envelope, subject=subject)
-
-    async def answer(self, asker: Asker, outcome: facts.TakeOutcome | facts.RefundOutcome) -> None:
-        """Write the reply to ``asker``'s command, if it asked for one."""
-        if asker.reply_to is not None:
-            await self.outbox.put(self.session, _caused_by(message_of(outcome), asker), subject=asker.reply_to)

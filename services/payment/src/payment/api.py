@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from paved import CurrentDatabase, CurrentPrincipal, Principal, Problem
+from paved import CurrentPrincipal, Principal, Problem, Provided
 
 from payment.contract import ID_PATTERN, HistoryEntryOut, PaymentOut
 from payment.domain import HistoryEntry, Payment, PaymentNotFoundError
-from payment.store import read_payment
+from payment.use_cases import Cashier
 
 READ_SCOPE = "payments:read"
 
 router = APIRouter(tags=["payments"])
 
 OrderIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="the order the payment is for")]
+CashierDep = Annotated[Cashier, Provided(Cashier)]
 
 
 async def _may_read_any_payment(principal: CurrentPrincipal) -> Principal:
@@ -52,19 +53,14 @@ def _out(payment: Payment, history: list[HistoryEntry]) -> PaymentOut:
     dependencies=[Depends(_may_read_any_payment)],
     summary="An order's payment and its history (service clients with payments:read, and admins)",
 )
-async def get_payment(order_id: OrderIdPath, db: CurrentDatabase) -> PaymentOut:
-    async with db.read() as session:
-        found = await read_payment(session, order_id)
-    if found is None:
-        raise PaymentNotFoundError(order_id)
-    return _out(*found)
+async def get_payment(order_id: OrderIdPath, cashier: CashierDep) -> PaymentOut:
+    return _out(*await cashier.payment(order_id))
 
 
 @router.get("/me/payments/{order_id}", summary="The payment of one of the caller's own orders")
-async def get_my_payment(order_id: OrderIdPath, principal: CurrentPrincipal, db: CurrentDatabase) -> PaymentOut:
-    async with db.read() as session:
-        found = await read_payment(session, order_id)
+async def get_my_payment(order_id: OrderIdPath, principal: CurrentPrincipal, cashier: CashierDep) -> PaymentOut:
+    payment, history = await cashier.payment(order_id)
     # Someone else's payment is as unknown to the caller as one that does not exist.
-    if found is None or found[0].customer_id != principal.subject:
+    if payment.customer_id != principal.subject:
         raise PaymentNotFoundError(order_id)
-    return _out(*found)
+    return _out(payment, history)

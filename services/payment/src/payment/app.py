@@ -3,93 +3,41 @@ the worker, the command handlers, the reactions to the warehouse's and order's e
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from datetime import UTC, datetime
-
-from fastapi import APIRouter, FastAPI
-from paved import Service
+from paved import Clock, Service, utc_now
 from paved.messaging import Handling
 
-from payment import __version__, api, handlers, reactions, store, tables
-from payment.card_keeper import CardKeeper
-from payment.cashier import Cashier
-from payment.contract import (
-    COMMANDS_MAX_AGE_SECONDS,
-    COMMANDS_STREAM,
-    COMMANDS_SUBJECTS,
-    EVENTS_STREAM,
-    EVENTS_SUBJECTS,
-)
+from payment import __version__, api, contract, handlers, partners, store, tables
+from payment.choreography import handlers as choreography
+from payment.clients import HttpPaymentProvider
 from payment.domain import PaymentNotFoundError
-from payment.partners import (
-    ORDER_CANCELLED_SUBJECT,
-    ORDER_EVENTS_STREAM,
-    ORDER_EVENTS_SUBJECTS,
-    ORDER_REJECTED_SUBJECT,
-    STOCK_RESERVED_SUBJECT,
-    WAREHOUSE_EVENTS_STREAM,
-    WAREHOUSE_EVENTS_SUBJECTS,
-)
-from payment.ports import Clock, PaymentProvider, Store
-from payment.provider import HttpPaymentProvider
+from payment.ports import PaymentProvider, Store
 from payment.settings import PaymentSettings
+from payment.use_cases import CardKeeper, Cashier
 from payment.vault import AesGcmVault
 from payment.worker import Worker
-
-
-def utc_now() -> datetime:
-    """The wall clock, in UTC: the clock the service runs on outside tests."""
-    return datetime.now(UTC)
-
-
-def _running_beside(*parts: Callable[[], AbstractAsyncContextManager[None]]) -> APIRouter:
-    """A router whose lifespan runs ``parts``, inside the service's (so with its database and broker up).
-
-    paved's Service runs steps at start (``on_start``) but none at stop, and the worker must stop before
-    the database does; FastAPI runs an included router's lifespan nested in the app's, which does both.
-    """
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            for part in parts:
-                await stack.enter_async_context(part())
-            yield
-
-    return APIRouter(lifespan=lifespan)
 
 
 def create_service(
     settings: PaymentSettings | None = None, *, provider: PaymentProvider | None = None, clock: Clock = utc_now
 ) -> Service:
     """The payment service; ``paved serve`` calls this at process start, tests with their settings,
-    processor and clock.
-
-    Its worker runs in the app's lifespan (``service.app.router.lifespan_context``, what uvicorn runs),
-    not in ``service.running()``, which starts the database and broker only.
-    """
+    processor and clock."""
     settings = settings if settings is not None else PaymentSettings()
     service = Service(name="payment", version=__version__, settings=settings, messaging=tables.messaging)
-    assert service.messaging is not None
-    outbox = service.messaging.outbox
-    service.messaging.stream(EVENTS_STREAM, subjects=[EVENTS_SUBJECTS])
+    messaging = service.messaging
+    messaging.own(contract.EVENTS)
     # The payment service owns its command stream: whoever sends it commands finds it declared.
-    service.messaging.stream(COMMANDS_STREAM, subjects=[COMMANDS_SUBJECTS], max_age_seconds=COMMANDS_MAX_AGE_SECONDS)
-    commands = service.messaging.consumer("payment-commands", stream=COMMANDS_STREAM, subjects=[COMMANDS_SUBJECTS])
-    # The warehouse and order own these streams; they are declared here too, exactly as their owners declare
-    # them, because `paved up` prepares services in name order and a consumer needs its stream to exist.
-    service.messaging.stream(WAREHOUSE_EVENTS_STREAM, subjects=[WAREHOUSE_EVENTS_SUBJECTS])
-    service.messaging.stream(ORDER_EVENTS_STREAM, subjects=[ORDER_EVENTS_SUBJECTS])
-    # Only the subjects of the events payment reacts to: nothing else is sent to it, to be parked as unknown.
-    warehouse_events = service.messaging.consumer(
-        "payment-warehouse-events", stream=WAREHOUSE_EVENTS_STREAM, subjects=[STOCK_RESERVED_SUBJECT]
+    messaging.own(contract.COMMANDS)
+    # Every subject of the stream: a command payment does not know (a new type or version) is parked with
+    # the reason, not left unread.
+    commands = messaging.consumer("payment-commands", stream=contract.COMMANDS, subjects=contract.COMMANDS.subjects)
+    # Only the subjects of the events payment reacts to (those of the types it handles): nothing else is
+    # sent to it, to be parked as unknown.
+    warehouse_events = messaging.consumer(
+        "payment-warehouse-events", stream=messaging.follow(partners.WAREHOUSE_EVENTS)
     )
-    order_events = service.messaging.consumer(
-        "payment-order-events", stream=ORDER_EVENTS_STREAM, subjects=[ORDER_CANCELLED_SUBJECT, ORDER_REJECTED_SUBJECT]
-    )
+    order_events = messaging.consumer("payment-order-events", stream=messaging.follow(partners.ORDER_EVENTS))
 
-    http_provider = None
     if provider is None:
         api_key = settings.payment_provider_api_key
         provider = http_provider = HttpPaymentProvider(
@@ -97,9 +45,11 @@ def create_service(
             timeout=settings.payment_provider_timeout_seconds,
             api_key=api_key.get_secret_value() if api_key else None,
         )
+        # Stop steps run once the worker has stopped: no call is cut off by its client closing.
+        service.on_stop(http_provider.aclose)
     vault = AesGcmVault(settings.card_key)
     cashier = Cashier(
-        uow=store.DatabaseUnitOfWork(service.database, outbox, clock=clock),
+        uow=store.DatabaseUnitOfWork(service.database, messaging.outbox, clock=clock),
         provider=provider,
         vault=vault,
         policy=settings.retry_policy,
@@ -114,9 +64,11 @@ def create_service(
         store.after_commit(handling.session, worker.wake)
         return store.DatabaseStore(handling.session, handling.outbox, clock=clock)
 
-    handlers.register(commands, cashier=cashier, keeper=keeper, open_store=open_store)
-    reactions.register(warehouse_events, order_events, keeper=keeper, open_store=open_store)
-    service.include_router(_running_beside(*([http_provider.connected] if http_provider else []), worker.running))
+    handlers.register(commands, cashier=cashier, open_store=open_store)
+    choreography.register(commands, warehouse_events, order_events, keeper=keeper, open_store=open_store)
+    # The calls in flight at stop get the grace to finish; one cut short is taken again after its lease.
+    service.background("payment-worker", worker.run, grace=5.0)
+    service.provide(Cashier, cashier)
     service.include_router(api.router)
     service.map_error(PaymentNotFoundError, status=404, title="Payment not found")
     return service

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from paved.messaging import Command, Event, Reply
+from paved.messaging import Command, Event, Reply, Stream
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
@@ -38,20 +38,9 @@ AmountMinor = Annotated[int, Field(strict=True, gt=0, le=100_000_000)]
 
 # -- messages -------------------------------------------------------------------------------------
 
-COMMANDS_STREAM = "PAYMENT_COMMANDS"
-COMMANDS_SUBJECTS = "payment.commands.>"
-TAKE_PAYMENT_SUBJECT = "payment.commands.take-payment"
-REFUND_PAYMENT_SUBJECT = "payment.commands.refund-payment"
-KEEP_CARD_SUBJECT = "payment.commands.keep-card"
 # Commands carry card numbers: the stream keeps them a day, not for ever.
-COMMANDS_MAX_AGE_SECONDS = 24 * 3600
-
-EVENTS_STREAM = "PAYMENT_EVENTS"
-EVENTS_SUBJECTS = "payment.events.>"
-PAYMENT_TAKEN_SUBJECT = "payment.events.payment-taken"
-PAYMENT_DECLINED_SUBJECT = "payment.events.payment-declined"
-PAYMENT_FAILED_SUBJECT = "payment.events.payment-failed"
-PAYMENT_REFUNDED_SUBJECT = "payment.events.payment-refunded"
+COMMANDS = Stream("PAYMENT_COMMANDS", subjects=["payment.commands.>"], max_age_seconds=24 * 3600)
+EVENTS = Stream("PAYMENT_EVENTS", subjects=["payment.events.>"])
 
 
 class _CardCommand(Command):
@@ -67,11 +56,11 @@ class _CardCommand(Command):
     card_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$")] = Field(repr=False)
 
 
-class TakePayment(_CardCommand, type="payment.TakePayment", version=1):
+class TakePayment(_CardCommand, type="payment.TakePayment", version=1):  # payment.commands.take-payment
     """Charge the order's amount to the card; asking again for the same order charges nothing more."""
 
 
-class KeepCard(_CardCommand, type="payment.KeepCard", version=1):
+class KeepCard(_CardCommand, type="payment.KeepCard", version=1):  # payment.commands.keep-card
     """Keep the card to charge the order's amount to once its stock is reserved (a choreographed order).
 
     Asks no reply: what becomes of the payment is published as events (``PaymentTaken``, ...). Sent again
@@ -79,13 +68,13 @@ class KeepCard(_CardCommand, type="payment.KeepCard", version=1):
     """
 
 
-class RefundPayment(Command, type="payment.RefundPayment", version=1):
+class RefundPayment(Command, type="payment.RefundPayment", version=1):  # payment.commands.refund-payment
     """Give the order's money back (a saga's compensation); asking again gives nothing more back."""
 
     order_id: OrderId
 
 
-class PaymentTaken(Event, Reply, type="payment.PaymentTaken", version=1):
+class PaymentTaken(Event, Reply, type="payment.PaymentTaken", version=1):  # payment.events.payment-taken
     """The order's amount was charged to the card."""
 
     order_id: str
@@ -97,7 +86,7 @@ class PaymentTaken(Event, Reply, type="payment.PaymentTaken", version=1):
     taken_at: AwareDatetime
 
 
-class PaymentDeclined(Event, Reply, type="payment.PaymentDeclined", version=1):
+class PaymentDeclined(Event, Reply, type="payment.PaymentDeclined", version=1):  # payment.events.payment-declined
     """The card was declined: nothing was taken. ``invalid_number`` if it is not a card number at all."""
 
     order_id: str
@@ -108,7 +97,7 @@ class PaymentDeclined(Event, Reply, type="payment.PaymentDeclined", version=1):
     declined_at: AwareDatetime
 
 
-class PaymentFailed(Event, Reply, type="payment.PaymentFailed", version=1):
+class PaymentFailed(Event, Reply, type="payment.PaymentFailed", version=1):  # payment.events.payment-failed
     """No charge could be made or confirmed (e.g. ``provider unavailable``): nothing is kept of the card."""
 
     order_id: str
@@ -119,7 +108,7 @@ class PaymentFailed(Event, Reply, type="payment.PaymentFailed", version=1):
     failed_at: AwareDatetime
 
 
-class PaymentRefunded(Event, Reply, type="payment.PaymentRefunded", version=1):
+class PaymentRefunded(Event, Reply, type="payment.PaymentRefunded", version=1):  # payment.events.payment-refunded
     """The order's money went back to the card."""
 
     order_id: str
@@ -130,7 +119,7 @@ class PaymentRefunded(Event, Reply, type="payment.PaymentRefunded", version=1):
     refunded_at: AwareDatetime
 
 
-class NothingToRefund(Reply, type="payment.NothingToRefund", version=1):
+class NothingToRefund(Reply, type="payment.NothingToRefund", version=1):  # a reply only: no subject of its own
     """The answer to a refund of a payment that took nothing; the compensation is done."""
 
     order_id: str

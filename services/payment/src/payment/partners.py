@@ -1,8 +1,10 @@
 """The events payment reads from the warehouse and order (choreographed orders), copied from their contracts.
 
 Copied, never imported (``services/warehouse/src/warehouse/contract.py``, ``services/order/src/order/contract.py``):
-the type names, versions, streams and subjects are theirs, exactly. The fields are only those payment uses,
-and the rest is ignored (a tolerant reader), so that a compatible change of theirs needs no change here.
+the type names, versions, streams and subjects (derived from the types: ``warehouse.events.stock-reserved``,
+``order.events.order-cancelled``, ``order.events.order-rejected``) are theirs, exactly. The fields are only
+those payment uses, and the rest is ignored (a tolerant reader), so that a compatible change of theirs needs
+no change here.
 """
 
 from __future__ import annotations
@@ -12,17 +14,10 @@ from pydantic import ConfigDict
 
 from payment.contract import OrderId
 
-# The owners' streams, declared here too with exactly their names and subjects: `paved up` prepares the
-# services one by one in name order, and payment's durable consumers cannot be made on a stream that
-# does not exist yet.
-WAREHOUSE_EVENTS_STREAM = "WAREHOUSE_EVENTS"
-WAREHOUSE_EVENTS_SUBJECTS = "warehouse.events.>"
-STOCK_RESERVED_SUBJECT = "warehouse.events.stock-reserved"
-
-ORDER_EVENTS_STREAM = "ORDER_EVENTS"
-ORDER_EVENTS_SUBJECTS = "order.events.>"
-ORDER_CANCELLED_SUBJECT = "order.events.order-cancelled"
-ORDER_REJECTED_SUBJECT = "order.events.order-rejected"
+# The owners' streams, followed: the warehouse and order declare them, and payment's consumers bind to them
+# as their owners made them (and wait for them, if payment starts first).
+WAREHOUSE_EVENTS = "WAREHOUSE_EVENTS"
+ORDER_EVENTS = "ORDER_EVENTS"
 
 
 class _OrderEvent(Event):

@@ -1,27 +1,26 @@
 """What the payment use cases need from the outside, as small Protocols.
 
-``provider.py`` implements the card processor over HTTP, ``vault.py`` the card vault with AES-GCM,
-``store.py`` and ``announcements.py`` the store over the database and the outbox; the unit tests
-implement them in memory (tests/unit/fakes.py).
+``clients.py`` implements the card processor over HTTP, ``vault.py`` the card vault with AES-GCM,
+``store.py`` the store over the database and the outbox (with ``announcements.py``'s events and
+replies); the unit tests implement them in memory (tests/unit/fakes.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from paved import Asker
+from paved.messaging import Announce
+
 from payment.cards import CardNumber
-from payment.choreography import Choreography
-from payment.domain import Payment
+from payment.choreography.domain import Choreography
+from payment.domain import HistoryEntry, Payment
 from payment.facts import Fact, RefundOutcome, TakeOutcome
 from payment.money import Money
 from payment.results import ChargeResult, LookUpResult, RefundResult
-
-Clock = Callable[[], datetime]
 
 
 class Question(StrEnum):
@@ -29,16 +28,6 @@ class Question(StrEnum):
 
     TAKE = "take"
     REFUND = "refund"
-
-
-@dataclass(frozen=True)
-class Asker:
-    """A command waiting for its answer: where the answer goes, and the ids that tie it to the command."""
-
-    message_id: str
-    correlation_id: str
-    reply_to: str | None
-    traceparent: str | None
 
 
 class PaymentProvider(Protocol):
@@ -86,8 +75,15 @@ class Payments(Protocol):
         """When the next step of any payment is due (perhaps already)."""
         ...
 
+    async def read(self, order_id: str) -> tuple[Payment, list[HistoryEntry]] | None:
+        """The order's payment and its whole history, oldest change first; for reading (nothing is held)."""
+        ...
+
 
 class Askers(Protocol):
+    """The commands waiting for an answer about a payment (paved's ``Asker``: the command's id, correlation id,
+    reply subject and ``traceparent``), kept because the answer is known long after the command's transaction."""
+
     async def add(self, order_id: str, question: Question, asker: Asker) -> None: ...
 
     async def waiting(self, order_id: str, question: Question) -> list[Asker]:
@@ -110,7 +106,7 @@ class Cancellations(Protocol):
 
 
 class Choreographies(Protocol):
-    """What was heard of each order's choreographed fulfilment (see ``choreography.py``)."""
+    """What was heard of each order's choreographed fulfilment (see ``choreography/domain.py``)."""
 
     async def find(self, order_id: str) -> Choreography | None:
         """The order's, held for this transaction (no other writer changes it meanwhile)."""
@@ -119,16 +115,6 @@ class Choreographies(Protocol):
     async def add(self, choreography: Choreography) -> None: ...
 
     async def save(self, choreography: Choreography) -> None: ...
-
-
-class Announcer(Protocol):
-    async def publish(self, fact: Fact, *, caused_by: Asker | None) -> None:
-        """Publish ``fact`` as an event, with the transaction."""
-        ...
-
-    async def answer(self, asker: Asker, outcome: TakeOutcome | RefundOutcome) -> None:
-        """Reply ``outcome`` to ``asker``, with the transaction, if it asked for a reply."""
-        ...
 
 
 class Store(Protocol):
@@ -146,8 +132,13 @@ class Store(Protocol):
     @property
     def choreographies(self) -> Choreographies: ...
 
-    @property
-    def announcer(self) -> Announcer: ...
+    def announce(self, *, caused_by: Asker | None) -> Announce[Fact]:
+        """Publish facts as events, with the transaction, as following from ``caused_by`` (a new conversation if None)."""
+        ...
+
+    async def answer(self, asker: Asker, outcome: TakeOutcome | RefundOutcome) -> None:
+        """Reply ``outcome`` to ``asker``, with the transaction, if it asked for a reply."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -1,4 +1,5 @@
-"""The repositories that map the payment service's tables onto payments, and its unit of work: all its SQL.
+"""The repositories that map the payment service's tables onto payments, and its unit of work: all its SQL
+(with ``choreography/store.py``, the choreography's repository, which the unit of work composes in).
 
 Nobody else reads these tables. A card number is only ever stored sealed (``payments.sealed_card``, and
 ``payment_choreographies.sealed_card`` while a choreographed order waits for its stock; see ``vault.py``),
@@ -12,21 +13,21 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from paved import Database
-from paved.messaging import Outbox
+from paved import Asker, Clock, Database
+from paved.messaging import Announce, Announcer, MessageWriter
 from sqlalchemy import Integer, bindparam, event, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payment.announcements import OutboxAnnouncer
-from payment.choreography import CardTerms, Choreography
+from payment.announcements import event_of, reply_of
+from payment.choreography.store import ChoreographyRepository
 from payment.domain import HistoryEntry, Payment, PaymentStatus
+from payment.facts import Fact, RefundOutcome, TakeOutcome
 from payment.money import Money
-from payment.ports import Asker, Question
+from payment.ports import Question
 from payment.tables import (
     payment_askers,
     payment_cancellations,
-    payment_choreographies,
     payment_history,
     payments,
 )
@@ -72,6 +73,10 @@ _DUE_PAYMENTS = (
     .with_for_update(skip_locked=True)  # another instance's claim in progress: leave those to it
 )
 _NEXT_DUE = select(func.min(payments.c.next_attempt_at))
+_READ_PAYMENT = select(payments).where(payments.c.order_id == bindparam("order_id"))
+_READ_HISTORY = (
+    select(payment_history).where(payment_history.c.order_id == bindparam("order_id")).order_by(payment_history.c.id)
+)
 
 
 class PaymentRepository:
@@ -121,10 +126,19 @@ class PaymentRepository:
         due: datetime | None = (await self.session.execute(_NEXT_DUE)).scalar()
         return due
 
+    async def read(self, order_id: str) -> tuple[Payment, list[HistoryEntry]] | None:
+        """A payment and its whole history, oldest change first; for reading, not changing (nothing is held)."""
+        row = (await self.session.execute(_READ_PAYMENT, {"order_id": order_id})).mappings().first()
+        if row is None:
+            return None
+        history = (await self.session.execute(_READ_HISTORY, {"order_id": order_id})).mappings()
+        return _to_payment(row), [HistoryEntry(r["at"], PaymentStatus(r["status"]), r["note"]) for r in history]
+
 
 def _to_asker(row: RowMapping) -> Asker:
+    # The column keeps its first name: the command's message id is the asker's id.
     return Asker(
-        message_id=row["message_id"],
+        id=row["message_id"],
         correlation_id=row["correlation_id"],
         reply_to=row["reply_to"],
         traceparent=row["traceparent"],
@@ -152,13 +166,13 @@ def _asking(order_id: str, question: Question) -> dict[str, str]:
 class AskerRepository:
     """The commands waiting for an answer about a payment (the ``Askers`` port)."""
 
-    def __init__(self, session: AsyncSession, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, session: AsyncSession, *, clock: Clock) -> None:
         self.session = session
         self.clock = clock
 
     async def add(self, order_id: str, question: Question, asker: Asker) -> None:
         row = {
-            "message_id": asker.message_id,
+            "message_id": asker.id,
             "order_id": order_id,
             "question": question.value,
             "correlation_id": asker.correlation_id,
@@ -200,71 +214,30 @@ class CancellationRepository:
         return (await self.session.execute(_IS_CANCELLED, {"order_id": order_id})).first() is not None
 
 
-# The columns of a choreography that map one to one onto its fields (its terms are three columns).
-_HEARD = ("sealed_card", "card_kept_at", "stock_reserved_at", "payment_asked_at", "ended_at")
-
-_FIND_CHOREOGRAPHY = (
-    select(payment_choreographies).where(payment_choreographies.c.order_id == bindparam("order_id")).with_for_update()
-)
-_ADD_CHOREOGRAPHY = insert(payment_choreographies)
-# The SET clause is the columns of the parameters besides ``order_key``: what was heard.
-_SAVE_CHOREOGRAPHY = update(payment_choreographies).where(payment_choreographies.c.order_id == bindparam("order_key"))
-
-
-class ChoreographyRepository:
-    """What was heard of each order's choreographed fulfilment (the ``Choreographies`` port)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def find(self, order_id: str) -> Choreography | None:
-        row = (await self.session.execute(_FIND_CHOREOGRAPHY, {"order_id": order_id})).mappings().first()
-        if row is None:
-            return None
-        terms = None
-        if row["customer_id"] is not None:
-            terms = CardTerms(row["customer_id"], Money(row["amount_minor"], row["currency"]))
-        return Choreography(
-            order_id=row["order_id"],
-            heard_at=row["heard_at"],
-            terms=terms,
-            **{name: row[name] for name in _HEARD},
-        )
-
-    async def add(self, choreography: Choreography) -> None:
-        row = {"order_id": choreography.order_id, "heard_at": choreography.heard_at}
-        await self.session.execute(_ADD_CHOREOGRAPHY, row | self._state_of(choreography))
-
-    async def save(self, choreography: Choreography) -> None:
-        await self.session.execute(
-            _SAVE_CHOREOGRAPHY, {"order_key": choreography.order_id} | self._state_of(choreography)
-        )
-
-    @staticmethod
-    def _state_of(choreography: Choreography) -> dict[str, Any]:
-        terms = choreography.terms
-        return {name: getattr(choreography, name) for name in _HEARD} | {
-            "customer_id": terms.customer_id if terms else None,
-            "amount_minor": terms.amount.amount_minor if terms else None,
-            "currency": terms.amount.currency if terms else None,
-        }
-
-
 class DatabaseStore:
     """The payment service's tables and outbox in one session's transaction."""
 
-    def __init__(self, session: AsyncSession, outbox: Outbox, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, session: AsyncSession, outbox: MessageWriter, *, clock: Clock) -> None:
+        self.session = session
+        self.outbox = outbox
         self.payments = PaymentRepository(session)
         self.askers = AskerRepository(session, clock=clock)
         self.cancellations = CancellationRepository(session)
         self.choreographies = ChoreographyRepository(session)
-        self.announcer = OutboxAnnouncer(session, outbox)
+
+    def announce(self, *, caused_by: Asker | None) -> Announce[Fact]:
+        """Facts as their events, written to the outbox with the transaction, following from ``caused_by``."""
+        return Announcer(self.session, self.outbox, event_of=event_of, caused_by=caused_by)
+
+    async def answer(self, asker: Asker, outcome: TakeOutcome | RefundOutcome) -> None:
+        """The reply to ``asker``'s command, written to the outbox with the transaction, if it asked for one."""
+        await self.outbox.reply(self.session, asker, reply_of(outcome))
 
 
 class DatabaseUnitOfWork:
     """Transactions on the payment service's database."""
 
-    def __init__(self, database: Database, outbox: Outbox, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, database: Database, outbox: MessageWriter, *, clock: Clock) -> None:
         self.database = database
         self.outbox = outbox
         self.clock = clock
@@ -295,15 +268,3 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
         callback()
 
     event.listen(session.sync_session, "after_commit", committed, once=True)
-
-
-async def read_payment(session: AsyncSession, order_id: str) -> tuple[Payment, list[HistoryEntry]] | None:
-    """A payment and its whole history, oldest change first; for reading, not changing."""
-    row = (await session.execute(select(payments).where(payments.c.order_id == order_id))).mappings().first()
-    if row is None:
-        return None
-    history = await session.execute(
-        select(payment_history).where(payment_history.c.order_id == order_id).order_by(payment_history.c.id)
-    )
-    entries = [HistoryEntry(r["at"], PaymentStatus(r["status"]), r["note"]) for r in history.mappings()]
-    return _to_payment(row), entries

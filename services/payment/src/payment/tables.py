@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from paved import UtcDateTime
 from paved.messaging import messaging_tables
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -17,28 +15,6 @@ from sqlalchemy import (
     String,
     Table,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite keeps none, so it is put back on reading)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("a naive datetime cannot be stored: whose time would it be?")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
 
 metadata = MetaData()
 
@@ -79,7 +55,7 @@ payment_history = Table(
 payment_askers = Table(
     "payment_askers",
     metadata,
-    Column("message_id", String(64), primary_key=True),  # the command's envelope id
+    Column("message_id", String(64), primary_key=True),  # the command's envelope id (``Asker.id``)
     Column("order_id", String(64), nullable=False, index=True),
     Column("question", String(8), nullable=False),
     Column("correlation_id", String(64), nullable=False),
@@ -96,7 +72,7 @@ payment_cancellations = Table(
     Column("cancelled_at", UtcDateTime, nullable=False),
 )
 
-# What was heard of each order's choreographed fulfilment (choreography.py): the card KeepCard brought,
+# What was heard of each order's choreographed fulfilment (choreography/domain.py): the card KeepCard brought,
 # the stock reserved, the order's end. A row without ``card_kept_at`` is an order that sent no card (yet).
 payment_choreographies = Table(
     "payment_choreographies",

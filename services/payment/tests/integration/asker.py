@@ -44,8 +44,7 @@ class OrdersSide:
             settings=ServiceSettings(database_url=database_url, broker_url=broker_url),
             messaging=messaging,
         )
-        assert self.service.messaging is not None
-        self.requests = self.service.messaging.send_commands(service="test-orders")
+        self.requests = self.service.messaging.send_commands()
         for reply_type in REPLY_TYPES:
             self.requests.on_reply(reply_type)(self._keep)
 
@@ -58,10 +57,10 @@ class OrdersSide:
     async def create_tables(self) -> None:
         await create_tables(str(self.service.settings.database_url), metadata)
 
-    async def send(self, command: Command, *, subject: str) -> str:
-        """Send ``command`` as the order service would; returns its message id."""
+    async def send(self, command: Command) -> str:
+        """Send ``command`` on its subject, as the order service would; returns its message id."""
         async with self.service.database.transaction() as session:
-            envelope = await self.requests.send(session, command, subject=subject, deadline=timedelta(minutes=5))
+            envelope = await self.requests.send(session, command, deadline=timedelta(minutes=5))
         return envelope.id
 
     async def answers(self, order_id: str) -> list[tuple[str, dict[str, object]]]:

@@ -1,19 +1,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
-from paved.migrations import upgrade
-from paved.testing import (
-    TestTokens,
-    postgres_database,
-    postgres_is_reachable,
-    running_nats,
-)
+from paved.messaging import Stream
+from paved.testing import BrokerProbe, TestTokens, database_url_fixture, running_nats
 
 from .asker import OrdersSide
 from .processes import ProviderProcess
@@ -22,10 +16,25 @@ from .values import Running, Start, payment_settings, serving
 MIGRATIONS = Path(__file__).parents[2] / "migrations"
 
 
+# The streams of the partners payment follows, as their owners (the warehouse and order) declare them.
+PARTNERS_STREAMS = (
+    Stream("WAREHOUSE_EVENTS", subjects=["warehouse.events.>"]),
+    Stream("ORDER_EVENTS", subjects=["order.events.>"]),
+)
+
+
 @pytest.fixture(scope="session")
 def broker_url() -> Iterator[str]:
+    """A JetStream server for the session, with the partners' streams declared as their owners would."""
     with running_nats() as url:
+        asyncio.run(BrokerProbe(url).declare(*PARTNERS_STREAMS))
         yield url
+
+
+@pytest.fixture
+def probe(broker_url: str) -> BrokerProbe:
+    """The broker as another service sees it: to publish as a partner, and read what payment published."""
+    return BrokerProbe(broker_url)
 
 
 @pytest.fixture(scope="session")
@@ -59,21 +68,8 @@ def own_provider(tmp_path: Path, broker_url: str, provider_template: Path) -> It
     process.stop()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The payment service's own database, migrated: a SQLite file, and PostgreSQL as in production."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/payment.db"
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
-        return
-    if not await postgres_is_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable, and CI must test the production path")
-        pytest.skip("PostgreSQL is not reachable (set PAVED_TEST_POSTGRES_URL)")
-    async with postgres_database("payment_test") as url:
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
+database_url = database_url_fixture(migrations=MIGRATIONS, name="payment")
+"""The payment service's own database, migrated: a SQLite file, and PostgreSQL as in production."""
 
 
 @pytest.fixture

@@ -130,4 +130,4 @@ class ProviderProcess(ServiceProcess):
         """What it charged under ``reference``, as it says itself."""
         response = httpx.get(f"{self.url}/charges", params={"reference": reference}, timeout=5)
         response.raise_for_status()
-        return response.json()["items"]  # type: ignore[no-any-return]
+        return response.json()["items"]

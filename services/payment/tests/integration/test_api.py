@@ -3,13 +3,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from paved.testing import TestTokens
-
-from payment.contract import TAKE_PAYMENT_SUBJECT
+from paved.testing import TestTokens, eventually
 
 from ..unit.fakes import FakeProvider
 from .asker import OrdersSide
-from .values import Running, eventually, new_order_id, payment_settings, serving, take
+from .values import Running, new_order_id, payment_settings, serving, take
 
 
 @pytest.fixture
@@ -24,7 +22,7 @@ async def payment(database_url: str, broker_url: str, tokens: TestTokens) -> Asy
 async def order_id(payment: Running, orders: OrdersSide) -> str:
     """An order of customer-1 whose payment was taken."""
     order_id = new_order_id()
-    await orders.send(take(order_id), subject=TAKE_PAYMENT_SUBJECT)
+    await orders.send(take(order_id))
     await eventually(lambda: orders.answers(order_id))
     return order_id
 

@@ -9,24 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import nats
 from paved import Envelope
 from paved.messaging import Message
+from paved.testing import BrokerProbe, eventually
 from sqlalchemy import select
 
-from payment.contract import KEEP_CARD_SUBJECT, KeepCard
-from payment.partners import (
-    ORDER_CANCELLED_SUBJECT,
-    ORDER_REJECTED_SUBJECT,
-    STOCK_RESERVED_SUBJECT,
-    OrderCancelled,
-    OrderRejected,
-    StockReserved,
-)
+from payment.contract import KeepCard
+from payment.partners import OrderCancelled, OrderRejected, StockReserved
 from payment.tables import messaging, payment_choreographies
 
 from .processes import ProviderProcess
-from .values import DECLINED_CARD, GOOD_CARD, Running, Start, eventually, messages_about, new_order_id
+from .values import DECLINED_CARD, GOOD_CARD, Running, Start, messages_about, new_order_id
+
+MESSAGES: tuple[type[Message], ...] = (KeepCard, StockReserved, OrderCancelled, OrderRejected)
 
 
 def keep_card(order_id: str, *, card: str = GOOD_CARD) -> KeepCard:
@@ -44,23 +39,19 @@ def order_ended(order_id: str) -> dict[str, Any]:
     return {"order_id": order_id, "customer_id": "customer-1", "total": total, "reason": "out_of_stock"}
 
 
-async def publish(broker_url: str, envelope: Envelope, *, subject: str, dedup_id: str | None = None) -> Envelope:
-    """Publish ``envelope`` as its sender's outbox would; ``dedup_id`` sends it again past the broker's de-duplication."""
-    connection = await nats.connect(broker_url)
-    try:
-        headers = {**envelope.headers(), "Nats-Msg-Id": dedup_id or envelope.id}
-        await connection.jetstream().publish(subject, envelope.to_bytes(), headers=headers)
-    finally:
-        await connection.close()
-    return envelope
-
-
-def sent(message: Message | tuple[str, dict[str, Any]], order_id: str) -> Envelope:
-    """A new message of the order's process: its correlation id is the order id."""
+def sent(message: Message | tuple[type[Message], dict[str, Any]], order_id: str) -> Envelope:
+    """A new message of the order's process, as its sender's outbox writes it: its correlation id is the order id.
+    A partner's event is given as its type and data, with the fields payment does not read."""
     if isinstance(message, Message):
         return message.envelope(correlation_id=order_id)
     message_type, data = message
-    return Envelope.new(message_type, data, correlation_id=order_id)
+    return Envelope.new(message_type.message_type, data, version=message_type.message_version, correlation_id=order_id)
+
+
+async def publish(probe: BrokerProbe, envelope: Envelope, *, dedup_id: str | None = None) -> Envelope:
+    """Publish ``envelope`` on its type's subject (KeepCard's, or the partner event's), as its sender's relay would."""
+    subject = next(kind.message_subject for kind in MESSAGES if kind.message_type == envelope.type)
+    return await probe.publish(envelope, subject=subject, dedup_id=dedup_id)
 
 
 async def handled(payment: Running, envelope: Envelope) -> bool:
@@ -77,11 +68,11 @@ async def choreography(payment: Running, order_id: str) -> dict[str, Any] | None
         return None if row is None else dict(row)
 
 
-async def event_types(broker_url: str, order_id: str, *, count: int) -> list[str]:
+async def event_types(probe: BrokerProbe, order_id: str, *, count: int) -> list[str]:
     """The types of the payment events about the order, once there are ``count`` of them."""
 
     async def enough() -> list[Envelope]:
-        found = await messages_about(broker_url, "PAYMENT_EVENTS", order_id)
+        found = await messages_about(probe, "PAYMENT_EVENTS", order_id)
         return found if len(found) >= count else []
 
     events = await eventually(enough)
@@ -90,20 +81,20 @@ async def event_types(broker_url: str, order_id: str, *, count: int) -> list[str
 
 
 async def test_a_kept_card_is_charged_when_the_stock_is_reserved(
-    start: Start, provider: ProviderProcess, broker_url: str
+    start: Start, provider: ProviderProcess, probe: BrokerProbe
 ) -> None:
     """KeepCard keeps the card sealed and charges nothing; StockReserved charges it once, and PaymentTaken goes
     out with the order id as its correlation id."""
     order_id = new_order_id()
     async with start(provider.url) as payment:
-        kept = await publish(broker_url, sent(keep_card(order_id), order_id), subject=KEEP_CARD_SUBJECT)
+        kept = await publish(probe, sent(keep_card(order_id), order_id))
         assert await eventually(lambda: handled(payment, kept))
         row = await choreography(payment, order_id)
         assert row is not None and row["sealed_card"] and GOOD_CARD.encode() not in row["sealed_card"]
         assert (await payment.payment(order_id))["status"] == 404
-        reserved = sent((StockReserved.message_type, stock_reserved(order_id)), order_id)
-        await publish(broker_url, reserved, subject=STOCK_RESERVED_SUBJECT)
-        assert await event_types(broker_url, order_id, count=1) == ["payment.PaymentTaken"]
+        reserved = sent((StockReserved, stock_reserved(order_id)), order_id)
+        await publish(probe, reserved)
+        assert await event_types(probe, order_id, count=1) == ["payment.PaymentTaken"]
         assert (await payment.payment(order_id))["status"] == "taken"
         assert (await choreography(payment, order_id) or {})["sealed_card"] is None
     (charge,) = provider.charges(order_id)
@@ -111,94 +102,94 @@ async def test_a_kept_card_is_charged_when_the_stock_is_reserved(
 
 
 async def test_stock_reserved_before_the_card_is_charged_when_the_card_comes(
-    start: Start, provider: ProviderProcess, broker_url: str
+    start: Start, provider: ProviderProcess, probe: BrokerProbe
 ) -> None:
     """StockReserved overtaking KeepCard (they come on different streams): charged once the card comes."""
     order_id = new_order_id()
     async with start(provider.url) as payment:
-        reserved = sent((StockReserved.message_type, stock_reserved(order_id)), order_id)
-        await publish(broker_url, reserved, subject=STOCK_RESERVED_SUBJECT)
+        reserved = sent((StockReserved, stock_reserved(order_id)), order_id)
+        await publish(probe, reserved)
         assert await eventually(lambda: handled(payment, reserved))
-        await publish(broker_url, sent(keep_card(order_id), order_id), subject=KEEP_CARD_SUBJECT)
-        assert await event_types(broker_url, order_id, count=1) == ["payment.PaymentTaken"]
+        await publish(probe, sent(keep_card(order_id), order_id))
+        assert await event_types(probe, order_id, count=1) == ["payment.PaymentTaken"]
     assert len(provider.charges(order_id)) == 1
 
 
 async def test_an_orchestrated_orders_events_have_no_effect(
-    start: Start, provider: ProviderProcess, broker_url: str
+    start: Start, provider: ProviderProcess, probe: BrokerProbe
 ) -> None:
     """StockReserved and OrderRejected for an order that sent no card: no payment, no charge, no event."""
     order_id = new_order_id()
     async with start(provider.url) as payment:
-        reserved = sent((StockReserved.message_type, stock_reserved(order_id)), order_id)
-        rejected = sent((OrderRejected.message_type, order_ended(order_id)), order_id)
-        await publish(broker_url, reserved, subject=STOCK_RESERVED_SUBJECT)
-        await publish(broker_url, rejected, subject=ORDER_REJECTED_SUBJECT)
+        reserved = sent((StockReserved, stock_reserved(order_id)), order_id)
+        rejected = sent((OrderRejected, order_ended(order_id)), order_id)
+        await publish(probe, reserved)
+        await publish(probe, rejected)
         assert await eventually(lambda: handled(payment, reserved))
         assert await eventually(lambda: handled(payment, rejected))
         assert (await payment.payment(order_id))["status"] == 404
     assert provider.charges(order_id) == []
-    assert await messages_about(broker_url, "PAYMENT_EVENTS", order_id) == []
+    assert await messages_about(probe, "PAYMENT_EVENTS", order_id) == []
 
 
 async def test_a_stock_reserved_delivered_again_or_repeated_charges_once(
-    start: Start, provider: ProviderProcess, broker_url: str
+    start: Start, provider: ProviderProcess, probe: BrokerProbe
 ) -> None:
     """StockReserved delivered again as it was (same message id) and sent again (a new one): one charge, one event."""
     order_id = new_order_id()
     async with start(provider.url) as payment:
-        await publish(broker_url, sent(keep_card(order_id), order_id), subject=KEEP_CARD_SUBJECT)
-        reserved = sent((StockReserved.message_type, stock_reserved(order_id)), order_id)
-        again = sent((StockReserved.message_type, stock_reserved(order_id)), order_id)
-        await publish(broker_url, reserved, subject=STOCK_RESERVED_SUBJECT)
-        await publish(broker_url, reserved, subject=STOCK_RESERVED_SUBJECT, dedup_id="redelivered-1")
-        await publish(broker_url, again, subject=STOCK_RESERVED_SUBJECT)
+        await publish(probe, sent(keep_card(order_id), order_id))
+        reserved = sent((StockReserved, stock_reserved(order_id)), order_id)
+        again = sent((StockReserved, stock_reserved(order_id)), order_id)
+        await publish(probe, reserved)
+        await publish(probe, reserved, dedup_id="redelivered-1")
+        await publish(probe, again)
         assert await eventually(lambda: handled(payment, again))
-        assert await event_types(broker_url, order_id, count=1) == ["payment.PaymentTaken"]
+        assert await event_types(probe, order_id, count=1) == ["payment.PaymentTaken"]
         assert (await payment.payment(order_id))["status"] == "taken"
     assert len(provider.charges(order_id)) == 1
-    assert len(await messages_about(broker_url, "PAYMENT_EVENTS", order_id)) == 1
+    assert len(await messages_about(probe, "PAYMENT_EVENTS", order_id)) == 1
 
 
 async def test_a_declined_kept_card_is_published_declined(
-    start: Start, provider: ProviderProcess, broker_url: str
+    start: Start, provider: ProviderProcess, probe: BrokerProbe
 ) -> None:
     """The processor declines the kept card: PaymentDeclined goes out, as for a TakePayment."""
     order_id = new_order_id()
     async with start(provider.url):
-        await publish(broker_url, sent(keep_card(order_id, card=DECLINED_CARD), order_id), subject=KEEP_CARD_SUBJECT)
-        reserved = sent((StockReserved.message_type, stock_reserved(order_id)), order_id)
-        await publish(broker_url, reserved, subject=STOCK_RESERVED_SUBJECT)
-        assert await event_types(broker_url, order_id, count=1) == ["payment.PaymentDeclined"]
+        await publish(probe, sent(keep_card(order_id, card=DECLINED_CARD), order_id))
+        reserved = sent((StockReserved, stock_reserved(order_id)), order_id)
+        await publish(probe, reserved)
+        assert await event_types(probe, order_id, count=1) == ["payment.PaymentDeclined"]
 
 
 async def test_an_order_rejected_after_its_payment_is_refunded(
-    start: Start, provider: ProviderProcess, broker_url: str
+    start: Start, provider: ProviderProcess, probe: BrokerProbe
 ) -> None:
     """OrderRejected after PaymentTaken gives the money back at the processor, and PaymentRefunded goes out."""
     order_id = new_order_id()
     async with start(provider.url) as payment:
-        await publish(broker_url, sent(keep_card(order_id), order_id), subject=KEEP_CARD_SUBJECT)
-        reserved = sent((StockReserved.message_type, stock_reserved(order_id)), order_id)
-        await publish(broker_url, reserved, subject=STOCK_RESERVED_SUBJECT)
-        assert await event_types(broker_url, order_id, count=1) == ["payment.PaymentTaken"]
-        rejected = sent((OrderRejected.message_type, order_ended(order_id)), order_id)
-        await publish(broker_url, rejected, subject=ORDER_REJECTED_SUBJECT)
-        assert await event_types(broker_url, order_id, count=2) == ["payment.PaymentTaken", "payment.PaymentRefunded"]
+        await publish(probe, sent(keep_card(order_id), order_id))
+        reserved = sent((StockReserved, stock_reserved(order_id)), order_id)
+        await publish(probe, reserved)
+        assert await event_types(probe, order_id, count=1) == ["payment.PaymentTaken"]
+        rejected = sent((OrderRejected, order_ended(order_id)), order_id)
+        await publish(probe, rejected)
+        assert await event_types(probe, order_id, count=2) == ["payment.PaymentTaken", "payment.PaymentRefunded"]
         assert (await payment.payment(order_id))["status"] == "refunded"
     (charge,) = provider.charges(order_id)
     assert charge["refunded_minor"] == 1299
 
 
 async def test_an_order_cancelled_before_its_stock_forgets_the_card(
-    start: Start, provider: ProviderProcess, broker_url: str
+    start: Start, provider: ProviderProcess, probe: BrokerProbe
 ) -> None:
     """OrderCancelled before StockReserved: the sealed card is erased, and the stock then charges nothing."""
     order_id = new_order_id()
     async with start(provider.url) as payment:
-        await publish(broker_url, sent(keep_card(order_id), order_id), subject=KEEP_CARD_SUBJECT)
-        cancelled = sent((OrderCancelled.message_type, order_ended(order_id)), order_id)
-        await publish(broker_url, cancelled, subject=ORDER_CANCELLED_SUBJECT)
+        await publish(probe, sent(keep_card(order_id), order_id))
+        cancelled = sent((OrderCancelled, order_ended(order_id)), order_id)
+        await publish(probe, cancelled)
 
         async def forgotten() -> bool:
             row = await choreography(payment, order_id)
@@ -206,9 +197,9 @@ async def test_an_order_cancelled_before_its_stock_forgets_the_card(
 
         assert await eventually(forgotten)
         assert (await choreography(payment, order_id) or {})["sealed_card"] is None
-        reserved = sent((StockReserved.message_type, stock_reserved(order_id)), order_id)
-        await publish(broker_url, reserved, subject=STOCK_RESERVED_SUBJECT)
+        reserved = sent((StockReserved, stock_reserved(order_id)), order_id)
+        await publish(probe, reserved)
         assert await eventually(lambda: handled(payment, reserved))
         assert (await payment.payment(order_id))["status"] == 404
     assert provider.charges(order_id) == []
-    assert await messages_about(broker_url, "PAYMENT_EVENTS", order_id) == []
+    assert await messages_about(probe, "PAYMENT_EVENTS", order_id) == []

@@ -1,38 +1,27 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from paved import Database
-from paved.migrations import upgrade
-from paved.testing import TestTokens
+from paved.testing import BrokerProbe, TestTokens, eventually, migrated_database
 
-from payment.contract import TAKE_PAYMENT_SUBJECT
-from payment.store import read_payment
+from payment.store import PaymentRepository
 
 from .asker import OrdersSide
 from .conftest import MIGRATIONS
 from .processes import PAYMENT_DIR, ProviderProcess, ServiceProcess
-from .values import (
-    Running,
-    Start,
-    eventually,
-    messages_about,
-    new_order_id,
-    payment_settings,
-    serving,
-    take,
-)
+from .values import Running, Start, messages_about, new_order_id, payment_settings, serving, take
 
 
 @pytest.fixture
-async def database_url(tmp_path: Path) -> str:
+async def database_url(tmp_path: Path) -> AsyncIterator[str]:
     """SQLite only: these tests are about the processor's misbehaviour, not the database."""
-    url = f"sqlite+aiosqlite:///{tmp_path}/payment.db"
-    await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-    return url
+    async with migrated_database("sqlite", migrations=MIGRATIONS, name="payment", folder=tmp_path) as url:
+        yield url
 
 
 async def notes(payment: Running, order_id: str) -> list[str]:
@@ -51,7 +40,7 @@ async def test_a_server_error_then_success_charges_once(
     order_id = new_order_id()
     own_provider.start(error_rate=1.0, seed=1)
     async with start(own_provider.url, payment_charge_attempts=100) as payment:
-        await orders.send(take(order_id), subject=TAKE_PAYMENT_SUBJECT)
+        await orders.send(take(order_id))
 
         async def failed_once() -> bool:
             return any("no answer (50" in note for note in await notes(payment, order_id))
@@ -69,7 +58,7 @@ async def test_a_timeout_whose_charge_went_through_is_resolved_without_a_second_
     order_id = new_order_id()
     own_provider.start(timeout_rate=1.0, timeout_seconds=60)
     async with start(own_provider.url, payment_provider_timeout_seconds=0.5, payment_charge_attempts=100) as payment:
-        await orders.send(take(order_id), subject=TAKE_PAYMENT_SUBJECT)
+        await orders.send(take(order_id))
 
         async def timed_out() -> bool:
             return any("no answer (ReadTimeout" in note for note in await notes(payment, order_id))
@@ -85,14 +74,14 @@ async def test_a_timeout_whose_charge_went_through_is_resolved_without_a_second_
 
 
 async def test_a_processor_that_never_answers_fails_the_payment_and_the_unseen_charge_goes_back(
-    start: Start, own_provider: ProviderProcess, orders: OrdersSide, broker_url: str
+    start: Start, own_provider: ProviderProcess, orders: OrdersSide, probe: BrokerProbe
 ) -> None:
     """The last attempt unanswered, the order hears PaymentFailed; with the processor back, its charge is refunded."""
     order_id = new_order_id()
     own_provider.start(timeout_rate=1.0, timeout_seconds=60)
     settings = {"payment_provider_timeout_seconds": 0.3, "payment_charge_attempts": 2}
     async with start(own_provider.url, **settings) as payment:
-        await orders.send(take(order_id), subject=TAKE_PAYMENT_SUBJECT)
+        await orders.send(take(order_id))
         answered = await eventually(lambda: orders.answers(order_id))
         assert [(kind, data["reason"]) for kind, data in answered] == [("PaymentFailed", "provider unavailable")]
         own_provider.restart()
@@ -101,10 +90,15 @@ async def test_a_processor_that_never_answers_fails_the_payment_and_the_unseen_c
             return bool((await payment.payment(order_id))["status"] == "refunded")
 
         assert await eventually(refunded)
+
+        # Read while the service runs: its relay sends the refund's event a moment after the refund commits.
+        async def both_events() -> list[str]:
+            types = [event.type for event in await messages_about(probe, "PAYMENT_EVENTS", order_id)]
+            return types if len(types) >= 2 else []
+
+        assert await eventually(both_events) == ["payment.PaymentFailed", "payment.PaymentRefunded"]
     (charge,) = own_provider.charges(order_id)
     assert charge["refunded_minor"] == charge["amount_minor"]
-    events = await eventually(lambda: messages_about(broker_url, "PAYMENT_EVENTS", order_id))
-    assert [event.type for event in events] == ["payment.PaymentFailed", "payment.PaymentRefunded"]
 
 
 async def test_a_payment_service_killed_mid_call_converges_on_one_charge(
@@ -128,11 +122,11 @@ async def test_a_payment_service_killed_mid_call_converges_on_one_charge(
     database = Database(database_url)
     await database.start()
     try:
-        await orders.send(take(order_id), subject=TAKE_PAYMENT_SUBJECT)
+        await orders.send(take(order_id))
 
         async def claimed() -> bool:
             async with database.read() as session:
-                found = await read_payment(session, order_id)
+                found = await PaymentRepository(session).read(order_id)
             return found is not None and bool(found[0].attempts >= 1)
 
         assert await eventually(claimed)

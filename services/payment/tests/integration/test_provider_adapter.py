@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 
 import pytest
 
 from payment.cards import CardNumber
+from payment.clients import HttpPaymentProvider
 from payment.money import Money
-from payment.provider import HttpPaymentProvider
 from payment.results import (
     Charged,
     ChargesFound,
@@ -28,7 +29,7 @@ PRICE = Money(1299, "GBP")
 async def adapter(provider: ProviderProcess) -> AsyncIterator[HttpPaymentProvider]:
     """The HTTP adapter, talking to the real payment-provider over the network."""
     http = HttpPaymentProvider(provider.url, timeout=5.0)
-    async with http.connected():
+    async with aclosing(http):
         yield http
 
 
@@ -82,7 +83,7 @@ async def test_a_refund_is_made_once_per_key_and_the_charges_are_found(adapter: 
 async def test_a_processor_that_is_not_there_surely_charged_nothing() -> None:
     """Nothing listens at the address: no answer, and surely nothing done."""
     http = HttpPaymentProvider(f"http://127.0.0.1:{free_port()}", timeout=2.0)
-    async with http.connected():
+    async with aclosing(http):
         result = await http.charge(idempotency_key="o-1", amount=PRICE, card=CardNumber(GOOD_CARD), reference="o-1")
     assert isinstance(result, NoAnswer)
     assert not result.maybe_done
@@ -97,7 +98,7 @@ async def test_a_processor_that_times_out_may_have_charged(
     slow.start(timeout_rate=1.0, timeout_seconds=60)
     try:
         http = HttpPaymentProvider(slow.url, timeout=0.5)
-        async with http.connected():
+        async with aclosing(http):
             result = await http.charge(idempotency_key="o-1", amount=PRICE, card=CardNumber(GOOD_CARD), reference="o-1")
         assert isinstance(result, NoAnswer)
         assert result.maybe_done

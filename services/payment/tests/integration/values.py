@@ -1,27 +1,22 @@
-"""What the payment service's integration tests share: settings, a running service, and waiting."""
+"""What the payment service's integration tests share: settings, a running service, and the broker's messages."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-import nats
-from nats.js.errors import NotFoundError
 from paved import Envelope, Service
-from paved.testing import TestTokens
+from paved.testing import BrokerProbe, TestTokens
 
 from payment.app import create_service
 from payment.contract import TakePayment
 from payment.ports import PaymentProvider
 from payment.settings import PaymentSettings
 
-T = TypeVar("T")
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
 _orders = itertools.count(1)
@@ -71,10 +66,10 @@ class Running:
 async def serving(
     settings: PaymentSettings, tokens: TestTokens, *, provider: PaymentProvider | None = None
 ) -> AsyncIterator[Running]:
-    """The payment service run as uvicorn runs it: through its app's lifespan, which runs the worker too."""
+    """The payment service run as uvicorn runs it: its database, broker, consumers and worker, and its app."""
     service = create_service(settings, provider=provider)
     tokens.install(service.app)
-    async with service.app.router.lifespan_context(service.app):
+    async with service.running():
         transport = httpx.ASGITransport(app=service.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://payment") as client:
             yield Running(service, client, tokens)
@@ -83,34 +78,7 @@ async def serving(
 Start = Callable[..., AbstractAsyncContextManager[Running]]
 
 
-async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 20.0) -> T:
-    """The first truthy result of ``check``, or its last result once ``timeout`` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.05)
-
-
-async def messages_about(broker_url: str, stream: str, order_id: str) -> list[Envelope]:
-    """The messages in ``stream`` about ``order_id``, in stream order."""
-    connection = await nats.connect(broker_url)
-    try:
-        js = connection.jetstream()
-        try:
-            info = await js.stream_info(stream)
-        except NotFoundError:
-            return []
-        if info.state.messages == 0:
-            return []  # an empty stream's first and last sequence are 0: no message has that number
-        found = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            data = (await js.get_msg(stream, seq)).data
-            assert data is not None
-            envelope = Envelope.from_bytes(data)
-            if envelope.data.get("order_id") == order_id:
-                found.append(envelope)
-        return found
-    finally:
-        await connection.close()
+async def messages_about(probe: BrokerProbe, stream: str, order_id: str) -> list[Envelope]:
+    """The messages in ``stream`` about ``order_id`` (by their data: an orchestrated order's commands, and so
+    their events, carry the saga's correlation id), in stream order."""
+    return [envelope for envelope in await probe.messages_in(stream) if envelope.data.get("order_id") == order_id]

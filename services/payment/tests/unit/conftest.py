@@ -5,14 +5,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from paved import Asker
 
-from payment.card_keeper import CardKeeper
 from payment.cards import CardNumber
-from payment.cashier import Cashier, TakeRequest
 from payment.domain import Payment
 from payment.money import Money
-from payment.ports import Asker
 from payment.retries import RetryPolicy
+from payment.use_cases import CardKeeper, Cashier, TakeRequest
 
 from .fakes import (
     GOOD_CARD,
@@ -37,7 +36,7 @@ _ids = itertools.count(1)
 def asker(*, reply_to: str | None = "orders.replies") -> Asker:
     """A new command's sender (a new message id each time, as a retried command has)."""
     n = next(_ids)
-    return Asker(message_id=f"m-{n}", correlation_id=f"c-{n}", reply_to=reply_to, traceparent=None)
+    return Asker(id=f"m-{n}", correlation_id=f"c-{n}", reply_to=reply_to, traceparent=None)
 
 
 @dataclass

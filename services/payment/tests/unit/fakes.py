@@ -14,12 +14,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from paved import Asker
+from paved.messaging import Announce
+
 from payment.cards import CardNumber, CardUnreadableError
-from payment.choreography import Choreography
+from payment.choreography.domain import Choreography
 from payment.domain import HistoryEntry, Payment
 from payment.facts import Fact, RefundOutcome, TakeOutcome
 from payment.money import Money
-from payment.ports import Asker, Question
+from payment.ports import Question
 from payment.results import (
     Charged,
     ChargeResult,
@@ -176,6 +179,12 @@ class FakePayments:
     async def next_due(self) -> datetime | None:
         return min((p.next_attempt_at for p in self.rows.values() if p.next_attempt_at is not None), default=None)
 
+    async def read(self, order_id: str) -> tuple[Payment, list[HistoryEntry]] | None:
+        row = self.rows.get(order_id)
+        if row is None:
+            return None
+        return replace(row, changes=[], facts=[]), [entry for paid, entry in self.history if paid == order_id]
+
     def notes(self, order_id: str) -> list[str]:
         return [entry.note for payment_id, entry in self.history if payment_id == order_id]
 
@@ -237,15 +246,19 @@ class FakeChoreographies:
         self.rows[choreography.order_id] = replace(choreography)
 
 
-class FakeAnnouncer:
-    """The outbox: events published, and replies sent to those who asked for one."""
+class FakeOutbox:
+    """What the outbox would hold: the facts published as events (with their cause), and the replies sent to
+    those who asked for one."""
 
     def __init__(self) -> None:
         self.published: list[tuple[Fact, Asker | None]] = []
         self.replies: list[Reply] = []
 
-    async def publish(self, fact: Fact, *, caused_by: Asker | None) -> None:
-        self.published.append((fact, caused_by))
+    def announce(self, *, caused_by: Asker | None) -> Announce[Fact]:
+        async def publish(fact: Fact) -> None:
+            self.published.append((fact, caused_by))
+
+        return publish
 
     async def answer(self, asker: Asker, outcome: TakeOutcome | RefundOutcome) -> None:
         if asker.reply_to is not None:
@@ -263,7 +276,13 @@ class FakeStore:
     askers: FakeAskers = field(default_factory=FakeAskers)
     cancellations: FakeCancellations = field(default_factory=FakeCancellations)
     choreographies: FakeChoreographies = field(default_factory=FakeChoreographies)
-    announcer: FakeAnnouncer = field(default_factory=FakeAnnouncer)
+    outbox: FakeOutbox = field(default_factory=FakeOutbox)
+
+    def announce(self, *, caused_by: Asker | None) -> Announce[Fact]:
+        return self.outbox.announce(caused_by=caused_by)
+
+    async def answer(self, asker: Asker, outcome: TakeOutcome | RefundOutcome) -> None:
+        await self.outbox.answer(asker, outcome)
 
 
 class FakeUnitOfWork:

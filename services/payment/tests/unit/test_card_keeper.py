@@ -10,7 +10,7 @@ from .fakes import DECLINED_CARD, GOOD_CARD
 
 
 def published(till: Till) -> list[type]:
-    return [type(fact) for fact, _ in till.store.announcer.published]
+    return [type(fact) for fact, _ in till.store.outbox.published]
 
 
 async def test_a_kept_card_is_charged_once_the_stock_is_reserved(till: Till) -> None:
@@ -23,9 +23,9 @@ async def test_a_kept_card_is_charged_once_the_stock_is_reserved(till: Till) -> 
     await till.work()
     assert till.payment().status is PaymentStatus.TAKEN
     assert till.provider.charges["o-1"].key == "o-1"  # the order id is the idempotency key, as for TakePayment
-    ((fact, cause),) = till.store.announcer.published
+    ((fact, cause),) = till.store.outbox.published
     assert isinstance(fact, PaymentTaken) and cause == reserved
-    assert till.store.announcer.replies == []
+    assert till.store.outbox.replies == []
 
 
 async def test_the_card_is_kept_sealed_and_goes_to_the_payment(till: Till) -> None:
@@ -56,20 +56,20 @@ async def test_stock_reserved_for_an_order_without_a_card_has_no_effect(till: Ti
     await till.stock_reserved()
     assert await till.work() == 0
     assert till.store.payments.rows == {} and till.provider.calls == []
-    assert till.store.announcer.published == []
+    assert till.store.outbox.published == []
     by = await till.take()
     await till.work()
-    assert isinstance(till.store.announcer.replies_to(by)[0], PaymentTaken)
+    assert isinstance(till.store.outbox.replies_to(by)[0], PaymentTaken)
 
 
 async def test_an_orchestrated_orders_end_does_not_cancel_its_payment(till: Till) -> None:
     """OrderCancelled or OrderRejected for an order without a card: nothing happens, and a TakePayment after it
     is charged (unlike after a RefundPayment, which cancels the payment)."""
     await till.order_ended()
-    assert till.store.announcer.published == []
+    assert till.store.outbox.published == []
     by = await till.take()
     await till.work()
-    assert isinstance(till.store.announcer.replies_to(by)[0], PaymentTaken)
+    assert isinstance(till.store.outbox.replies_to(by)[0], PaymentTaken)
 
 
 async def test_stock_reserved_again_charges_once(till: Till) -> None:
@@ -97,7 +97,7 @@ async def test_a_declined_kept_card_is_published_declined(till: Till) -> None:
     await till.keep_card(card=DECLINED_CARD)
     await till.stock_reserved()
     await till.work()
-    ((fact, _),) = till.store.announcer.published
+    ((fact, _),) = till.store.outbox.published
     assert isinstance(fact, PaymentDeclined) and fact.decline_code == "card_declined"
 
 
@@ -105,9 +105,9 @@ async def test_an_invalid_kept_card_is_declined_when_the_stock_is_reserved(till:
     """A number failing the Luhn check is declined (invalid_number) when the payment is taken, not when kept:
     declined earlier, it would overtake the reservation it is to release."""
     await till.keep_card(card=CardNumber("4242424242424241"))
-    assert till.store.announcer.published == []
+    assert till.store.outbox.published == []
     await till.stock_reserved()
-    ((fact, _),) = till.store.announcer.published
+    ((fact, _),) = till.store.outbox.published
     assert isinstance(fact, PaymentDeclined) and fact.decline_code == INVALID_NUMBER
     assert till.provider.calls == []
 
@@ -119,7 +119,7 @@ async def test_an_order_that_ends_before_its_stock_forgets_the_card(till: Till) 
     assert till.store.choreographies.rows["o-1"].sealed_card is None
     await till.stock_reserved()
     assert await till.work() == 0
-    assert till.store.payments.rows == {} and till.store.announcer.published == []
+    assert till.store.payments.rows == {} and till.store.outbox.published == []
 
 
 async def test_an_order_that_ended_before_its_card_came_is_never_charged(till: Till) -> None:
@@ -142,8 +142,8 @@ async def test_an_order_that_ends_after_its_payment_is_refunded_once(till: Till)
     await till.work_until_settled()
     assert till.provider.refunded("o-1") == 1299
     assert published(till) == [PaymentTaken, PaymentRefunded]
-    assert till.store.announcer.published[-1][1] == rejected
-    assert till.store.announcer.replies == []
+    assert till.store.outbox.published[-1][1] == rejected
+    assert till.store.outbox.replies == []
 
 
 async def test_an_order_that_ends_while_its_card_is_charged_is_refunded_after_the_charge(till: Till) -> None:

@@ -26,11 +26,11 @@ async def test_a_payment_is_taken_once_the_worker_charges_it(till: Till) -> None
     by = await till.take()
     assert till.provider.calls == []  # nothing is asked of the processor in the command's transaction
     await till.work()
-    (outcome,) = till.store.announcer.replies_to(by)
+    (outcome,) = till.store.outbox.replies_to(by)
     assert isinstance(outcome, PaymentTaken)
     assert outcome.charge_id == till.provider.charges["o-1"].charge_id
     assert till.payment().status is PaymentStatus.TAKEN
-    assert [(type(fact), cause) for fact, cause in till.store.announcer.published] == [(PaymentTaken, by)]
+    assert [(type(fact), cause) for fact, cause in till.store.outbox.published] == [(PaymentTaken, by)]
 
 
 async def test_the_order_id_is_the_idempotency_key_of_the_charge(till: Till) -> None:
@@ -45,7 +45,7 @@ async def test_a_declined_card_is_answered_payment_declined(till: Till) -> None:
     """A card the processor declines is answered PaymentDeclined with the processor's code."""
     by = await till.take(card=DECLINED_CARD)
     await till.work()
-    (outcome,) = till.store.announcer.replies_to(by)
+    (outcome,) = till.store.outbox.replies_to(by)
     assert isinstance(outcome, PaymentDeclined)
     assert outcome.decline_code == "card_declined"
 
@@ -53,7 +53,7 @@ async def test_a_declined_card_is_answered_payment_declined(till: Till) -> None:
 async def test_an_invalid_card_number_is_declined_without_a_call(till: Till) -> None:
     """A number failing the Luhn check is answered PaymentDeclined (invalid_number) in the command's transaction."""
     by = await till.take(card=CardNumber("4242424242424241"))
-    (outcome,) = till.store.announcer.replies_to(by)
+    (outcome,) = till.store.outbox.replies_to(by)
     assert isinstance(outcome, PaymentDeclined)
     assert outcome.decline_code == "invalid_number"
     assert await till.work() == 0
@@ -67,8 +67,8 @@ async def test_a_payment_asked_again_is_answered_and_not_charged_again(till: Til
     again = await till.take()
     assert await till.work() == 0
     assert till.provider.charges_made() == 1
-    assert till.store.announcer.replies_to(again) == till.store.announcer.replies_to(first)
-    assert len(till.store.announcer.published) == 1  # the fact happened once
+    assert till.store.outbox.replies_to(again) == till.store.outbox.replies_to(first)
+    assert len(till.store.outbox.published) == 1  # the fact happened once
 
 
 async def test_commands_that_cross_while_charging_are_answered_together(till: Till) -> None:
@@ -77,7 +77,7 @@ async def test_commands_that_cross_while_charging_are_answered_together(till: Ti
     await till.work()
     assert till.provider.charges_made() == 1
     assert till.provider.calls == ["charge o-1"]
-    assert till.store.announcer.replies_to(first) == till.store.announcer.replies_to(second) != []
+    assert till.store.outbox.replies_to(first) == till.store.outbox.replies_to(second) != []
 
 
 async def test_a_payment_asked_again_with_other_terms_is_answered_as_it_stands(till: Till) -> None:
@@ -85,7 +85,7 @@ async def test_a_payment_asked_again_with_other_terms_is_answered_as_it_stands(t
     await till.take()
     await till.work()
     other = await till.take(amount=Money(1, "GBP"))
-    (outcome,) = till.store.announcer.replies_to(other)
+    (outcome,) = till.store.outbox.replies_to(other)
     assert isinstance(outcome, PaymentTaken)
     assert outcome.amount == Money(1299, "GBP")
     assert till.provider.charges_made() == 1
@@ -98,7 +98,7 @@ async def test_a_server_error_then_success_charges_once(till: Till) -> None:
     await till.work_until_settled()
     assert till.provider.calls == ["charge o-1", "charge o-1"]
     assert till.provider.charges_made() == 1
-    assert isinstance(till.store.announcer.replies_to(by)[0], PaymentTaken)
+    assert isinstance(till.store.outbox.replies_to(by)[0], PaymentTaken)
     assert "attempt 1: no answer (503 Service Unavailable); retrying" in till.store.payments.notes("o-1")
 
 
@@ -108,9 +108,9 @@ async def test_a_timeout_whose_charge_went_through_is_resolved_without_a_second_
     by = await till.take()
     await till.work()
     assert till.provider.charges_made() == 1  # money moved, and we do not know it yet
-    assert till.store.announcer.replies_to(by) == []
+    assert till.store.outbox.replies_to(by) == []
     await till.work_until_settled()
-    (outcome,) = till.store.announcer.replies_to(by)
+    (outcome,) = till.store.outbox.replies_to(by)
     assert isinstance(outcome, PaymentTaken)
     assert outcome.charge_id == till.provider.charges["o-1"].charge_id
     assert till.provider.charges_made() == 1
@@ -121,11 +121,11 @@ async def test_a_processor_that_never_answers_fails_the_payment_and_gives_back_w
     till.provider.misbehave(TIMEOUT, times=POLICY.charge_attempts)
     by = await till.take()
     await till.work_until_settled()
-    (outcome,) = till.store.announcer.replies_to(by)
+    (outcome,) = till.store.outbox.replies_to(by)
     assert isinstance(outcome, PaymentFailed)
     assert outcome.reason == PROVIDER_UNAVAILABLE
     assert till.provider.refunded("o-1") == 1299
-    assert [type(fact) for fact, _ in till.store.announcer.published] == [PaymentFailed, PaymentRefunded]
+    assert [type(fact) for fact, _ in till.store.outbox.published] == [PaymentFailed, PaymentRefunded]
     assert till.payment().status is PaymentStatus.REFUNDED
 
 
@@ -147,9 +147,9 @@ async def test_a_taken_payment_is_refunded_once(till: Till) -> None:
     assert till.provider.refunded("o-1") == 1299
     assert [c for c in till.provider.calls if c.startswith("refund")] == ["refund o-1:refund"]
     for by in (first, second):
-        assert isinstance(till.store.announcer.replies_to(by)[0], PaymentRefunded)
+        assert isinstance(till.store.outbox.replies_to(by)[0], PaymentRefunded)
     third = await till.refund()
-    assert isinstance(till.store.announcer.replies_to(third)[0], PaymentRefunded)
+    assert isinstance(till.store.outbox.replies_to(third)[0], PaymentRefunded)
 
 
 async def test_a_refund_while_charging_waits_for_the_charge_and_then_gives_it_back(till: Till) -> None:
@@ -157,8 +157,8 @@ async def test_a_refund_while_charging_waits_for_the_charge_and_then_gives_it_ba
     take = await till.take()
     refund = await till.refund()
     await till.work_until_settled()
-    assert isinstance(till.store.announcer.replies_to(take)[0], PaymentTaken)
-    assert isinstance(till.store.announcer.replies_to(refund)[0], PaymentRefunded)
+    assert isinstance(till.store.outbox.replies_to(take)[0], PaymentTaken)
+    assert isinstance(till.store.outbox.replies_to(refund)[0], PaymentRefunded)
     assert till.provider.refunded("o-1") == 1299
 
 
@@ -167,17 +167,17 @@ async def test_a_refund_of_a_declined_payment_has_nothing_to_give_back(till: Til
     await till.take(card=DECLINED_CARD)
     await till.work()
     by = await till.refund()
-    assert isinstance(till.store.announcer.replies_to(by)[0], NothingToRefund)
+    assert isinstance(till.store.outbox.replies_to(by)[0], NothingToRefund)
     assert await till.work() == 0
 
 
 async def test_a_refund_before_the_payment_cancels_it(till: Till) -> None:
     """RefundPayment overtaking its TakePayment: nothing to refund now, and the late TakePayment charges nothing."""
     refund = await till.refund()
-    assert isinstance(till.store.announcer.replies_to(refund)[0], NothingToRefund)
+    assert isinstance(till.store.outbox.replies_to(refund)[0], NothingToRefund)
     take = await till.take()
     assert await till.work() == 0
-    (outcome,) = till.store.announcer.replies_to(take)
+    (outcome,) = till.store.outbox.replies_to(take)
     assert isinstance(outcome, PaymentFailed)
     assert outcome.reason.startswith("cancelled")
     assert till.provider.calls == []
@@ -196,15 +196,15 @@ async def test_a_worker_that_dies_mid_call_is_taken_over_after_its_lease(till: T
     till.clock.advance(seconds=LEASE.total_seconds())
     assert await till.work() == 1
     assert till.provider.charges_made() == 1
-    assert isinstance(till.store.announcer.replies_to(by)[0], PaymentTaken)
+    assert isinstance(till.store.outbox.replies_to(by)[0], PaymentTaken)
 
 
 async def test_a_command_without_a_reply_subject_still_has_its_effect(till: Till) -> None:
     """A TakePayment that asks for no reply is taken all the same, and its fact is published."""
     await till.take(by=asker(reply_to=None))
     await till.work()
-    assert till.store.announcer.replies == []
-    assert [type(fact) for fact, _ in till.store.announcer.published] == [PaymentTaken]
+    assert till.store.outbox.replies == []
+    assert [type(fact) for fact, _ in till.store.outbox.published] == [PaymentTaken]
 
 
 async def test_the_card_is_kept_sealed_and_only_until_the_charge_is_settled(till: Till) -> None:

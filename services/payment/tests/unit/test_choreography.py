@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payment.choreography import CardTerms, Choreography
+from payment.choreography.domain import CardTerms, Choreography
 
 from .conftest import PRICE
 from .fakes import START

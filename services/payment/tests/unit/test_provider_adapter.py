@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import aclosing
 
 import httpx
 import pytest
 
 from payment.cards import CardNumber
+from payment.clients import HttpPaymentProvider
 from payment.money import Money
-from payment.provider import HttpPaymentProvider
 from payment.results import (
     Charged,
     ChargesFound,
@@ -32,7 +33,7 @@ async def charge_with(handler: Handler, *, api_key: str | None = None) -> object
     provider = HttpPaymentProvider(
         "http://provider", timeout=1.0, api_key=api_key, transport=httpx.MockTransport(handler)
     )
-    async with provider.connected():
+    async with aclosing(provider):
         return await provider.charge(idempotency_key="o-1", amount=PRICE, card=CARD, reference="o-1")
 
 
@@ -109,7 +110,7 @@ async def test_refunds_and_look_ups_are_read_from_their_answers() -> None:
         return httpx.Response(200, json={"items": items})
 
     provider = HttpPaymentProvider("http://provider", timeout=1.0, transport=httpx.MockTransport(answer))
-    async with provider.connected():
+    async with aclosing(provider):
         refunded = await provider.refund(charge_id="ch_1", idempotency_key="o-1:refund", amount=PRICE)
         found = await provider.charges_for("o-1")
     assert refunded == RefundMade("re_1")
@@ -117,3 +118,28 @@ async def test_refunds_and_look_ups_are_read_from_their_answers() -> None:
     assert (seen[0].url.path, seen[0].headers["Idempotency-Key"]) == ("/charges/ch_1/refunds", "o-1:refund")
     assert json.loads(seen[0].content) == {"amount_minor": 1299}
     assert (seen[1].url.path, seen[1].url.params["reference"]) == ("/charges", "o-1")
+
+
+class CountedTransport(httpx.MockTransport):
+    """A mock network that counts how often its client closed it."""
+
+    closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+async def test_one_client_is_kept_until_closed_and_a_call_after_opens_another() -> None:
+    """Calls share one client (its connections stay open between them); aclose closes it, and a later call
+    opens a new one instead of failing."""
+    transport = CountedTransport(lambda _: httpx.Response(200, json={"items": []}))
+    provider = HttpPaymentProvider("http://provider", timeout=1.0, transport=transport)
+    assert await provider.charges_for("o-1") == ChargesFound(())
+    assert await provider.charges_for("o-2") == ChargesFound(())
+    assert transport.closed == 0
+    await provider.aclose()
+    assert transport.closed == 1
+    assert await provider.charges_for("o-3") == ChargesFound(())
+    await provider.aclose()
+    await provider.aclose()  # closing twice closes nothing more
+    assert transport.closed == 2

@@ -1,4 +1,5 @@
-"""The payment use cases: asking for a payment or a refund, and each step the worker takes with the processor.
+"""The payment service layer: the cashier (asking for a payment or a refund, and each step the worker takes
+with the processor) and the card keeper (payment's side of a choreographed fulfilment).
 
 Asking (``take``, ``refund``) happens in the transaction of the command being handled and only records:
 no call to the processor is made while a transaction is open. The worker then ``claim``s due steps in one
@@ -6,34 +7,35 @@ short transaction, makes each call with no transaction open, and records its ans
 process dies in between, the claim lapses after its lease and the step is taken again: the charge goes
 out under the same idempotency key (the order id), so the processor answers with the charge it made
 the first time instead of making a second.
+
+The card keeper's use cases run in the transaction of the message being handled, and record what was heard
+of the order (``choreography/domain.py``). When the card and the stock are both there, the payment is asked
+of the cashier exactly as a TakePayment asks it (same worker, processor, leases and idempotency key), and
+when a choreographed order ends after that, its refund is asked as a RefundPayment asks it. The events those
+publish are the cashier's, caused by the message that made them due.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import assert_never
 
 import structlog
+from paved import Asker, Clock
 
 from payment.cards import CardNumber, CardUnreadableError
-from payment.domain import Payment, Step
+from payment.choreography.domain import CardTerms, Choreography
+from payment.domain import HistoryEntry, Payment, PaymentNotFoundError, Step
 from payment.facts import NothingToRefund, PaymentRefunded
 from payment.money import Money
-from payment.ports import (
-    Asker,
-    CardVault,
-    Clock,
-    PaymentProvider,
-    Question,
-    Store,
-    UnitOfWork,
-)
+from payment.ports import CardVault, PaymentProvider, Question, Store, UnitOfWork
 from payment.results import ChargeResult, Refused
 from payment.retries import RetryPolicy
 
-log = structlog.get_logger(logger_name="payment.cashier")
+log = structlog.get_logger(logger_name="payment.use_cases")
 
 NOTHING_ASKED = "no payment was asked for the order: it will not be taken"
 
@@ -114,8 +116,16 @@ class Cashier:
         # never to be taken, so the compensation is done already.
         now = self.clock()
         await store.cancellations.add(order_id, at=now)
-        await store.announcer.answer(asker, NothingToRefund(order_id, NOTHING_ASKED, now))
+        await store.answer(asker, NothingToRefund(order_id, NOTHING_ASKED, now))
         await store.askers.mark_answered(order_id, Question.REFUND, at=now)
+
+    async def payment(self, order_id: str) -> tuple[Payment, list[HistoryEntry]]:
+        """The order's payment and every change it went through; ``PaymentNotFoundError`` if none was asked."""
+        async with self.uow.read() as store:
+            found = await store.payments.read(order_id)
+        if found is None:
+            raise PaymentNotFoundError(order_id)
+        return found
 
     async def claim(self, *, limit: int) -> list[Claim]:
         """Take on up to ``limit`` due steps, in one short transaction."""
@@ -186,7 +196,7 @@ class Cashier:
             cause = await store.askers.first(payment.order_id, question) or await store.askers.first(
                 payment.order_id, Question.TAKE
             )
-            await store.announcer.publish(fact, caused_by=cause)
+            await store.announce(caused_by=cause)(fact)
         payment.facts.clear()
         now = self.clock()
         for question, outcome in ((Question.TAKE, payment.take_outcome()), (Question.REFUND, payment.refund_outcome())):
@@ -194,6 +204,60 @@ class Cashier:
                 continue
             waiting = await store.askers.waiting(payment.order_id, question)
             for asker in waiting:
-                await store.announcer.answer(asker, outcome)
+                await store.answer(asker, outcome)
             if waiting:
                 await store.askers.mark_answered(payment.order_id, question, at=now)
+
+
+class CardKeeper:
+    """Keeps the cards of choreographed orders until their stock is reserved, then has the cashier take them."""
+
+    def __init__(self, *, cashier: Cashier, vault: CardVault, clock: Clock) -> None:
+        self.cashier = cashier
+        self.vault = vault
+        self.clock = clock
+
+    async def keep_card(self, store: Store, request: TakeRequest, asker: Asker) -> None:
+        """KeepCard: keep the card, sealed; take the payment at once if the stock was reserved first."""
+        terms = CardTerms(request.customer_id, request.amount)
+        sealed = self.vault.seal(request.card, order_id=request.order_id)
+        async with self._heard_of(store, request.order_id) as choreography:
+            if choreography.terms not in (None, terms):
+                # One card per order, as one payment per order: the first terms stand.
+                log.warning("card sent again with other terms; the first stand", order_id=request.order_id)
+            elif choreography.ended_at is not None and not choreography.choreographed:
+                log.info("card not kept: the order ended before it came", order_id=request.order_id)
+            due = choreography.keep_card(terms, sealed, at=self.clock())
+            take = self._hand_over(choreography) if due else None
+        if take is not None:
+            await self.cashier.take(store, take, asker)
+
+    async def stock_reserved(self, store: Store, order_id: str, asker: Asker) -> None:
+        """warehouse.StockReserved: take the payment if the order's card is kept; otherwise only note it."""
+        async with self._heard_of(store, order_id) as choreography:
+            take = self._hand_over(choreography) if choreography.reserve_stock(at=self.clock()) else None
+        if take is not None:
+            await self.cashier.take(store, take, asker)
+
+    async def order_ended(self, store: Store, order_id: str, asker: Asker) -> None:
+        """order.OrderCancelled or OrderRejected: forget a card not used yet; refund a payment asked."""
+        async with self._heard_of(store, order_id) as choreography:
+            refund = choreography.end(at=self.clock())
+        if refund:
+            await self.cashier.refund(store, order_id, asker)
+
+    def _hand_over(self, choreography: Choreography) -> TakeRequest:
+        """What the payment is to be taken with: the kept card, opened for the cashier (who seals it again)."""
+        terms, sealed = choreography.hand_over_card(at=self.clock())
+        card = self.vault.open(sealed, order_id=choreography.order_id)
+        return TakeRequest(
+            order_id=choreography.order_id, customer_id=terms.customer_id, amount=terms.amount, card=card
+        )
+
+    @asynccontextmanager
+    async def _heard_of(self, store: Store, order_id: str) -> AsyncIterator[Choreography]:
+        """The order's choreography, held for the transaction (new if nothing was heard of it yet), saved after."""
+        found = await store.choreographies.find(order_id)
+        choreography = found or Choreography(order_id=order_id, heard_at=self.clock())
+        yield choreography
+        await (store.choreographies.save if found else store.choreographies.add)(choreography)

@@ -8,8 +8,6 @@ made, or if the processor said so (503 and 429 are answered before doing anythin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -31,15 +29,11 @@ from payment.results import (
     Refused,
 )
 
-log = structlog.get_logger(logger_name="payment.provider")
+log = structlog.get_logger(logger_name="payment.clients")
 
 _NOT_DONE_STATUSES = frozenset({429, 503})
 _KEY_IN_USE = "Idempotency key in use"
 _REASON_LENGTH = 200
-
-
-class ProviderNotConnectedError(RuntimeError):
-    """A call was made outside ``HttpPaymentProvider.connected()``."""
 
 
 def _no_answer(exc: httpx.HTTPError) -> NoAnswer:
@@ -66,7 +60,8 @@ def _unanswered_or_refused(response: httpx.Response) -> NoAnswer | Refused:
 
 
 class HttpPaymentProvider:
-    """The payment-provider service (or any processor speaking its API) at ``base_url``.
+    """The payment-provider service (or any processor speaking its API) at ``base_url``, through one kept
+    client (and its connections), opened at the first call and closed by ``aclose`` when the service stops.
 
     Args:
         base_url: where it answers, e.g. ``http://127.0.0.1:8109``.
@@ -89,19 +84,15 @@ class HttpPaymentProvider:
         self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client: httpx.AsyncClient | None = None
 
-    @asynccontextmanager
-    async def connected(self) -> AsyncIterator[None]:
-        """Keep one client (and its connections) for the block: the service's lifetime."""
-        async with service_client(self.base_url, timeout=self.timeout, transport=self.transport) as client:
-            self._client = client
-            try:
-                yield
-            finally:
-                self._client = None
+    async def aclose(self) -> None:
+        """Close the kept client's connections; a call after this opens a new one."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
     async def _send(self, method: str, path: str, *, key: str | None = None, **kwargs: Any) -> httpx.Response:
         if self._client is None:
-            raise ProviderNotConnectedError("the payment provider's client is not open")
+            self._client = service_client(self.base_url, timeout=self.timeout, transport=self.transport)
         headers = self._auth | ({"Idempotency-Key": key} if key else {})
         return await self._client.request(method, path, headers=headers, **kwargs)
 
