@@ -27,8 +27,7 @@ from warehouse.contract import (
 from warehouse.domain import Line, Reservation, Stock
 from warehouse.use_cases import Warehouse
 
-# Who may change stock and reservations, in one place: today the admin token; when paved.auth has JWT
-# scopes, this line becomes the scope check and no endpoint changes.
+# Who may change stock and reservations, in one place: an access token with the admin scope.
 STAFF_ONLY = [require_scopes("admin")]
 
 router = APIRouter()
