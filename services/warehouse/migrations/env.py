@@ -1,5 +1,5 @@
 from paved.migrations import run_env
 
-from warehouse.store import metadata
+from warehouse.tables import metadata
 
 run_env(metadata)

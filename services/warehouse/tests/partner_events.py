@@ -11,17 +11,35 @@ from datetime import UTC, datetime
 from typing import Any
 
 from paved import Envelope
+from paved.messaging import Stream
 
 from warehouse import partners
 
-SUBJECTS = {
-    "order.FulfilmentRequested": partners.FULFILMENT_REQUESTED_SUBJECT,
-    "order.OrderCancelled": partners.ORDER_CANCELLED_SUBJECT,
-    "order.OrderRejected": partners.ORDER_REJECTED_SUBJECT,
-    "payment.PaymentTaken": partners.PAYMENT_TAKEN_SUBJECT,
-    "payment.PaymentDeclined": partners.PAYMENT_DECLINED_SUBJECT,
-    "payment.PaymentFailed": partners.PAYMENT_FAILED_SUBJECT,
+# Their streams as order and payment declare them (the warehouse only follows them).
+STREAMS = [
+    Stream(partners.ORDER_EVENTS, subjects=["order.events.>"]),
+    Stream(partners.PAYMENT_EVENTS, subjects=["payment.events.>"]),
+]
+
+_TYPES = {
+    kind.message_type: kind
+    for kind in (
+        partners.FulfilmentRequested,
+        partners.OrderCancelled,
+        partners.OrderRejected,
+        partners.PaymentTaken,
+        partners.PaymentDeclined,
+        partners.PaymentFailed,
+    )
 }
+
+
+def subject_of(envelope: Envelope) -> str:
+    """The subject its owner publishes ``envelope`` on: its type's."""
+    subject = _TYPES[envelope.type].message_subject
+    assert subject is not None
+    return subject
+
 
 # What each kind says beside the order, its customer and its amount.
 _OUTCOMES: dict[str, dict[str, Any]] = {

@@ -1,14 +1,12 @@
-"""The warehouse's composition root: builds its paved Service and wires its store, API, message handlers and errors."""
+"""The warehouse's composition root: builds its paved Service and wires its use cases, API, message handlers and errors."""
 
 from __future__ import annotations
 
-from paved import Envelope, Service, ServiceSettings
-from paved.messaging import Handling, Outbox
-from sqlalchemy.ext.asyncio import AsyncSession
+from paved import Clock, Service, ServiceSettings, utc_now
+from paved.messaging import Handling
 
-from warehouse import __version__, api, choreography, handlers, partners, store
-from warehouse.announcements import OutboxAnnouncer
-from warehouse.contract import COMMANDS_STREAM, COMMANDS_SUBJECTS, EVENTS_STREAM, EVENTS_SUBJECTS
+from warehouse import __version__, api, choreography, handlers, partners, store, tables
+from warehouse.contract import COMMANDS, EVENTS
 from warehouse.domain import (
     AlreadyDispatchedError,
     InvalidQuantityError,
@@ -20,7 +18,7 @@ from warehouse.domain import (
     ReservationNotFoundError,
     ReservationReleasedError,
 )
-from warehouse.operations import Clock, Warehouse, utc_now
+from warehouse.use_cases import Warehouse
 
 # Each refusal of the domain, as the problem response that answers it over HTTP.
 _PROBLEMS: list[tuple[type[Exception], int, str]] = [
@@ -38,49 +36,29 @@ _PROBLEMS: list[tuple[type[Exception], int, str]] = [
 
 def create_service(settings: ServiceSettings | None = None, *, clock: Clock = utc_now) -> Service:
     """The warehouse service; ``paved serve`` calls this at process start, tests with their settings and clock."""
-    service = Service(name="warehouse", version=__version__, settings=settings, messaging=store.messaging)
+    service = Service(name="warehouse", version=__version__, settings=settings, messaging=tables.messaging)
     messaging = service.messaging
-    assert messaging is not None
-    messaging.stream(EVENTS_STREAM, subjects=[EVENTS_SUBJECTS])
-    # The warehouse owns its command stream: whoever sends it commands finds it declared.
-    messaging.stream(COMMANDS_STREAM, subjects=[COMMANDS_SUBJECTS])
-    commands = messaging.consumer("warehouse-commands", stream=COMMANDS_STREAM, subjects=[COMMANDS_SUBJECTS])
-    # order and payment own these streams. They are declared here too, exactly as their owners declare
-    # them, because a durable consumer cannot be made on a stream that does not exist yet, and nothing
-    # says the owner was prepared first (`paved up` prepares services in name order; a test, only this one).
-    messaging.stream(partners.ORDER_EVENTS_STREAM, subjects=[partners.ORDER_EVENTS_SUBJECTS])
-    messaging.stream(partners.PAYMENT_EVENTS_STREAM, subjects=[partners.PAYMENT_EVENTS_SUBJECTS])
-    # Filtered to the events the choreography reacts to: the others are none of the warehouse's business.
-    order_events = messaging.consumer(
-        "warehouse-order-events",
-        stream=partners.ORDER_EVENTS_STREAM,
-        subjects=[
-            partners.FULFILMENT_REQUESTED_SUBJECT,
-            partners.ORDER_CANCELLED_SUBJECT,
-            partners.ORDER_REJECTED_SUBJECT,
-        ],
-    )
-    payment_events = messaging.consumer(
-        "warehouse-payment-events",
-        stream=partners.PAYMENT_EVENTS_STREAM,
-        subjects=[partners.PAYMENT_TAKEN_SUBJECT, partners.PAYMENT_DECLINED_SUBJECT, partners.PAYMENT_FAILED_SUBJECT],
-    )
+    messaging.own(EVENTS)
+    # The warehouse owns its command stream: whoever sends it commands finds it declared. Its consumer
+    # takes every subject of it, so that a command of a kind it does not know is parked with the reason.
+    commands = messaging.consumer("warehouse-commands", stream=messaging.own(COMMANDS), subjects=COMMANDS.subjects)
+    # order's and payment's streams, as their owners declare them; each consumer takes the subjects of
+    # the events the choreography reacts to: the others are none of the warehouse's business.
+    order_events = messaging.consumer("warehouse-order-events", stream=messaging.follow(partners.ORDER_EVENTS))
+    payment_events = messaging.consumer("warehouse-payment-events", stream=messaging.follow(partners.PAYMENT_EVENTS))
 
-    def open_warehouse(session: AsyncSession, outbox: Outbox, caused_by: Envelope | None = None) -> Warehouse:
-        announce = OutboxAnnouncer(session, outbox, caused_by=caused_by)
-        return store.warehouse_in(session, announce=announce, clock=clock)
+    def warehouse_for(handling: Handling) -> Warehouse:
+        return Warehouse(work=store.HandlingTransaction(handling), clock=clock)
 
-    def open_for(handling: Handling) -> Warehouse:
-        return open_warehouse(handling.session, handling.outbox, handling.envelope)
-
-    handlers.register(commands, open_warehouse=open_for)
+    handlers.register(commands, warehouse_for=warehouse_for)
     choreography.register(
         order_events,
         payment_events,
-        open_warehouse=open_for,
+        warehouse_for=warehouse_for,
         choreographed_in=lambda handling: store.ChoreographedOrderBook(handling.session),
     )
-    api.install(service, open_warehouse=open_warehouse)
+    service.provide(Warehouse, Warehouse(work=store.Transactions(service.database, messaging.outbox), clock=clock))
+    service.include_router(api.router)
     for error, status, title in _PROBLEMS:
         service.map_error(error, status=status, title=title)
     return service

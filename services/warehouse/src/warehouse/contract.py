@@ -1,15 +1,16 @@
 """What the warehouse promises other services: its HTTP models, the commands it takes, what it answers and announces.
 
 Commands go to the stream WAREHOUSE_COMMANDS, on ``warehouse.commands.<kind>``; events come out on
-WAREHOUSE_EVENTS, on ``warehouse.events.<kind>``. A command that gives a reply subject is answered with
-where the order's stock stands after it: ``StockReserved``, ``StockReleased`` (released, or expired) or
-``OrderDispatched``; or ``OutOfStock``, or ``ReservationNotFound``. So a ``DispatchOrder`` whose hold
-had expired is answered ``StockReleased`` with reason ``expired``: the asker compares the answer with
-what it asked for. The same facts are also published as events, once, when they happen, correlated with
-their order (its id is the correlation id of every event about it).
+WAREHOUSE_EVENTS, on ``warehouse.events.<kind>`` (each message's subject is its class's). A command that
+gives a reply subject is answered with where the order's stock stands after it: ``StockReserved``,
+``StockReleased`` (released, or expired) or ``OrderDispatched``; or ``OutOfStock``, or
+``ReservationNotFound``. So a ``DispatchOrder`` whose hold had expired is answered ``StockReleased``
+with reason ``expired``: the asker compares the answer with what it asked for. The same facts are also
+published as events, once, when they happen, correlated with their order (its id is the correlation id
+of every event about it).
 
 In the choreographed fulfilment the warehouse reacts to order's and payment's events instead of
-commands (``choreography``), and tells a refusal as the event ``ReservationRefused``.
+commands (``choreography/``), and tells a refusal as the event ``ReservationRefused``.
 
 Changes here are compatible only (new optional fields); a breaking change is a new version beside this one.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from paved.messaging import Command, Event, Reply
+from paved.messaging import Command, Event, Reply, Stream
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{2,31}$"
@@ -115,20 +116,11 @@ class ReservationOut(BaseModel):
 
 # -- messages -------------------------------------------------------------------------------------
 
-COMMANDS_STREAM = "WAREHOUSE_COMMANDS"
-COMMANDS_SUBJECTS = "warehouse.commands.>"
-RESERVE_STOCK_SUBJECT = "warehouse.commands.reserve-stock"
-RELEASE_STOCK_SUBJECT = "warehouse.commands.release-stock"
-DISPATCH_ORDER_SUBJECT = "warehouse.commands.dispatch-order"
-
-EVENTS_STREAM = "WAREHOUSE_EVENTS"
-EVENTS_SUBJECTS = "warehouse.events.>"
-STOCK_RECEIVED_SUBJECT = "warehouse.events.stock-received"
-STOCK_RESERVED_SUBJECT = "warehouse.events.stock-reserved"
-STOCK_RELEASED_SUBJECT = "warehouse.events.stock-released"
-ORDER_PICKED_SUBJECT = "warehouse.events.order-picked"
-ORDER_DISPATCHED_SUBJECT = "warehouse.events.order-dispatched"
-RESERVATION_REFUSED_SUBJECT = "warehouse.events.reservation-refused"
+# The streams the warehouse owns. Each message's subject is its type's (``ReserveStock`` on
+# ``warehouse.commands.reserve-stock``, ``StockReserved`` on ``warehouse.events.stock-reserved``);
+# tests/unit/test_contract.py pins every one to the string on the wire.
+COMMANDS = Stream("WAREHOUSE_COMMANDS", subjects=["warehouse.commands.>"])
+EVENTS = Stream("WAREHOUSE_EVENTS", subjects=["warehouse.events.>"])
 
 
 class ReserveStock(Command, type="warehouse.ReserveStock", version=1):

@@ -37,10 +37,10 @@ from warehouse.domain import (
     ReservationReleasedError,
     ReservationStatus,
 )
-from warehouse.operations import Warehouse
+from warehouse.use_cases import Warehouse
 
-OpenWarehouse = Callable[[Handling], Warehouse]
-"""The warehouse's operations in a handled message's transaction, announcing as caused by that message."""
+WarehouseFor = Callable[[Handling], Warehouse]
+"""The warehouse's use cases in a handled message's transaction, announcing as caused by that message."""
 
 # Refusals after which the reservation's state is itself the answer: it was let go, or it has left.
 _SETTLED = (ReservationExpiredError, ReservationReleasedError, AlreadyDispatchedError)
@@ -65,32 +65,26 @@ def where_it_stands(reservation: Reservation) -> Reply:
             assert_never(reservation.status)
 
 
-async def _answer(handling: Handling, reply: Reply) -> None:
-    """Reply, in the handling's transaction, if the sender asked for a reply."""
-    if handling.envelope.reply_to is not None:
-        await handling.reply(reply)
-
-
 async def _act_on_reservation(
     handling: Handling, warehouse: Warehouse, order_id: str, act: Callable[[str], Awaitable[Reservation]]
 ) -> None:
     try:
         reservation = await act(order_id)
     except ReservationNotFoundError:
-        await _answer(handling, ReservationNotFound(order_id=order_id))
+        await handling.reply(ReservationNotFound(order_id=order_id))
         return
     except _SETTLED:
         # Nothing the refusal tried was done; a lapse it found was settled and commits with this answer.
-        reservation = await warehouse.find(order_id)
-    await _answer(handling, where_it_stands(reservation))
+        reservation = await warehouse.reservation(order_id)
+    await handling.reply(where_it_stands(reservation))
 
 
-def register(commands: Consumer, *, open_warehouse: OpenWarehouse) -> None:
-    """Handle the warehouse's commands from ``commands``, with the operations ``open_warehouse`` gives."""
+def register(commands: Consumer, *, warehouse_for: WarehouseFor) -> None:
+    """Handle the warehouse's commands from ``commands``, with the use cases ``warehouse_for`` gives."""
 
     @commands.handles(ReserveStock)
     async def reserve_stock(handling: Handling, command: ReserveStock) -> None:
-        warehouse = open_warehouse(handling)
+        warehouse = warehouse_for(handling)
         try:
             reservation, _ = await warehouse.reserve(
                 order_id=command.order_id,
@@ -98,16 +92,16 @@ def register(commands: Consumer, *, open_warehouse: OpenWarehouse) -> None:
                 ttl=timedelta(seconds=command.ttl_seconds),
             )
         except OutOfStockError as short:
-            await _answer(handling, OutOfStock(order_id=command.order_id, shortages=shortages_out(short.shortages)))
+            await handling.reply(OutOfStock(order_id=command.order_id, shortages=shortages_out(short.shortages)))
             return
-        await _answer(handling, where_it_stands(reservation))
+        await handling.reply(where_it_stands(reservation))
 
     @commands.handles(ReleaseStock)
     async def release_stock(handling: Handling, command: ReleaseStock) -> None:
-        warehouse = open_warehouse(handling)
+        warehouse = warehouse_for(handling)
         await _act_on_reservation(handling, warehouse, command.order_id, warehouse.release)
 
     @commands.handles(DispatchOrder)
     async def dispatch_order(handling: Handling, command: DispatchOrder) -> None:
-        warehouse = open_warehouse(handling)
+        warehouse = warehouse_for(handling)
         await _act_on_reservation(handling, warehouse, command.order_id, warehouse.dispatch)

@@ -1,10 +1,10 @@
 """The warehouse's copies of the events it reacts to in the choreographed fulfilment: order's and payment's.
 
 They belong to those services' contracts (``services/order/src/order/contract.py`` and
-``services/payment/src/payment/contract.py``): the type names, versions, streams and subjects are theirs,
-copied here, never imported. Each is read tolerantly: only the fields the warehouse uses are declared and
-the rest are ignored, so that an owner's compatible change (a new field) does not make the warehouse park
-its events. What the warehouse does use of ``FulfilmentRequested`` (the order id it keeps, the lines it
+``services/payment/src/payment/contract.py``): the type names, versions and streams are theirs, copied
+here, never imported; each subject is its type's, as in theirs (tests/unit/test_contract.py pins them).
+Each is read tolerantly: only the fields the warehouse uses are declared and the rest are ignored, so
+that an owner's compatible change (a new field) does not make the warehouse park its events. What the warehouse does use of ``FulfilmentRequested`` (the order id it keeps, the lines it
 reserves) is checked as ``ReserveStock``'s is: an event it could not reserve from is parked with the
 reason, not half done.
 """
@@ -16,17 +16,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from warehouse.contract import OrderId, Quantity, Sku
 
-ORDER_EVENTS_STREAM = "ORDER_EVENTS"
-ORDER_EVENTS_SUBJECTS = "order.events.>"
-FULFILMENT_REQUESTED_SUBJECT = "order.events.fulfilment-requested"
-ORDER_CANCELLED_SUBJECT = "order.events.order-cancelled"
-ORDER_REJECTED_SUBJECT = "order.events.order-rejected"
-
-PAYMENT_EVENTS_STREAM = "PAYMENT_EVENTS"
-PAYMENT_EVENTS_SUBJECTS = "payment.events.>"
-PAYMENT_TAKEN_SUBJECT = "payment.events.payment-taken"
-PAYMENT_DECLINED_SUBJECT = "payment.events.payment-declined"
-PAYMENT_FAILED_SUBJECT = "payment.events.payment-failed"
+# Their streams, which the warehouse follows as their owners declare them (it never declares them).
+ORDER_EVENTS = "ORDER_EVENTS"
+PAYMENT_EVENTS = "PAYMENT_EVENTS"
 
 _TOLERANT = ConfigDict(extra="ignore", frozen=True)
 

@@ -1,41 +1,31 @@
-"""The warehouse's own tables, and the repositories that map them onto the domain. Nobody else reads them.
+"""The warehouse's repositories over its tables, and the units of work its use cases run in; the only
+code that knows the tables.
 
-The tables check the accounting themselves (no count below zero, available + reserved + dispatched =
-received, never released and dispatched both): a defect elsewhere fails its transaction instead of
-storing stock that does not add up.
+A unit of work is the records of one transaction and an announcer that writes the facts' events to the
+outbox in that transaction: an HTTP request's use cases each get a transaction of their own
+(``Transactions``), a handled message's run in the consumer's (``HandlingTransaction``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import AsyncIterator, Collection, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
-from paved.messaging import messaging_tables
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    DateTime,
-    Dialect,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    TypeDecorator,
-    bindparam,
-    insert,
-    select,
-    update,
-)
+from paved import Database, Envelope
+from paved.messaging import Announce, Announcer, Handling, MessageWriter
+from sqlalchemy import CursorResult, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from warehouse.announcements import correlation_of, event_of
 from warehouse.domain import (
+    Fact,
     Line,
     Receipt,
     ReceiptMismatchError,
@@ -44,95 +34,7 @@ from warehouse.domain import (
     ReservationStatus,
     Stock,
 )
-from warehouse.operations import Announce, Clock, Warehouse
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every database.
-
-    SQLite keeps no zone: it is given UTC and read back as UTC, and its text compares in time order.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"a naive datetime cannot be stored: {value!r}")
-        utc = value.astimezone(UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-metadata = MetaData()
-
-stock = Table(
-    "stock",
-    metadata,
-    Column("sku", String(32), primary_key=True),
-    Column("received", Integer, nullable=False),
-    Column("available", Integer, nullable=False),
-    Column("reserved", Integer, nullable=False),
-    Column("dispatched", Integer, nullable=False),
-    CheckConstraint("available >= 0 AND reserved >= 0 AND dispatched >= 0", name="stock_never_negative"),
-    CheckConstraint("available + reserved + dispatched = received", name="stock_accounted_for"),
-)
-
-receipts = Table(
-    "receipts",
-    metadata,
-    Column("receipt_id", String(64), primary_key=True),
-    Column("sku", String(32), ForeignKey("stock.sku"), nullable=False, index=True),
-    Column("quantity", Integer, nullable=False),
-    Column("received_at", UtcDateTime, nullable=False),
-    CheckConstraint("quantity > 0", name="receipt_quantity_positive"),
-)
-
-reservations = Table(
-    "reservations",
-    metadata,
-    Column("order_id", String(64), primary_key=True),
-    Column("status", String(16), nullable=False),
-    Column("reserved_at", UtcDateTime, nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False),
-    Column("picked_at", UtcDateTime),
-    Column("released_at", UtcDateTime),
-    Column("dispatched_at", UtcDateTime),
-    CheckConstraint(
-        "status IN ('held', 'picked', 'dispatched', 'released', 'expired')", name="reservation_status_known"
-    ),
-    CheckConstraint("released_at IS NULL OR dispatched_at IS NULL", name="released_or_dispatched_not_both"),
-    # Finds lapsed holds: held, and past their time.
-    Index("ix_reservations_status_expires_at", "status", "expires_at"),
-)
-
-reservation_lines = Table(
-    "reservation_lines",
-    metadata,
-    Column("order_id", String(64), ForeignKey("reservations.order_id"), primary_key=True),
-    Column("sku", String(32), ForeignKey("stock.sku"), primary_key=True),
-    Column("quantity", Integer, nullable=False),
-    CheckConstraint("quantity > 0", name="line_quantity_positive"),
-    Index("ix_reservation_lines_sku", "sku"),
-)
-
-# The orders whose fulfilment is choreographed, learnt from order.FulfilmentRequested: the warehouse
-# reacts to payment's and order's events for these orders only (the others are driven by commands).
-choreographed_orders = Table(
-    "choreographed_orders",
-    metadata,
-    Column("order_id", String(64), primary_key=True),
-    Column("requested_at", UtcDateTime, nullable=False),
-)
-
-# paved's outbox and inbox live in the warehouse's own database, beside its stock.
-messaging = messaging_tables(metadata)
+from warehouse.tables import choreographed_orders, receipts, reservation_lines, reservations, stock
 
 _STOCK_COUNTS = ("received", "available", "reserved", "dispatched")
 _RESERVATION_STATE = ("status", "reserved_at", "expires_at", "picked_at", "released_at", "dispatched_at")
@@ -213,7 +115,8 @@ class StockRepository:
         saved = await self.session.execute(
             _SAVE_STOCK, {"key": record.sku, **{name: getattr(record, name) for name in _STOCK_COUNTS}}
         )
-        if saved.rowcount != 1:  # type: ignore[attr-defined]
+        # An UPDATE's result is a cursor's, which counts the rows it changed.
+        if cast("CursorResult[Any]", saved).rowcount != 1:
             raise LookupError(f"{record.sku} has no stock record to save to")
 
     async def _select(self, skus: Collection[str], *, for_update: bool) -> dict[str, Stock]:
@@ -337,12 +240,59 @@ class ChoreographedOrderBook:
         await self.session.execute(_INSERT_CHOREOGRAPHED_ORDER, {"order_id": order_id, "requested_at": requested_at})
 
 
-def warehouse_in(session: AsyncSession, *, announce: Announce, clock: Clock) -> Warehouse:
-    """The warehouse's operations over ``session``'s transaction."""
-    return Warehouse(
+@dataclass(frozen=True)
+class _Records:
+    """The warehouse's records in one session, and where the facts of their changes are told."""
+
+    stock: StockRepository
+    reservations: ReservationRepository
+    receipts: ReceiptRepository
+    announce: Announce[Fact]
+
+
+def _records(session: AsyncSession, outbox: MessageWriter, *, caused_by: Envelope | None) -> _Records:
+    # An event about an order is correlated with that order, whatever its cause (see announcements).
+    announce = Announcer(session, outbox, event_of=event_of, correlation_of=correlation_of, caused_by=caused_by)
+    return _Records(
         stock=StockRepository(session),
         reservations=ReservationRepository(session),
         receipts=ReceiptRepository(session),
         announce=announce,
-        clock=clock,
     )
+
+
+class Transactions:
+    """Units of work that are transactions of their own in the warehouse's database: an HTTP request's.
+
+    Their events name the request as their cause (paved's request context).
+    """
+
+    def __init__(self, database: Database, outbox: MessageWriter) -> None:
+        self.database = database
+        self.outbox = outbox
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_Records]:
+        async with self.database.transaction() as session:
+            yield _records(session, self.outbox, caused_by=None)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[_Records]:
+        async with self.database.read() as session:
+            yield _records(session, self.outbox, caused_by=None)
+
+
+class HandlingTransaction:
+    """Units of work that are all the transaction a message is handled in: the consumer commits it, with
+    the message's inbox row, once the handler returns. Their events name the message as their cause."""
+
+    def __init__(self, handling: Handling) -> None:
+        self._records = _records(handling.session, handling.outbox, caused_by=handling.envelope)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_Records]:
+        yield self._records
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[_Records]:
+        yield self._records

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from paved import Service, ServiceSettings
-from paved.migrations import upgrade
-from paved.testing import TestTokens, postgres_database, postgres_is_reachable, running_nats
+from paved.testing import BrokerProbe, TestTokens, database_url_fixture, running_nats
 
 from warehouse.app import create_service
 
+from ..partner_events import STREAMS
 from .clock import ManualClock
 
 MIGRATIONS = Path(__file__).parents[2] / "migrations"
@@ -25,21 +23,16 @@ def broker_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The warehouse's own database, migrated and seeded: a SQLite file, and PostgreSQL as in production."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/warehouse.db"
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
-        return
-    if not await postgres_is_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable, and CI must test the production path")
-        pytest.skip("PostgreSQL is not reachable (set PAVED_TEST_POSTGRES_URL)")
-    async with postgres_database("warehouse_test") as url:
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
+# The warehouse's own database, migrated and seeded: a SQLite file, and PostgreSQL as in production.
+database_url = database_url_fixture(migrations=MIGRATIONS, name="warehouse")
+
+
+@pytest.fixture
+async def broker(broker_url: str) -> BrokerProbe:
+    """The broker as order and payment see it, with their streams declared as they declare them."""
+    probe = BrokerProbe(broker_url)
+    await probe.declare(*STREAMS)
+    return probe
 
 
 @pytest.fixture
@@ -53,7 +46,7 @@ def settings(database_url: str, broker_url: str) -> ServiceSettings:
 
 
 @pytest.fixture
-async def service(settings: ServiceSettings, clock: ManualClock) -> AsyncIterator[Service]:
+async def service(settings: ServiceSettings, clock: ManualClock, broker: BrokerProbe) -> AsyncIterator[Service]:
     """The warehouse, running with its real database and broker, on the test's clock."""
     service = create_service(settings, clock=clock)
     TOKENS.install(service.app)

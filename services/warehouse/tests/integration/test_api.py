@@ -6,8 +6,8 @@ from typing import Any
 import httpx
 import pytest
 from paved.context import new_id
+from paved.testing import BrokerProbe, eventually
 
-from .broker import eventually, messages_on
 from .clock import ManualClock
 from .conftest import TOKENS
 
@@ -31,7 +31,7 @@ async def available(client: httpx.AsyncClient, sku: str) -> int:
 async def account(client: httpx.AsyncClient, admin: dict[str, str], sku: str) -> dict[str, int]:
     response = await client.get(f"/stock/{sku}/account", headers=admin)
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 def assert_problem(response: httpx.Response, status: int, title: str) -> dict[str, Any]:
@@ -256,7 +256,7 @@ async def test_an_order_never_reserved_is_a_404_problem(
 
 
 async def test_changes_are_announced_on_warehouse_events(
-    client: httpx.AsyncClient, admin: dict[str, str], broker_url: str, clock: ManualClock
+    client: httpx.AsyncClient, admin: dict[str, str], broker: BrokerProbe, clock: ManualClock
 ) -> None:
     """Each change's event goes out once through the outbox, correlated with its order, caused by its request."""
     order_id = f"o-{new_id()[:12]}"  # the broker outlives each test: this order's events are this test's
@@ -266,12 +266,12 @@ async def test_changes_are_announced_on_warehouse_events(
     read = await client.get(f"/stock/{PLENTY}")  # lets the lapsed hold go: the expiry is this request's doing
 
     async def both_announced() -> list[str]:
-        types = [e.type for e in await messages_on(broker_url, "WAREHOUSE_EVENTS", correlation_ids={order_id})]
+        types = [e.type for e in await broker.messages_in("WAREHOUSE_EVENTS", correlation_ids={order_id})]
         return types if len(types) >= 2 else []
 
     assert await eventually(both_announced) == ["warehouse.StockReserved", "warehouse.StockReleased"]
     await asyncio.sleep(0.3)  # time for a wrong third event (from the repeat) to show up
-    events = await messages_on(broker_url, "WAREHOUSE_EVENTS", correlation_ids={order_id})
+    events = await broker.messages_in("WAREHOUSE_EVENTS", correlation_ids={order_id})
     assert [e.type for e in events] == ["warehouse.StockReserved", "warehouse.StockReleased"]
     assert events[0].causation_id == reserved.headers["x-request-id"]
     assert events[1].causation_id == read.headers["x-request-id"]

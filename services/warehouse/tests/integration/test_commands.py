@@ -6,58 +6,36 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
-import nats
 from paved import Envelope, Service
 from paved.context import new_id
-from paved.messaging import Command
+from paved.messaging import Command, Stream
+from paved.testing import BrokerProbe, eventually
 
-from warehouse.contract import (
-    DISPATCH_ORDER_SUBJECT,
-    RELEASE_STOCK_SUBJECT,
-    RESERVE_STOCK_SUBJECT,
-    DispatchOrder,
-    Line,
-    ReleaseStock,
-    ReserveStock,
-)
+from warehouse.contract import DispatchOrder, Line, ReleaseStock, ReserveStock
 
-from .broker import eventually, messages_on
 from .clock import ManualClock
-
-SUBJECTS = {
-    ReserveStock: RESERVE_STOCK_SUBJECT,
-    ReleaseStock: RELEASE_STOCK_SUBJECT,
-    DispatchOrder: DISPATCH_ORDER_SUBJECT,
-}
 
 Ask = Callable[[Command], Awaitable[Envelope]]
 
 
 @asynccontextmanager
-async def asker(broker_url: str) -> AsyncIterator[Ask]:
+async def asker(broker: BrokerProbe) -> AsyncIterator[Ask]:
     """Another service, as far as the warehouse can tell: it sends commands and reads the replies on its own stream."""
     name = f"asker-{new_id()[:8]}"
     stream, reply_subject = name.upper().replace("-", "_"), f"{name}.replies"
-    connection = await nats.connect(broker_url)
-    js = connection.jetstream()
-    await js.add_stream(name=stream, subjects=[reply_subject])
+    await broker.declare(Stream(stream, subjects=[reply_subject]))
 
     async def ask(command: Command) -> Envelope:
-        sent = command.envelope(reply_to=reply_subject)
-        await js.publish(SUBJECTS[type(command)], sent.to_bytes(), headers=sent.headers())
+        sent = await broker.publish(command.envelope(reply_to=reply_subject), subject=command.message_subject)
 
         async def answered() -> list[Envelope]:
-            replies = await messages_on(broker_url, stream, correlation_ids={sent.correlation_id})
+            replies = await broker.messages_in(stream, correlation_ids={sent.correlation_id})
             return [reply for reply in replies if reply.causation_id == sent.id]
 
         [reply] = await eventually(answered)
         return reply
 
-    try:
-        yield ask
-    finally:
-        await js.delete_stream(stream)
-        await connection.close()
+    yield ask
 
 
 def reserve(order_id: str, sku: str = "ALB-00001", quantity: int = 2, ttl_seconds: int = 900) -> ReserveStock:
@@ -69,24 +47,24 @@ async def available(client: httpx.AsyncClient, sku: str = "ALB-00001") -> int:
 
 
 async def test_reserve_stock_is_answered_and_announced(
-    service: Service, client: httpx.AsyncClient, broker_url: str
+    service: Service, client: httpx.AsyncClient, broker: BrokerProbe
 ) -> None:
     """ReserveStock sent over NATS holds the stock, is answered StockReserved, and StockReserved is published once."""
     order_id = f"o-{new_id()[:12]}"  # the broker outlives each test: this order's events are this test's
-    async with asker(broker_url) as ask:
+    async with asker(broker) as ask:
         reply = await ask(reserve(order_id))
     assert reply.type == "warehouse.StockReserved"
     assert reply.data["order_id"] == order_id and reply.data["lines"] == [{"sku": "ALB-00001", "quantity": 2}]
     assert await available(client) == 8
-    [event] = await eventually(lambda: messages_on(broker_url, "WAREHOUSE_EVENTS", correlation_ids={order_id}))
+    [event] = await eventually(lambda: broker.messages_in("WAREHOUSE_EVENTS", correlation_ids={order_id}))
     assert event.type == "warehouse.StockReserved" and event.causation_id == reply.causation_id
 
 
 async def test_a_short_order_is_answered_out_of_stock(
-    service: Service, client: httpx.AsyncClient, broker_url: str
+    service: Service, client: httpx.AsyncClient, broker: BrokerProbe
 ) -> None:
     """ReserveStock for more than there is is answered OutOfStock with the shortage, and holds nothing."""
-    async with asker(broker_url) as ask:
+    async with asker(broker) as ask:
         reply = await ask(reserve("o-1", sku="ALB-00005", quantity=2))
     assert reply.type == "warehouse.OutOfStock"
     assert reply.data["shortages"] == [{"sku": "ALB-00005", "requested": 2, "available": 1}]
@@ -94,10 +72,10 @@ async def test_a_short_order_is_answered_out_of_stock(
 
 
 async def test_the_fulfilment_steps_are_answered_with_where_the_order_stands(
-    service: Service, client: httpx.AsyncClient, broker_url: str
+    service: Service, client: httpx.AsyncClient, broker: BrokerProbe
 ) -> None:
     """Reserve, repeat, dispatch, then a late release: each answer says where the stock is; it is held and sent once."""
-    async with asker(broker_url) as ask:
+    async with asker(broker) as ask:
         first = await ask(reserve("o-1"))
         repeat = await ask(reserve("o-1"))
         dispatched = await ask(DispatchOrder(order_id="o-1"))
@@ -115,10 +93,10 @@ async def test_the_fulfilment_steps_are_answered_with_where_the_order_stands(
 
 
 async def test_dispatching_after_the_hold_lapsed_is_answered_expired(
-    service: Service, client: httpx.AsyncClient, broker_url: str, clock: ManualClock
+    service: Service, client: httpx.AsyncClient, broker: BrokerProbe, clock: ManualClock
 ) -> None:
     """A DispatchOrder after the TTL, unpicked, is answered StockReleased(expired), and the stock is back."""
-    async with asker(broker_url) as ask:
+    async with asker(broker) as ask:
         await ask(reserve("o-1", ttl_seconds=60))
         clock.advance(seconds=61)
         reply = await ask(DispatchOrder(order_id="o-1"))

@@ -13,7 +13,7 @@ from paved.migrations import alembic_config, upgrade
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from warehouse import store
+from warehouse import tables
 
 MIGRATIONS = Path(__file__).parents[2] / "migrations"
 
@@ -24,7 +24,7 @@ async def _schema_drift(database_url: str) -> list[object]:
         async with engine.connect() as connection:
 
             def drift(sync: Connection) -> list[object]:
-                return list(compare_metadata(MigrationContext.configure(sync), store.metadata))
+                return list(compare_metadata(MigrationContext.configure(sync), tables.metadata))
 
             return await connection.run_sync(drift)
     finally:
@@ -35,12 +35,12 @@ async def _opening_stock(database_url: str) -> dict[str, tuple[int, int, int]]:
     """Each SKU's (received, available, sum of its receipts), as the database has them."""
     engine = create_engine(database_url)
     receipted = (
-        select(store.receipts.c.sku, func.sum(store.receipts.c.quantity).label("total"))
-        .group_by(store.receipts.c.sku)
+        select(tables.receipts.c.sku, func.sum(tables.receipts.c.quantity).label("total"))
+        .group_by(tables.receipts.c.sku)
         .subquery()
     )
-    query = select(store.stock.c.sku, store.stock.c.received, store.stock.c.available, receipted.c.total).outerjoin(
-        receipted, receipted.c.sku == store.stock.c.sku
+    query = select(tables.stock.c.sku, tables.stock.c.received, tables.stock.c.available, receipted.c.total).outerjoin(
+        receipted, receipted.c.sku == tables.stock.c.sku
     )
     try:
         async with engine.connect() as connection:
@@ -50,8 +50,8 @@ async def _opening_stock(database_url: str) -> dict[str, tuple[int, int, int]]:
     return {row.sku: (row.received, row.available, row.total or 0) for row in rows}
 
 
-async def test_the_migrations_build_exactly_what_the_store_maps(database_url: str) -> None:
-    """Migrated from nothing, the database has the tables, columns, types and indexes store.py declares."""
+async def test_the_migrations_build_exactly_what_the_tables_declare(database_url: str) -> None:
+    """Migrated from nothing, the database has the tables, columns, types and indexes tables.py declares."""
     assert await _schema_drift(database_url) == []
 
 

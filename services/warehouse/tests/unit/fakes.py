@@ -1,15 +1,17 @@
 """In-memory stand-ins for the warehouse's ports, shared by the unit tests.
 
-They keep copies, as a database does: a change reaches the fake only through ``save`` or ``add``, so an
-operation that forgets to save is caught. ``FakeStore.transaction()`` rolls everything back (announced
-facts included) when the block raises, as the real transaction does.
+They keep copies, as a database does: a change reaches the fake only through ``save`` or ``add``, so a
+use case that forgets to save is caught. ``FakeStore.transaction()`` rolls everything back (announced
+facts included) when the block raises, as the real transaction does. A ``Warehouse`` over the store runs
+each use case in a transaction of its own (as an HTTP request's), or, ``joined``, in the caller's (as a
+handled message's, which the consumer commits: wrap it in ``FakeStore.transaction()`` to be that consumer).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Collection, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +24,7 @@ from warehouse.domain import (
     ReservationStatus,
     Stock,
 )
-from warehouse.operations import Warehouse
+from warehouse.use_cases import Warehouse
 
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -68,18 +70,41 @@ class FakeStore:
             self.stock, self.reservations, self.receipts, self.announced, self.choreographed = before
             raise
 
-    def warehouse(self, clock: ManualClock) -> Warehouse:
-        """The warehouse's operations over this store."""
-        return Warehouse(
-            stock=FakeStockLedger(self),
-            reservations=FakeReservationBook(self),
-            receipts=FakeReceiptBook(self),
-            announce=self._announce,
-            clock=clock,
-        )
+    def warehouse(self, clock: ManualClock, *, joined: bool = False) -> Warehouse:
+        """The warehouse's use cases over this store, each in a transaction of its own unless ``joined``."""
+        return Warehouse(work=FakeUnitsOfWork(self, joined=joined), clock=clock)
 
-    async def _announce(self, fact: Fact) -> None:
-        self.announced.append(fact)
+
+@dataclass(frozen=True)
+class FakeUnitOfWork:
+    stock: FakeStockLedger
+    reservations: FakeReservationBook
+    receipts: FakeReceiptBook
+    store: FakeStore
+
+    async def announce(self, fact: Fact) -> None:
+        self.store.announced.append(fact)
+
+
+class FakeUnitsOfWork:
+    """Units of work over a ``FakeStore``: transactions of their own, or the caller's (``joined``)."""
+
+    def __init__(self, store: FakeStore, *, joined: bool) -> None:
+        self.store = store
+        self.joined = joined
+        self.work = FakeUnitOfWork(FakeStockLedger(store), FakeReservationBook(store), FakeReceiptBook(store), store)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[FakeUnitOfWork]:
+        if self.joined:
+            yield self.work
+            return
+        with self.store.transaction():
+            yield self.work
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[FakeUnitOfWork]:
+        yield self.work
 
 
 class FakeStockLedger:

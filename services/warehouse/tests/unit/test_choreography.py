@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
-from unittest.mock import create_autospec
 
 import pytest
 from paved import Envelope
-from paved.messaging import Consumer, Handling, MessageTypes, Outbox
+from paved.messaging import Consumer, MessageTypes
+from paved.testing import RecordingOutbox, handling_of
 
-from warehouse import choreography
+from warehouse import choreography, partners
 from warehouse.domain import Line, OrderDispatched, ReservationStatus, StockReleased, StockReserved
 
 from ..partner_events import RELEASING, about, fulfilment_requested
@@ -15,32 +16,29 @@ from .fakes import FakeChoreographedOrders, FakeStore, ManualClock, stocked
 
 
 class Choreography:
-    """The warehouse's reactions over a fake store; what they send goes to an outbox mock (the outbound edge)."""
+    """The warehouse's reactions over a fake store; what they send goes to a recording outbox."""
 
     def __init__(self, store: FakeStore, clock: ManualClock) -> None:
         self.store = store
         self.clock = clock
-        self.order_events = Consumer(name="warehouse-order-events", stream="ORDER_EVENTS", subjects=["order.events.>"])
-        self.payment_events = Consumer(
-            name="warehouse-payment-events", stream="PAYMENT_EVENTS", subjects=["payment.events.>"]
-        )
+        self.order_events = Consumer(name="warehouse-order-events", stream=partners.ORDER_EVENTS)
+        self.payment_events = Consumer(name="warehouse-payment-events", stream=partners.PAYMENT_EVENTS)
         choreography.register(
             self.order_events,
             self.payment_events,
-            open_warehouse=lambda _: store.warehouse(clock),
+            warehouse_for=lambda _: store.warehouse(clock, joined=True),
             choreographed_in=lambda _: FakeChoreographedOrders(store),
         )
-        self.outbox = create_autospec(Outbox, instance=True, spec_set=True)
+        self.outbox = RecordingOutbox()
 
     async def publish(self, envelope: Envelope) -> None:
         """Handle ``envelope`` as the consumer does: parsed by its types, in one (fake) transaction."""
         consumer = self.order_events if envelope.type.startswith("order.") else self.payment_events
         message = MessageTypes(*consumer.handlers).parse(envelope)
+        # The handler sees the envelope as delivered (its id, correlation), with no database behind it.
+        handling = replace(handling_of(message, outbox=self.outbox), envelope=envelope)
         with self.store.transaction():
-            await consumer.handlers[type(message)](
-                Handling(session=None, envelope=envelope, outbox=self.outbox),  # type: ignore[arg-type]
-                message,
-            )
+            await consumer.handlers[type(message)](handling, message)
 
     async def reserve_orchestrated(self, order_id: str) -> None:
         """An order reserved by command (orchestrated): the warehouse holds its stock, with no choreography."""
@@ -51,10 +49,10 @@ class Choreography:
 
     def sent(self) -> list[tuple[str, Envelope]]:
         """(subject, envelope) of each message the reactions sent themselves, in order."""
-        return [(call.kwargs["subject"], call.args[1]) for call in self.outbox.put.await_args_list]
+        return [(sent.subject, sent.envelope) for sent in self.outbox.sent]
 
     def announced(self) -> list[str]:
-        """The kinds of fact the warehouse's operations announced, in order."""
+        """The kinds of fact the warehouse's use cases announced, in order."""
         return [type(fact).__name__ for fact in self.store.announced]
 
 

@@ -1,13 +1,14 @@
-from __future__ import annotations
+"""The warehouse's command handlers, over the fakes: each command done once and answered where it stands."""
 
-from unittest.mock import create_autospec
+from __future__ import annotations
 
 import pytest
 from paved import Envelope
-from paved.messaging import Command, Consumer, Handling, Message, Outbox
+from paved.messaging import Command, Consumer
+from paved.testing import RecordingOutbox, handling_of
 
 from warehouse import handlers
-from warehouse.contract import DispatchOrder, Line, ReleaseStock, ReserveStock
+from warehouse.contract import COMMANDS, DispatchOrder, Line, ReleaseStock, ReserveStock
 from warehouse.domain import ReservationStatus
 
 from .fakes import FakeStore, ManualClock, stocked
@@ -16,29 +17,24 @@ REPLIES = "orders.replies"
 
 
 class Commands:
-    """The warehouse's command handlers over a fake store; replies go to an outbox mock (the outbound edge)."""
+    """The warehouse's command handlers over a fake store; what they write goes to a recording outbox."""
 
     def __init__(self, store: FakeStore, clock: ManualClock) -> None:
         self.store = store
-        self.consumer = Consumer(
-            name="warehouse-commands", stream="WAREHOUSE_COMMANDS", subjects=["warehouse.commands.>"]
-        )
-        handlers.register(self.consumer, open_warehouse=lambda _: store.warehouse(clock))
-        self.outbox = create_autospec(Outbox, instance=True, spec_set=True)
+        self.consumer = Consumer(name="warehouse-commands", stream=COMMANDS.name, subjects=COMMANDS.subjects)
+        handlers.register(self.consumer, warehouse_for=lambda _: store.warehouse(clock, joined=True))
+        self.outbox = RecordingOutbox()
 
     async def handle(self, command: Command, *, reply_to: str | None = REPLIES) -> Envelope:
         """Handle ``command`` in a (fake) transaction, as the consumer does; returns its envelope."""
-        envelope = command.envelope(reply_to=reply_to)
+        handling = handling_of(command, outbox=self.outbox, reply_to=reply_to)
         with self.store.transaction():
-            await self.consumer.handlers[type(command)](
-                Handling(session=None, envelope=envelope, outbox=self.outbox),  # type: ignore[arg-type]
-                command,
-            )
-        return envelope
+            await self.consumer.handlers[type(command)](handling, command)
+        return handling.envelope
 
     def replies(self) -> list[tuple[str, Envelope]]:
-        """(subject, envelope) of each reply written, in order."""
-        return [(call.kwargs["subject"], call.args[1]) for call in self.outbox.put.await_args_list]
+        """(subject, envelope) of each message written, in order."""
+        return [(sent.subject, sent.envelope) for sent in self.outbox.sent]
 
     def last_reply(self) -> tuple[str, dict[str, object]]:
         subject, envelope = self.replies()[-1]
@@ -134,8 +130,8 @@ async def test_releasing_a_dispatched_order_answers_that_it_left(clock: ManualCl
 
 
 @pytest.mark.parametrize("command", [ReleaseStock(order_id="nope"), DispatchOrder(order_id="nope")])
-async def test_an_order_never_reserved_is_answered_reservation_not_found(clock: ManualClock, command: Message) -> None:
+async def test_an_order_never_reserved_is_answered_reservation_not_found(clock: ManualClock, command: Command) -> None:
     """Releasing or dispatching an unknown order is answered ReservationNotFound, naming it."""
     commands = Commands(stocked(ALB_00001=1), clock)
-    await commands.handle(command)  # type: ignore[arg-type]
+    await commands.handle(command)
     assert commands.last_reply() == ("warehouse.ReservationNotFound", {"order_id": "nope"})

@@ -1,8 +1,9 @@
 """The warehouse's invariants, over any sequence of operations hypothesis can think of.
 
-Operations run over the in-memory fakes, each in a fake transaction. A refused operation is either
-rolled back (as an HTTP request's transaction is) or committed (as a command handler that answers the
-refusal commits what the operation settled before it): the invariants must hold both ways.
+Use cases run over the in-memory fakes, in the caller's fake transaction (as a handled message's do).
+A refused use case is either rolled back (as an HTTP request's transaction is) or committed (as a
+command handler that answers the refusal commits what the use case settled before it): the invariants
+must hold both ways.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class WarehouseMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.clock = ManualClock()
         self.store = FakeStore()
-        self.warehouse = self.store.warehouse(self.clock)
+        self.warehouse = self.store.warehouse(self.clock, joined=True)
         self.booked: dict[str, tuple[str, int]] = {}  # the model: receipt id -> (sku, quantity)
 
     def teardown(self) -> None:
@@ -145,14 +146,15 @@ class WarehouseMachine(RuleBasedStateMachine):
 
     @rule(skus=st.sets(st.sampled_from(SKUS), min_size=1))
     def look(self, skus: set[str]) -> None:
-        self.run(self.warehouse.expire_lapsed(skus))
-        assert not self.run(self.warehouse.has_lapsed_holds(skus))
+        self.run(self.warehouse.levels(skus))
+        now = self.clock()
+        assert not any(r.is_lapsed(now) and set(r.skus) & skus for r in self.store.reservations.values())
 
     @precondition(lambda self: bool(self.store.reservations))
     @rule(data=st.data())
     def refresh(self, data: st.DataObject) -> None:
         order_id = data.draw(st.sampled_from(sorted(self.store.reservations)))
-        assert not self.warehouse.has_lapsed(self.run(self.warehouse.refresh(order_id)))
+        assert not self.run(self.warehouse.reservation(order_id)).is_lapsed(self.clock())
 
     @invariant()
     def every_unit_received_is_in_one_place(self) -> None:

@@ -74,7 +74,7 @@ async def test_reserving_again_with_other_lines_is_refused(clock: ManualClock) -
 async def test_a_sku_never_received_is_out_of_stock(clock: ManualClock) -> None:
     """Reserving a SKU the warehouse has no record of is a shortage of everything asked."""
     store = stocked(ALB_00001=3)
-    with store.transaction(), pytest.raises(OutOfStockError) as refused:
+    with pytest.raises(OutOfStockError) as refused:
         await store.warehouse(clock).reserve(
             order_id="o-1", lines=[Line("ALB-00001", 1), Line("NEW-00001", 2)], ttl=TTL
         )
@@ -102,24 +102,38 @@ async def test_lapsed_holds_on_other_skus_are_settled_too(clock: ManualClock) ->
     warehouse = store.warehouse(clock)
     await warehouse.reserve(order_id="old", lines=[Line("ALB-00001", 1), Line("ALB-00002", 1)], ttl=TTL)
     clock.advance(hours=1)
-    assert await warehouse.has_lapsed_holds(["ALB-00002"])
-    assert await warehouse.expire_lapsed(["ALB-00002"]) == 1
+    [level] = await warehouse.levels(["ALB-00002"])
+    assert level.available == 1
     assert counts(store, "ALB-00001") == counts(store, "ALB-00002") == (1, 1, 0, 0)
-    assert not await warehouse.has_lapsed_holds(["ALB-00001", "ALB-00002"])
-    assert await warehouse.expire_lapsed(["ALB-00001"]) == 0
+    assert store.reservations["old"].status is ReservationStatus.EXPIRED
+    await warehouse.levels(["ALB-00001"])
+    assert [type(fact) for fact in store.announced] == [StockReserved, StockReleased]
 
 
 async def test_a_refused_dispatch_still_settles_the_lapse_it_found(clock: ManualClock) -> None:
     """Dispatching a lapsed hold is refused, but what it found (the expiry) is saved before the refusal."""
     store = stocked(ALB_00001=2)
+    warehouse = store.warehouse(clock, joined=True)  # in a handled message's transaction, which commits it
+    await warehouse.reserve(order_id="o-1", lines=[Line("ALB-00001", 2)], ttl=TTL)
+    clock.advance(minutes=20)
+    with pytest.raises(ReservationExpiredError):
+        await warehouse.dispatch("o-1")
+    assert store.reservations["o-1"].status is ReservationStatus.EXPIRED
+    assert counts(store, "ALB-00001") == (2, 2, 0, 0)
+    assert not any(isinstance(fact, OrderDispatched) for fact in store.announced)
+
+
+async def test_a_refused_dispatch_in_a_transaction_of_its_own_changes_nothing(clock: ManualClock) -> None:
+    """Refused in a request's own transaction, the dispatch is undone whole: the lapse is left for the next look."""
+    store = stocked(ALB_00001=2)
     warehouse = store.warehouse(clock)
     await warehouse.reserve(order_id="o-1", lines=[Line("ALB-00001", 2)], ttl=TTL)
     clock.advance(minutes=20)
     with pytest.raises(ReservationExpiredError):
-        await warehouse.dispatch("o-1")  # no transaction around it: what was saved stays, as a handler commits it
-    assert store.reservations["o-1"].status is ReservationStatus.EXPIRED
-    assert counts(store, "ALB-00001") == (2, 2, 0, 0)
-    assert not any(isinstance(fact, OrderDispatched) for fact in store.announced)
+        await warehouse.dispatch("o-1")
+    assert store.reservations["o-1"].status is ReservationStatus.HELD
+    assert counts(store, "ALB-00001") == (2, 0, 2, 0)
+    assert [type(fact) for fact in store.announced] == [StockReserved]
 
 
 async def test_picking_keeps_the_order_past_its_time(clock: ManualClock) -> None:
@@ -129,28 +143,29 @@ async def test_picking_keeps_the_order_past_its_time(clock: ManualClock) -> None
     await warehouse.reserve(order_id="o-1", lines=[Line("ALB-00001", 2)], ttl=TTL)
     await warehouse.pick("o-1")
     clock.advance(days=1)
-    assert await warehouse.expire_lapsed(["ALB-00001"]) == 0
+    await warehouse.levels(["ALB-00001"])
+    assert not any(isinstance(fact, StockReleased) for fact in store.announced)
     dispatched = await warehouse.dispatch("o-1")
     assert dispatched.status is ReservationStatus.DISPATCHED
     assert counts(store, "ALB-00001") == (2, 0, 0, 2)
 
 
-async def test_refresh_lets_a_lapsed_hold_go(clock: ManualClock) -> None:
-    """Refreshing an order's reservation after its time expires it and returns it as expired."""
+async def test_reading_a_reservation_lets_a_lapsed_hold_go(clock: ManualClock) -> None:
+    """Reading an order's reservation after its time expires it (stock back) and returns it as expired."""
     store = stocked(ALB_00001=2)
     warehouse = store.warehouse(clock)
     await warehouse.reserve(order_id="o-1", lines=[Line("ALB-00001", 2)], ttl=TTL)
-    assert (await warehouse.refresh("o-1")).status is ReservationStatus.HELD
+    assert (await warehouse.reservation("o-1")).status is ReservationStatus.HELD
     clock.advance(minutes=15)
-    found = await warehouse.find("o-1")
-    assert warehouse.has_lapsed(found) and found.status is ReservationStatus.HELD
-    assert (await warehouse.refresh("o-1")).status is ReservationStatus.EXPIRED
+    assert store.reservations["o-1"].status is ReservationStatus.HELD  # lapsed, and not let go yet
+    assert (await warehouse.reservation("o-1")).status is ReservationStatus.EXPIRED
+    assert store.reservations["o-1"].status is ReservationStatus.EXPIRED
     assert counts(store, "ALB-00001") == (2, 2, 0, 0)
 
 
-@pytest.mark.parametrize("action", ["release", "pick", "dispatch", "refresh", "find"])
+@pytest.mark.parametrize("action", ["release", "pick", "dispatch", "reservation"])
 async def test_an_unknown_order_has_no_reservation(clock: ManualClock, action: str) -> None:
-    """Every operation on an order never reserved says so, naming the order."""
+    """Every use case on an order never reserved says so, naming the order."""
     warehouse = stocked(ALB_00001=1).warehouse(clock)
     with pytest.raises(ReservationNotFoundError, match="nope"):
         await getattr(warehouse, action)("nope")
