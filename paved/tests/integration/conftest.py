@@ -9,8 +9,8 @@ import aio_pika
 import pytest
 
 from paved.messaging.jetstream import jetstream_connection
-from paved.platform.nats import EmbeddedNats, start_nats
-from paved.testing import RabbitNode, running_rabbitmq
+from paved_platform.nats import EmbeddedNats, start_nats
+from paved_platform.testing import RabbitNode, running_rabbitmq
 
 
 @pytest.fixture

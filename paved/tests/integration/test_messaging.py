@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TestBroker
-from paved.platform.nats import EmbeddedNats
+from paved_platform.nats import EmbeddedNats
 from paved.envelope import Envelope
 from paved.testing import create_tables
 from shop import (

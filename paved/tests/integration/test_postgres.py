@@ -8,7 +8,7 @@ from shop import OrderPlaced, count_points, declare, eventually, points_metadata
 from sqlalchemy import make_url, text
 
 from paved.database import Database
-from paved.platform.nats import EmbeddedNats
+from paved_platform.nats import EmbeddedNats
 from paved.testing import POSTGRES_URL, postgres_database, create_tables
 
 pytestmark = pytest.mark.postgres

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 import sagas_shop as shop
 from paved import Service
-from paved.platform.nats import EmbeddedNats
+from paved_platform.nats import EmbeddedNats
 from paved.sagas import Orchestrator, SagaDefinitionError, SagaNotCancellableError, Saga, SagaStep
 from paved.sagas.inspection import SagaStore
 from paved.testing import create_tables

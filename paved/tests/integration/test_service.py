@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from paved import Service, ServiceSettings
-from paved.platform.nats import start_nats
-from paved.testing import running_nats
+from paved_platform.nats import start_nats
+from paved_platform.testing import running_nats
 
 pytestmark = pytest.mark.nats
 

@@ -11,7 +11,8 @@ import pytest
 from argon2 import PasswordHasher
 from paved import Service
 from paved.migrations import upgrade
-from paved.testing import postgres_database, postgres_is_reachable, running_nats
+from paved.testing import postgres_database, postgres_is_reachable
+from paved_platform.testing import running_nats
 from pydantic import SecretStr
 
 from identity.app import create_service

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from paved import Service
 from paved.migrations import upgrade
-from paved.testing import TestTokens, postgres_database, postgres_is_reachable, running_nats
+from paved.testing import TestTokens, postgres_database, postgres_is_reachable
+from paved_platform.testing import running_nats
 
 from loyalty.app import create_service
 from loyalty.settings import LoyaltySettings

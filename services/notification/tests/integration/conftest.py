@@ -9,7 +9,8 @@ import httpx
 import pytest
 from paved import Service
 from paved.migrations import upgrade
-from paved.testing import TestTokens, create_tables, postgres_database, postgres_is_reachable, running_nats
+from paved.testing import TestTokens, create_tables, postgres_database, postgres_is_reachable
+from paved_platform.testing import running_nats
 
 from notification.app import create_service
 from notification.settings import NotificationSettings

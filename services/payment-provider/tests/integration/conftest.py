@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from paved.migrations import upgrade
-from paved.testing import postgres_database, postgres_is_reachable, running_nats
+from paved.testing import postgres_database, postgres_is_reachable
+from paved_platform.testing import running_nats
 
 from payment_provider.app import create_service
 from payment_provider.settings import ProviderSettings

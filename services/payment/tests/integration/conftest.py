@@ -8,12 +8,8 @@ from pathlib import Path
 
 import pytest
 from paved.migrations import upgrade
-from paved.testing import (
-    TestTokens,
-    postgres_database,
-    postgres_is_reachable,
-    running_nats,
-)
+from paved.testing import TestTokens, postgres_database, postgres_is_reachable
+from paved_platform.testing import running_nats
 
 from .asker import OrdersSide
 from .processes import ProviderProcess

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from paved import Service, ServiceSettings
 from paved.migrations import upgrade
-from paved.testing import TestTokens, postgres_database, postgres_is_reachable, running_nats
+from paved.testing import TestTokens, postgres_database, postgres_is_reachable
+from paved_platform.testing import running_nats
 
 from warehouse.app import create_service
 

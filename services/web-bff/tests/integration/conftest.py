@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from paved import Service
-from paved.testing import running_nats
+from paved_platform.testing import running_nats
 
 from web_bff.app import create_service
 from web_bff.settings import DOWNSTREAM_SERVICES, WebBffSettings
