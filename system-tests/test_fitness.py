@@ -132,7 +132,7 @@ def test_no_request_waits_for_a_thread(service: Path) -> None:
 
 # Run in the service's own environment: every distribution its production install pulls in, walked from
 # its own distribution's requirements (extras only where a requirement asks for them; never `test`),
-# through each dependency's metadata, paved's included.
+# through each dependency's metadata, paved's included (packaging is there with pytest, in the test extra).
 PRODUCTION_CLOSURE = """
 import importlib.metadata as m, json, sys
 from packaging.requirements import Requirement
