@@ -7,8 +7,8 @@ UV = $(shell scripts/bootstrap)
 
 .PHONY: install run test test-paved test-services test-system bench demo clean $(BUILDS:%=build/%)
 
-install: ## every environment: the tools' (.venv) and each service's own (services/*/.venv)
-	@$(UV) pip install --quiet --python .venv/bin/python -e "paved[test]" -r system-tests/requirements.txt
+install: ## every environment: the tools' (.venv: the `paved` command) and each service's own (services/*/.venv)
+	@$(UV) pip install --quiet --python .venv/bin/python -e paved-platform -r system-tests/requirements.txt
 	@for s in $(SERVICES); do \
 	  $(UV) venv --quiet --allow-existing --python 3.11 $$s.venv; \
 	  $(UV) pip install --quiet --python $$s.venv/bin/python -e "$$s[test]"; \
@@ -19,15 +19,15 @@ run: install ## the shop: NATS and every service, until Ctrl-C
 
 # Each folder's build in its own environment, three at a time: their tests mostly wait (on brokers,
 # processes, deadlines), so three share this two-core machine well; the system tests then run alone.
-# The longest first, so that the lanes end together.
+# The longest first, so that the lanes end together (paved-platform's few tests last: it is quick).
 SLOWEST := paved services/warehouse services/order services/payment
-BUILDS := $(SLOWEST) $(filter-out $(SLOWEST),$(patsubst %/,%,$(SERVICES)))
+BUILDS := $(SLOWEST) $(filter-out $(SLOWEST),$(patsubst %/,%,$(SERVICES))) paved-platform
 
 test: ## everything CI runs
 	$(MAKE) --no-print-directory -j3 --output-sync=target $(BUILDS:%=build/%)
 	$(MAKE) --no-print-directory test-system
 
-test-paved: build/paved
+test-paved: build/paved build/paved-platform
 
 test-services: $(patsubst %/,build/%,$(SERVICES))
 
@@ -47,4 +47,4 @@ demo: ## a handful of customers shop through the running shop (start `make run` 
 	.venv/bin/python scripts/demo.py
 
 clean:
-	rm -rf .venv paved/.venv services/*/.venv
+	rm -rf .venv paved/.venv paved-platform/.venv services/*/.venv

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from paved import Service, ServiceSettings
 from paved.messaging import Event, Handling, messaging_tables
-from paved.platform.nats import start_nats
+from paved_platform.nats import start_nats
 from paved.testing import create_tables, postgres_database, postgres_is_reachable
 
 HERE = Path(__file__).resolve()

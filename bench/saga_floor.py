@@ -64,7 +64,7 @@ import uvloop
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from nats.js.api import ConsumerConfig
-from paved.platform.processes import spawn, stop  # children that cannot outlive this script
+from paved_platform.processes import spawn, stop  # children that cannot outlive this script
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = ("order", "catalog", "customer", "warehouse", "payment", "payment-provider", "loyalty", "notification")

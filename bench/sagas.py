@@ -49,7 +49,7 @@ from typing import Any
 import httpx
 import nats
 import psutil
-from paved.platform.processes import stop
+from paved_platform.processes import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv" / "bin"

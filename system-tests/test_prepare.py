@@ -7,7 +7,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from paved.testing import running_nats
+from paved_platform.testing import running_nats
 
 from conftest import PAVED, ROOT
 

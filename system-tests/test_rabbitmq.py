@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from paved.testing import running_rabbitmq
+from paved_platform.testing import running_rabbitmq
 
 from conftest import PAVED, PavedUp, wait_ready
 from test_prepare import prepare

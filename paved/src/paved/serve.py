@@ -1,5 +1,5 @@
-"""What runs inside one service's environment: ``paved migrate``, ``paved prepare`` (the migrations, then
-the streams) and ``paved serve``."""
+"""What runs inside one service's environment: ``python -m paved migrate``, ``prepare`` (the migrations,
+then the streams) and ``serve``."""
 
 from __future__ import annotations
 

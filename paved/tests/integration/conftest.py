@@ -7,10 +7,11 @@ from pathlib import Path
 
 import aio_pika
 import pytest
+from paved_platform.nats import EmbeddedNats, start_nats
+from paved_platform.testing import RabbitNode, running_rabbitmq
 
 from paved.messaging.jetstream import jetstream_connection
-from paved.platform.nats import EmbeddedNats, start_nats
-from paved.testing import BrokerProbe, RabbitNode, running_rabbitmq
+from paved.testing import BrokerProbe
 from shop import ORDERS
 
 

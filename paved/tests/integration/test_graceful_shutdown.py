@@ -12,8 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from paved.testing import running_nats
+from paved_platform.testing import running_nats
 
 pytestmark = pytest.mark.nats
 

@@ -12,7 +12,6 @@ import pytest
 
 from conftest import TestBroker
 from paved.envelope import Envelope
-from paved.platform.nats import EmbeddedNats
 from paved.testing import create_tables
 from shop import (
     OrderPlaced,

@@ -1,21 +1,17 @@
-"""The saga view of a choreography, on a real JetStream broker, and `paved sagas` reading both styles."""
+"""The saga view of a choreography, on a real JetStream broker (`paved sagas` over it: paved-platform's tests)."""
 
 from __future__ import annotations
 
-import asyncio
-
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from paved_platform.nats import EmbeddedNats
 from sqlalchemy import MetaData, insert
 
 from paved import Service, ServiceSettings
 from paved.envelope import Envelope
 from paved.messaging import Stream, messaging_tables
-from paved.platform.nats import EmbeddedNats
 from paved.sagas import Milestone, SagaView, saga_tables
 from paved.sagas.inspection import SagaStore
 from paved.testing import BrokerProbe, create_tables
@@ -159,41 +155,3 @@ async def test_the_view_leaves_other_sagas_processes_alone_and_starts_none_for_u
             }
             orchestrated = await store.show("o-orch")
             assert orchestrated is not None and orchestrated[1] == []  # nothing of the view's in its timeline
-
-
-def test_paved_sagas_lists_shows_and_reports_the_stuck(database_url: str, broker: EmbeddedNats) -> None:
-    """The CLI over a view's table: list, show, stuck, and a retry of a choreographed saga explains itself."""
-
-    async def fill() -> None:
-        async with watcher(database_url=database_url, broker_url=broker.url).running():
-            await _event(broker.url, "order.OrderPlaced", "o-9", datetime.now(UTC) - timedelta(minutes=10))
-            async with SagaStore("watcher", database_url) as store:
-
-                async def seen() -> bool:
-                    return len(await store.list()) == 1
-
-                assert await eventually(seen)
-
-    asyncio.run(fill())
-    where = ["--database-url", f"watcher={database_url}"]
-
-    def paved(*args: str) -> tuple[int, str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "paved", *args], capture_output=True, text=True, timeout=60, check=False
-        )
-        return done.returncode, done.stdout + done.stderr
-
-    code, out = paved("sagas", "list", *where)
-    assert code == 0 and "o-9" in out and "placed" in out, out
-    code, out = paved("sagas", "show", "o-9", *where)
-    assert code == 0 and "order.OrderPlaced" in out and "not finished" in out, out
-    code, out = paved("sagas", "stuck", "--older-than", "60", *where)
-    assert code == 0 and "o-9" in out, out
-    code, out = paved("sagas", "stuck", "--older-than", "3600", *where)
-    assert code == 0 and "no stuck sagas" in out, out
-    code, out = paved("sagas", "retry", "o-9", *where)
-    assert code == 1 and "paved dlq" in out, out
-    code, out = paved("sagas", "show", "nope", *where)
-    assert code == 1 and "no saga nope" in out, out
-    code, out = paved("sagas", "list", "--database-url", "watcher")
-    assert code == 2 and "SERVICE=URL" in out, out

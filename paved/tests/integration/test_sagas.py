@@ -14,13 +14,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sagas_shop as shop
-from shop import declare, eventually
+from paved_platform.nats import EmbeddedNats
 from sqlalchemy import MetaData, select
 
+import sagas_shop as shop
 from paved import Service, ServiceSettings
 from paved.messaging import Command, Handling, PendingRequest, Reply, messaging_tables
-from paved.platform.nats import EmbeddedNats
 from paved.sagas import (
     Action,
     Orchestration,
@@ -35,6 +34,7 @@ from paved.sagas import (
 )
 from paved.sagas.inspection import SagaStore
 from paved.testing import create_tables
+from shop import declare, eventually
 
 pytestmark = pytest.mark.nats
 

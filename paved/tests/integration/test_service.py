@@ -6,12 +6,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from paved_platform.nats import start_nats
+from paved_platform.testing import running_nats
 from sqlalchemy import MetaData, text
 
 from paved import Service, ServiceSettings
 from paved.messaging import messaging_tables
-from paved.platform.nats import start_nats
-from paved.testing import running_nats
 
 pytestmark = pytest.mark.nats
 

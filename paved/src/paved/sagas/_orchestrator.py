@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from paved.background import Run, poller
 from paved.database import Database
-from paved.times import now_ms
 from paved.messaging.consumer import Handling
 from paved.messaging.contracts import Reply
 from paved.messaging.requests import PendingRequest, Requests
@@ -33,6 +32,7 @@ from paved.sagas._engine import Decision, Note, SagaEngine, Send, backoff_ms, re
 from paved.sagas._state import ChangeKind, Outcome, SagaChange, SagaInstance, SagaNotFoundError
 from paved.sagas._store import SagaRecords
 from paved.sagas._tables import SagaTables
+from paved.times import now_ms
 
 log = structlog.get_logger(logger_name="paved.sagas")
 

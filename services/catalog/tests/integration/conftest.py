@@ -6,7 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 from paved import ServiceSettings
-from paved.testing import TestTokens, database_url_fixture, running_nats
+from paved.testing import TestTokens, database_url_fixture
+from paved_platform.testing import running_nats
 
 from catalog.app import create_service
 

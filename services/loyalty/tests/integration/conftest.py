@@ -9,7 +9,8 @@ import httpx
 import pytest
 from paved import Service
 from paved.messaging import Stream
-from paved.testing import BrokerProbe, TestTokens, database_url_fixture, running_nats
+from paved.testing import BrokerProbe, TestTokens, database_url_fixture
+from paved_platform.testing import running_nats
 
 from loyalty import partners
 from loyalty.app import create_service

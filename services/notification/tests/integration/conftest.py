@@ -6,7 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 from paved import Service
-from paved.testing import BrokerProbe, TestTokens, database_url_fixture, running_nats
+from paved.testing import BrokerProbe, TestTokens, database_url_fixture
+from paved_platform.testing import running_nats
 
 from notification.app import create_service
 from notification.settings import NotificationSettings

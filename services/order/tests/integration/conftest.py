@@ -11,7 +11,8 @@ import pytest
 from paved import Service
 from paved.messaging.transport import Stream, connected
 from paved.migrations import upgrade
-from paved.testing import TestTokens, postgres_database, postgres_is_reachable, running_nats
+from paved.testing import TestTokens, postgres_database, postgres_is_reachable
+from paved_platform.testing import running_nats
 
 from order.settings import OrderSettings
 

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 from paved import Service
-from paved.testing import TestTokens, running_nats
+from paved.testing import TestTokens
+from paved_platform.testing import running_nats
 from sqlalchemy import func, select
 
 from order.settings import OrderSettings

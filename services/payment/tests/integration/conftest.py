@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from paved.messaging import Stream
-from paved.testing import BrokerProbe, TestTokens, database_url_fixture, running_nats
+from paved.testing import BrokerProbe, TestTokens, database_url_fixture
+from paved_platform.testing import running_nats
 
 from .asker import OrdersSide
 from .processes import ProviderProcess

@@ -6,7 +6,8 @@ from pathlib import Path
 import httpx
 import pytest
 from paved import Service, ServiceSettings
-from paved.testing import BrokerProbe, TestTokens, database_url_fixture, running_nats
+from paved.testing import BrokerProbe, TestTokens, database_url_fixture
+from paved_platform.testing import running_nats
 
 from warehouse.app import create_service
 

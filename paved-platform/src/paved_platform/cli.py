@@ -1,4 +1,8 @@
-"""The ``paved`` command: the local platform and what runs inside a service process."""
+"""The ``paved`` command: the local platform (``paved up``, ``status``, ``logs``, ``dlq``, ``sagas``…).
+
+What runs inside a service's own environment (``migrate``, ``prepare``, ``serve``) is the library's
+``python -m paved``, which ``paved up`` starts with each service's interpreter.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,19 @@ import os
 import signal
 import sys
 import time
-import traceback
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import httpx
 import typer
+from paved.manifest import ManifestError, discover
 from rich.console import Console
 from rich.table import Table
 
-from paved.manifest import ManifestError, discover
-from paved.platform import processes
-from paved.platform.state import StateDir
-from paved.platform.up import Platform, default_console
+from paved_platform import processes
+from paved_platform.state import StateDir
+from paved_platform.up import Platform, default_console
 
 if TYPE_CHECKING:
     from paved.messaging.transport import DeadLetter, Transport
@@ -38,9 +41,6 @@ RootOption = Annotated[
 ]
 StateOption = Annotated[
     Path | None, typer.Option("--state-dir", help="Where data, logs and secrets live [ROOT/.paved].")
-]
-ServiceDirOption = Annotated[
-    Path, typer.Option("--service-dir", help="The service's folder (holding service.toml).")
 ]
 
 
@@ -177,44 +177,6 @@ def logs(
                 time.sleep(0.2)
 
 
-@app.command()
-def migrate(service_dir: ServiceDirOption = Path()) -> None:
-    """Apply a service's migrations to PAVED_DATABASE_URL (run inside the service's environment)."""
-    # Imported here, not at the top: the web stack is slow to import and the other commands skip it.
-    from paved.serve import CannotReachDatabase, migrate as run_migrations  # noqa: PLC0415
-
-    try:
-        run_migrations(service_dir.resolve())
-    except CannotReachDatabase as error:
-        raise _fail(str(error), 3) from error
-    except Exception as error:  # noqa: BLE001 - any failure of a migration script
-        traceback.print_exc(file=sys.stderr, limit=-3)
-        raise _fail(f"migration failed: {type(error).__name__}: {error}", 4) from error
-
-
-@app.command()
-def prepare(service_dir: ServiceDirOption = Path()) -> None:
-    """Migrate a service's database, then declare its streams and consumers (what `paved up` runs first)."""
-    from paved.serve import CannotReachBroker, declare  # noqa: PLC0415
-
-    migrate(service_dir)
-    try:
-        declare(service_dir.resolve())
-    except CannotReachBroker as error:
-        raise _fail(str(error), 3) from error
-    except Exception as error:  # noqa: BLE001 - e.g. the broker refusing a changed stream
-        traceback.print_exc(file=sys.stderr, limit=-3)
-        raise _fail(f"declaring streams failed: {type(error).__name__}: {error}", 4) from error
-
-
-@app.command()
-def serve(service_dir: ServiceDirOption = Path()) -> None:
-    """Run one service's HTTP app with its database and broker (what `paved up` starts)."""
-    from paved.serve import serve as run_service  # noqa: PLC0415
-
-    run_service(service_dir.resolve())
-
-
 BrokerOption = Annotated[
     str | None, typer.Option("--broker-url", help="The broker; that of the running `paved up` when omitted.")
 ]
@@ -233,7 +195,8 @@ def _broker_url(url: str | None, root: Path | None, state_dir: Path | None) -> s
 
 
 def _broker(action: Callable[[Transport], Awaitable[T]], url: str) -> T:
-    from paved.messaging.brokers import connected  # noqa: PLC0415 - see `migrate`
+    # Imported here: the web stack is slow to import, and most commands skip it.
+    from paved.messaging.brokers import connected  # noqa: PLC0415
     from paved.messaging.transport import BrokerUnreachable  # noqa: PLC0415
 
     async def run() -> T:
@@ -363,7 +326,7 @@ def _saga_databases(urls: list[str] | None, root: Path | None, state_dir: Path |
 
 
 def _each_saga_store(databases: dict[str, str], action: Callable[..., Awaitable[T]]) -> list[T]:
-    from paved.sagas.inspection import SagaStore  # noqa: PLC0415 - see `migrate`
+    from paved.sagas.inspection import SagaStore  # noqa: PLC0415 - the web stack is slow to import; most commands skip it
 
     async def run() -> list[T]:
         results = []

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from paved.manifest import discover
 from rich.console import Console
 
-from paved.manifest import discover
-from paved.platform.state import StateDir
-from paved.platform.up import Platform
+from paved_platform.state import StateDir
+from paved_platform.up import Platform
 
 
 def write(root: Path, name: str, port: int, extra: str = "") -> None:

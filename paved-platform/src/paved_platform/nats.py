@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from paved.platform import processes
+from paved_platform import processes
 
 
 class BrokerError(Exception):

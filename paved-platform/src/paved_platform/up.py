@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from paved.manifest import ServiceManifest
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import make_url
 
-from paved.manifest import ServiceManifest
-from paved.platform import processes
-from paved.platform.nats import BrokerError, EmbeddedNats, start_nats
-from paved.platform.state import StateDir
+from paved_platform import processes
+from paved_platform.nats import BrokerError, EmbeddedNats, start_nats
+from paved_platform.state import StateDir
 
 MAX_BACKOFF_SECONDS = 30.0
 # A service that stayed up this long is healthy again: its next crash restarts it at once.

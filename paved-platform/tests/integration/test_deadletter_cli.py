@@ -5,16 +5,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from conftest import TestBroker
 from paved.envelope import Envelope
 from paved.testing import create_tables
-from shop import OrderPlaced, count_points, dead_letters, eventually, points_metadata, points_service, publish
+from shop import (
+    OrderPlaced,
+    count_points,
+    dead_letters,
+    eventually,
+    points_metadata,
+    points_service,
+    publish,
+)
 
 
 def paved(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "paved", *args], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "paved_platform", *args], capture_output=True, text=True, timeout=60, check=False
     )
 
 

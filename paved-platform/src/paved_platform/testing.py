@@ -1,0 +1,145 @@
+"""Real servers for tests: throwaway JetStream and RabbitMQ servers, started as processes of the test's own.
+
+Here, not in ``paved.testing``, because starting servers needs the platform's process handling and the
+``nats-server`` binary, which a service's production environment does not install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from paved.context import new_id
+
+from paved_platform import processes
+from paved_platform.nats import start_nats
+
+
+@contextmanager
+def running_nats() -> Iterator[str]:
+    """A JetStream server on a free port with its own store; yields its URL."""
+    with tempfile.TemporaryDirectory(prefix="paved-nats-") as folder:
+        nats = start_nats(state_dir=Path(folder), log_path=Path(folder) / "nats.log")
+        try:
+            yield nats.url
+        finally:
+            nats.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class RabbitNode:
+    """A RabbitMQ node of the test's own (Debian's ``rabbitmq-server``), to stop and start at will.
+
+    Its data stay in ``folder`` across restarts, as a real broker's do: durable queues and
+    persistent messages survive ``restart()``.
+    """
+
+    folder: Path
+    port: int
+    name: str
+    # Kept across restarts: the node's name and ports are part of its identity.
+    dist_port: int = field(default_factory=_free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def _env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.name,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.folder / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.folder / "log"),
+            "RABBITMQ_LOGS": "-",
+            "RABBITMQ_PID_FILE": str(self.folder / "pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.folder / "enabled_plugins"),
+            "RABBITMQ_FEATURE_FLAGS_FILE": str(self.folder / "feature_flags"),
+            "RABBITMQ_PLUGINS_EXPAND_DIR": str(self.folder / "plugins"),
+            "RABBITMQ_GENERATED_CONFIG_DIR": str(self.folder / "config"),
+            "RABBITMQ_SCHEMA_DIR": str(self.folder / "schema"),
+            "RABBITMQ_CONFIG_FILE": str(self.folder / "rabbitmq"),
+        }
+
+    def start(self, *, timeout: float = 60.0) -> None:
+        (self.folder / "enabled_plugins").write_text("[].\n")  # none: starts in seconds
+        self.process = processes.spawn([_rabbitmq_server()], log_path=self.folder / "rabbitmq.log", env=self._env())
+        deadline = time.monotonic() + timeout
+        while not _answers(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                log = (self.folder / "rabbitmq.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"RabbitMQ did not start on port {self.port}:\n{log}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop the node as its init system would (SIGTERM: ``rabbitmqctl stop``)."""
+        if self.process is not None:
+            processes.stop(self.process, grace=30)
+            self.process = None
+
+    def queues(self) -> dict[str, tuple[int, int]]:
+        """Each queue's (ready, unacknowledged) messages, as ``rabbitmqctl`` reports them."""
+        listed = subprocess.run(
+            [_rabbitmqctl(), "-n", self.name, "-q", "list_queues", "name", "messages_ready", "messages_unacknowledged"],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        found = {}
+        for line in listed.splitlines():
+            name, ready, unacked = line.split("\t")
+            if ready.isdigit():  # not the header line
+                found[name] = (int(ready), int(unacked))
+        return found
+
+
+def _rabbitmq_binary(name: str) -> str:
+    # Debian's /usr/sbin wrappers switch to the rabbitmq user, who may not write the test's folder.
+    for candidate in (Path("/usr/lib/rabbitmq/bin") / name, shutil.which(name)):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    raise RuntimeError(f"{name} is not installed: the RabbitMQ tests need Debian's rabbitmq-server package")
+
+
+def _rabbitmq_server() -> str:
+    return _rabbitmq_binary("rabbitmq-server")
+
+
+def _rabbitmqctl() -> str:
+    return _rabbitmq_binary("rabbitmqctl")
+
+
+@contextmanager
+def running_rabbitmq() -> Iterator[RabbitNode]:
+    """A RabbitMQ node on free ports with its own data, stopped and removed after."""
+    with tempfile.TemporaryDirectory(prefix="paved-rabbitmq-") as folder:
+        node = RabbitNode(folder=Path(folder), port=_free_port(), name=f"paved-{new_id()[:8]}@localhost")
+        node.start()
+        try:
+            yield node
+        finally:
+            node.stop()

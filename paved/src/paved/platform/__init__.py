@@ -1,1 +1,0 @@
-"""The local platform behind ``paved up``: embedded NATS, migrations, and supervised service processes."""
