@@ -35,9 +35,12 @@ build/%:
 	scripts/build $*
 
 test-system: install
+	.venv/bin/ruff check --quiet system-tests bench scripts
+	.venv/bin/ruff format --check --quiet system-tests bench scripts
 	.venv/bin/python -m pytest system-tests
 
 bench: install ## benchmarks (not part of test); results go to bench/results/, analysis to bench/README.md
+	@$(UV) pip install --quiet --python .venv/bin/python -r bench/requirements.txt
 	.venv/bin/python bench/run.py
 	.venv/bin/python bench/messaging.py
 	.venv/bin/python bench/sagas.py

@@ -44,10 +44,10 @@ def build(database: str, pool_size: int | None = None) -> FastAPI:
     async def list_albums(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> AlbumPage:
         async with engine.connect() as connection:
             rows = (
-                await connection.execute(
-                    text("SELECT * FROM albums ORDER BY sku LIMIT :n"), {"n": limit + 1}
-                )
-            ).mappings().all()
+                (await connection.execute(text("SELECT * FROM albums ORDER BY sku LIMIT :n"), {"n": limit + 1}))
+                .mappings()
+                .all()
+            )
         page = rows[:limit]
         items = [
             AlbumOut(
@@ -67,4 +67,6 @@ def build(database: str, pool_size: int | None = None) -> FastAPI:
 
 if __name__ == "__main__":
     pool_size = int(sys.argv[3]) if len(sys.argv) > 3 else None
-    uvicorn.run(build(sys.argv[1], pool_size), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
+    uvicorn.run(
+        build(sys.argv[1], pool_size), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False
+    )

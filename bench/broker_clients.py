@@ -34,7 +34,9 @@ print(json.dumps({{"ms": elapsed * 1000, "rss_mib": resource.getrusage(resource.
 
 
 def measure(statement: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", PROBE.format(statement=statement)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(statement=statement)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 

@@ -26,13 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import nats
+from paved import Service, ServiceSettings
+from paved.messaging import Event, Handling, Stream, messaging_tables
+from paved.testing import create_tables, postgres_database, postgres_is_reachable
+from paved_platform.nats import start_nats
 from sqlalchemy import Column, Float, MetaData, String, Table, event, insert
 from sqlalchemy.orm import Session
-
-from paved import Service, ServiceSettings
-from paved.messaging import Event, Handling, messaging_tables
-from paved_platform.nats import start_nats
-from paved.testing import create_tables, postgres_database, postgres_is_reachable
 
 HERE = Path(__file__).resolve()
 SUBJECT = "bench.happened"
@@ -41,7 +40,7 @@ SUBJECT = "bench.happened"
 PER_TRANSACTION = (1, 20)
 
 
-class Happened(Event, type="bench.Happened", version=1):
+class Happened(Event, type="bench.Happened", version=1, subject=SUBJECT):
     n: int
     sent_at: float
 
@@ -53,12 +52,12 @@ effects = Table("effects", consumer_metadata, Column("n", String), Column("sent_
 insert_effect = insert(effects)  # built once, as a service's hot path would
 
 
+BENCH = Stream("BENCH", subjects=["bench.>"])
+
+
 def service(name: str, tables: Any, database_url: str, broker_url: str) -> Service:
     settings = ServiceSettings(database_url=database_url, broker_url=broker_url)
-    built = Service(name=name, version="0", settings=settings, messaging=tables)
-    assert built.messaging
-    built.messaging.stream("BENCH", subjects=["bench.>"])
-    return built
+    return Service(name=name, version="0", settings=settings, messaging=tables)
 
 
 async def paced(count: int, rate: float | None) -> Any:
@@ -76,8 +75,8 @@ async def paced(count: int, rate: float | None) -> Any:
 
 
 async def produce(broker_url: str, database_url: str, count: int, rate: float | None) -> None:
-    producer = service("producer", producer_messaging, database_url, broker_url)
-    assert producer.messaging
+    producer = service("bench", producer_messaging, database_url, broker_url)
+    producer.messaging.own(BENCH)
     outbox = producer.messaging.outbox
     per_transaction = int(os.environ.get("BENCH_PER_TRANSACTION", "1"))
     async with producer.running():
@@ -85,15 +84,15 @@ async def produce(broker_url: str, database_url: str, count: int, rate: float | 
             async with producer.database.transaction() as session:
                 for k in range(per_transaction):
                     happened = Happened(n=n * per_transaction + k, sent_at=time.time())
-                    await outbox.put(session, happened.envelope(), subject=SUBJECT)
+                    await outbox.put(session, happened)
         while await outbox.pending():
             await asyncio.sleep(0.05)
 
 
 async def consume(broker_url: str, database_url: str, count: int, report: Path) -> None:
-    consumer = service("consumer", consumer_messaging, database_url, broker_url)
-    assert consumer.messaging
-    handler = consumer.messaging.consumer("bench-consumer", stream="BENCH", subjects=["bench.>"], batch_size=500)
+    consumer = service("bench-consumer", consumer_messaging, database_url, broker_url)
+    bench = consumer.messaging.follow(BENCH.name)
+    handler = consumer.messaging.consumer("bench-consumer", stream=bench, subjects=BENCH.subjects, batch_size=500)
     latencies: list[float] = []
     first_sent = [float("inf")]
     done = asyncio.Event()
@@ -166,13 +165,23 @@ ROLES = {"produce": produce, "consume": consume, "raw-produce": raw_produce, "ra
 
 
 def run_once(
-    kind: str, broker_url: str, urls: tuple[str, str], count: int, rate: float | None, folder: Path, per_transaction: int
+    kind: str,
+    broker_url: str,
+    urls: tuple[str, str],
+    count: int,
+    rate: float | None,
+    folder: Path,
+    per_transaction: int,
 ) -> dict[str, float]:
     """One producer and one consumer process; the figures of what the consumer saw."""
     report = folder / f"{kind}-{time.monotonic_ns()}.json"
     prefix = "raw-" if kind == "raw" else ""
     # BENCH_PROFILE=DIR writes a cProfile of each consumer there (where the time goes, for bench/README.md).
-    profile = ["-m", "cProfile", "-o", f"{os.environ['BENCH_PROFILE']}/{report.stem}.prof"] if os.environ.get("BENCH_PROFILE") else []
+    profile = (
+        ["-m", "cProfile", "-o", f"{os.environ['BENCH_PROFILE']}/{report.stem}.prof"]
+        if os.environ.get("BENCH_PROFILE")
+        else []
+    )
     consumer = subprocess.Popen(
         [sys.executable, *profile, str(HERE), f"{prefix}consume", broker_url, urls[1], str(count), str(report)]
     )
@@ -246,7 +255,11 @@ async def main(count: int) -> None:
         "| path | events per transaction | rate | events/s | ratio to raw | p50 | p99 |",
         "|---|---|---|---|---|---|---|",
     ]
-    names = {"raw": "raw nats-py publish/consume", "sqlite": "paved, SQLite both sides", "postgresql": "paved, PostgreSQL both sides"}
+    names = {
+        "raw": "raw nats-py publish/consume",
+        "sqlite": "paved, SQLite both sides",
+        "postgresql": "paved, PostgreSQL both sides",
+    }
     for kind, per_transaction, label, figures in rows:
         ratio = figures["rate"] / raw[label]["rate"]
         rate = "maximum" if label == "max" else "half of its maximum"

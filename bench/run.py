@@ -32,7 +32,9 @@ def start_up(state: Path) -> tuple[subprocess.Popen[bytes], float, Path]:
     out = state.parent / f"{state.name}.out"
     started = time.perf_counter()
     with out.open("wb") as sink:
-        process = subprocess.Popen([PAVED, "up", "--free-ports", "--state-dir", state], stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [PAVED, "up", "--free-ports", "--state-dir", state], stdout=sink, stderr=subprocess.STDOUT
+        )
     while "stops everything" not in out.read_text(errors="replace"):
         if process.poll() is not None:
             raise SystemExit(f"paved up failed:\n{out.read_text()}")
@@ -137,8 +139,15 @@ def main() -> None:
         cold, warm = start_times(folder)
         load = throughput(folder)
     med = {k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p99")} for k, v in load.items()}
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
-    report = f"""### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, {cpu}, {len(__import__('os').sched_getaffinity(0))} cores, Python {platform.python_version()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
+    report = f"""### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {platform.node()}, {cpu}, {len(__import__("os").sched_getaffinity(0))} cores, Python {platform.python_version()}
 
 `paved up` to all-ready, catalog + NATS, median of {RUNS} (min–max):
 
@@ -147,15 +156,15 @@ def main() -> None:
 | cold (new `.paved/`: migrate + seed) | {statistics.median(cold):.2f} s | {min(cold):.2f}–{max(cold):.2f} s |
 | warm (existing `.paved/`) | {statistics.median(warm):.2f} s | {min(warm):.2f}–{max(warm):.2f} s |
 
-`GET /albums?limit=20` (same query, same SQLite file, same uvicorn settings, one worker each), `{' '.join(WRK)}`, median of 3 alternating runs:
+`GET /albums?limit=20` (same query, same SQLite file, same uvicorn settings, one worker each), `{" ".join(WRK)}`, median of 3 alternating runs:
 
 | server | requests/s | p50 | p99 |
 |---|---|---|---|
-| catalog on paved | {med['paved']['rps']:.0f} | {med['paved']['p50']:.2f} ms | {med['paved']['p99']:.2f} ms |
-| bare FastAPI, default pool | {med['bare']['rps']:.0f} | {med['bare']['p50']:.2f} ms | {med['bare']['p99']:.2f} ms |
-| bare FastAPI, aiosqlite pool of 2 (its best here) | {med['bare-pool2']['rps']:.0f} | {med['bare-pool2']['p50']:.2f} ms | {med['bare-pool2']['p99']:.2f} ms |
-| ratio paved / bare (default pool) | {med['paved']['rps'] / med['bare']['rps']:.2f} | {med['paved']['p50'] / med['bare']['p50']:.2f} | {med['paved']['p99'] / med['bare']['p99']:.2f} |
-| ratio paved / bare (pool of 2) | {med['paved']['rps'] / med['bare-pool2']['rps']:.2f} | {med['paved']['p50'] / med['bare-pool2']['p50']:.2f} | {med['paved']['p99'] / med['bare-pool2']['p99']:.2f} |
+| catalog on paved | {med["paved"]["rps"]:.0f} | {med["paved"]["p50"]:.2f} ms | {med["paved"]["p99"]:.2f} ms |
+| bare FastAPI, default pool | {med["bare"]["rps"]:.0f} | {med["bare"]["p50"]:.2f} ms | {med["bare"]["p99"]:.2f} ms |
+| bare FastAPI, aiosqlite pool of 2 (its best here) | {med["bare-pool2"]["rps"]:.0f} | {med["bare-pool2"]["p50"]:.2f} ms | {med["bare-pool2"]["p99"]:.2f} ms |
+| ratio paved / bare (default pool) | {med["paved"]["rps"] / med["bare"]["rps"]:.2f} | {med["paved"]["p50"] / med["bare"]["p50"]:.2f} | {med["paved"]["p99"] / med["bare"]["p99"]:.2f} |
+| ratio paved / bare (pool of 2) | {med["paved"]["rps"] / med["bare-pool2"]["rps"]:.2f} | {med["paved"]["p50"] / med["bare-pool2"]["p50"]:.2f} | {med["paved"]["p99"] / med["bare-pool2"]["p99"]:.2f} |
 """
     print(report)
     out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y-%m-%d-%H%M}.md"

@@ -56,8 +56,11 @@ VENV = ROOT / ".venv" / "bin"
 GOOD_CARD = "4242424242424242"
 DEV_ADMIN = ("admin@musiccorp.example.com", "development-admin-password")  # identity seeds it in development
 SKUS = ("ALB-00001", "ALB-00002", "ALB-00003", "ALB-00006")  # in the seed's stock; topped up before the run
-ENDED = {"order.events.order-dispatched": "dispatched", "order.events.order-rejected": "rejected",
-         "order.events.order-cancelled": "cancelled"}
+ENDED = {
+    "order.events.order-dispatched": "dispatched",
+    "order.events.order-rejected": "rejected",
+    "order.events.order-cancelled": "cancelled",
+}
 STYLES = ("orchestrated", "choreographed")
 SAMPLE_RATE = 100  # py-spy samples per second
 WAITING = re.compile(r"(Condition|Event)\.wait \(threading\.py|Queue\.get \(queue\.py")
@@ -93,8 +96,12 @@ def paved_up(state: Path) -> Iterator[dict[str, Any]]:
     """`paved up` as system-tests/conftest.py runs it; yields run.json once every service answers ready."""
     log = state.parent / "paved-up.out"
     with log.open("wb") as out:
-        process = subprocess.Popen([str(VENV / "paved"), "up", "--root", str(ROOT), "--free-ports", "--state-dir",
-                                    str(state)], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [str(VENV / "paved"), "up", "--root", str(ROOT), "--free-ports", "--state-dir", str(state)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     try:
         deadline = time.monotonic() + 180
         while "stops everything" not in log.read_text(errors="replace"):
@@ -167,8 +174,13 @@ class Shop:
             auth = {"Authorization": f"Bearer {token}"}
             profile = {"display_name": f"Bench {n}", "email": email}
             (await self.http.put(f"{bff}/account/profile", json=profile, headers=auth)).raise_for_status()
-            address = {"name": f"Bench {n}", "lines": ["1 Music Street"], "city": "London", "postcode": "N1 9GU",
-                       "country": "GB"}
+            address = {
+                "name": f"Bench {n}",
+                "lines": ["1 Music Street"],
+                "city": "London",
+                "postcode": "N1 9GU",
+                "country": "GB",
+            }
             found = (await self.http.post(f"{bff}/account/addresses", json=address, headers=auth)).raise_for_status()
             self.customers.append(account | {"token": auth["Authorization"], "address": found.json()["id"]})
         grant = {"grant_type": "password", "username": DEV_ADMIN[0], "password": DEV_ADMIN[1], "scope": "admin"}
@@ -190,8 +202,11 @@ class Shop:
 
     async def place(self, n: int, due: float | None = None) -> Order:
         customer = self.customers[n % len(self.customers)]
-        body = {"lines": [{"sku": SKUS[n % len(SKUS)], "quantity": 1}], "payment": {"card_number": GOOD_CARD},
-                "delivery_address_id": customer["address"]} | self.extra["json"]
+        body = {
+            "lines": [{"sku": SKUS[n % len(SKUS)], "quantity": 1}],
+            "payment": {"card_number": GOOD_CARD},
+            "delivery_address_id": customer["address"],
+        } | self.extra["json"]
         headers = {"Authorization": customer["token"], "Idempotency-Key": uuid.uuid4().hex} | self.extra["headers"]
         order = Order(sent=due or time.perf_counter(), customer=n % len(self.customers))
         try:
@@ -278,12 +293,15 @@ class Shop:
         wall = time.perf_counter() - started
         await asyncio.sleep(1)  # the last events' deliveries to consumers that only follow (not measured)
         after_stored, after_delivered = await self.broker_totals()
-        result = Phase(name, orders, cpu={k: after_cpu[k] - cpu[k] for k in cpu},
-                       http={k: (after_http[k][0] - http[k][0], after_http[k][1] - http[k][1]) for k in http},
-                       wall=wall,
-                       published={k: v - stored.get(k, 0) for k, v in after_stored.items() if v - stored.get(k, 0)},
-                       delivered={k: v - delivered.get(k, 0) for k, v in after_delivered.items()
-                                  if v - delivered.get(k, 0)})
+        result = Phase(
+            name,
+            orders,
+            cpu={k: after_cpu[k] - cpu[k] for k in cpu},
+            http={k: (after_http[k][0] - http[k][0], after_http[k][1] - http[k][1]) for k in http},
+            wall=wall,
+            published={k: v - stored.get(k, 0) for k, v in after_stored.items() if v - stored.get(k, 0)},
+            delivered={k: v - delivered.get(k, 0) for k, v in after_delivered.items() if v - delivered.get(k, 0)},
+        )
         print(name, json.dumps({k: round(v, 1) for k, v in self.figures(result).items()}), flush=True)
         return result
 
@@ -294,12 +312,16 @@ class Shop:
         statuses = Counter(status for _, (status, _, _) in ended)
         latencies = [t - o.sent for o, (_, t, _) in ended]
         return {
-            "orders": len(phase.orders), "placed": len(placed), "failed": len(phase.orders) - len(placed),
-            "dispatched": statuses["dispatched"], "rejected": statuses["rejected"] + statuses["cancelled"],
+            "orders": len(phase.orders),
+            "placed": len(placed),
+            "failed": len(phase.orders) - len(placed),
+            "dispatched": statuses["dispatched"],
+            "rejected": statuses["rejected"] + statuses["cancelled"],
             "unfinished": len(placed) - len(ended),
             "completed_per_s": len(ended) / (max(t for _, (_, t, _) in ended) - first) if ended else 0.0,
             "placed_per_s": len(placed) / (max(o.answered for o in placed) - first) if placed else 0.0,
-            "p50": pct(latencies, 50), "p99": pct(latencies, 99),
+            "p50": pct(latencies, 50),
+            "p99": pct(latencies, 99),
             "post_p50": pct([o.answered - o.sent for o in placed], 50),
             "post_p99": pct([o.answered - o.sent for o in placed], 99),
         }
@@ -313,8 +335,11 @@ def package(frame: str) -> str:
 
 def summarize(path: Path, span: float, service: str) -> list[str]:
     """A py-spy raw (collapsed) profile as tables: how busy, in which packages and functions, from which code."""
-    stacks = [(line.rpartition(" ")[0].split(";"), int(line.rpartition(" ")[2]))
-              for line in path.read_text().splitlines() if line.strip()]
+    stacks = [
+        (line.rpartition(" ")[0].split(";"), int(line.rpartition(" ")[2]))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
     # py-spy counts a worker thread blocked in Queue.get(timeout) as active: it is waiting, not working.
     stacks = [(frames, n) for frames, n in stacks if not WAITING.match(frames[-1])]
     total = sum(n for _, n in stacks) or 1
@@ -325,11 +350,17 @@ def summarize(path: Path, span: float, service: str) -> list[str]:
         for frame in set(frames):  # the service's own code and paved's, but not the process's entry frames
             if package(frame) in (service.replace("-", "_"), "paved") and not ENTRY.search(frame):
                 inclusive[frame] += n
-    lines = [f"**{service}**: {total:,} samples at {SAMPLE_RATE}/s over {span:.1f} s: working (not waiting) "
-             f"{total / (span * SAMPLE_RATE):.0%} of the time.", "",
-             "| package of the sampled frame | share | function of the sampled frame | share |", "|---|---|---|---|"]
-    lines += [f"| {p} | {pn / total:.1%} | `{f}` | {fn / total:.1%} |"
-              for (p, pn), (f, fn) in zip(packages.most_common(10), functions.most_common(10), strict=False)]
+    lines = [
+        f"**{service}**: {total:,} samples at {SAMPLE_RATE}/s over {span:.1f} s: working (not waiting) "
+        f"{total / (span * SAMPLE_RATE):.0%} of the time.",
+        "",
+        "| package of the sampled frame | share | function of the sampled frame | share |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {p} | {pn / total:.1%} | `{f}` | {fn / total:.1%} |"
+        for (p, pn), (f, fn) in zip(packages.most_common(10), functions.most_common(10), strict=False)
+    ]
     lines += ["", f"| {service}'s and paved's frames, with what they call | share |", "|---|---|"]
     return lines + [f"| `{frame}` | {n / total:.1%} |" for frame, n in inclusive.most_common(12)] + [""]
 
@@ -338,16 +369,32 @@ async def profiled(shop: Shop, args: argparse.Namespace, busiest: str, folder: P
     """The maximum-rate phase again, with py-spy on the order service and the busiest other service."""
     py_spy = VENV / "py-spy"
     if not py_spy.exists():  # not a dependency of the shop: installed here only when it is wanted
-        subprocess.run([str(VENV / "uv"), "pip", "install", "--quiet", "--python", str(VENV / "python"), "py-spy"],
-                       check=False)
+        subprocess.run(
+            [str(VENV / "uv"), "pip", "install", "--quiet", "--python", str(VENV / "python"), "py-spy"], check=False
+        )
     if not py_spy.exists():
         return ["py-spy could not be installed: where the time goes is the CPU and HTTP table above only.", ""]
     targets = args.spy or (["order"] + ([busiest] if busiest != "order" else []))
     folder.mkdir(parents=True, exist_ok=True)
-    spies = {name: subprocess.Popen([str(py_spy), "record", "--pid", str(shop.pids[name]), "--format", "raw",
-                                     "--rate", str(SAMPLE_RATE), "--output", str(folder / f"{name}.txt")],
-                                    stdout=subprocess.DEVNULL, stderr=(folder / f"{name}.err").open("wb"))
-             for name in targets}
+    spies = {
+        name: subprocess.Popen(
+            [
+                str(py_spy),
+                "record",
+                "--pid",
+                str(shop.pids[name]),
+                "--format",
+                "raw",
+                "--rate",
+                str(SAMPLE_RATE),
+                "--output",
+                str(folder / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / f"{name}.err").open("wb"),
+        )
+        for name in targets
+    }
     try:
         await asyncio.sleep(2)  # attached
         started = time.perf_counter()
@@ -368,50 +415,81 @@ async def profiled(shop: Shop, args: argparse.Namespace, busiest: str, folder: P
 def machine() -> str:
     """What ran it: the figures only compare within a run, but a reader needs to know the machine and the code."""
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    changed = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "services", "paved"],
-                             capture_output=True, text=True).stdout.splitlines()
-    code = f"commit {commit.stdout.strip()}" + (f" with {len(changed)} uncommitted changes in services/ and paved/"
-                                                if changed else "")
+    changed = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "services", "paved"], capture_output=True, text=True
+    ).stdout.splitlines()
+    code = f"commit {commit.stdout.strip()}" + (
+        f" with {len(changed)} uncommitted changes in services/ and paved/" if changed else ""
+    )
     meminfo = Path("/proc/meminfo").read_text().splitlines()
     memory = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal"))) / 2**20
-    return (f"{platform.node()}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}, "
-            f"load average at start {os.getloadavg()[0]:.2f} (the machine is shared); {code}")
+    return (
+        f"{platform.node()}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}, "
+        f"load average at start {os.getloadavg()[0]:.2f} (the machine is shared); {code}"
+    )
 
 
 def report(shop: Shop, style: str, phases: list[Phase], checks: list[str]) -> list[str]:
     """The tables of one style: rates and latencies, then CPU and HTTP per service."""
-    lines = [f"## {style}", "", "| phase | orders | completed/s | placed/s (peer) | completed ÷ placed | p50 | p99 "
-             "| POST p50 | POST p99 | dispatched | rejected | unfinished | failed POSTs |", "|" + "---|" * 13]
+    lines = [
+        f"## {style}",
+        "",
+        "| phase | orders | completed/s | placed/s (peer) | completed ÷ placed | p50 | p99 "
+        "| POST p50 | POST p99 | dispatched | rejected | unfinished | failed POSTs |",
+        "|" + "---|" * 13,
+    ]
     for phase in phases:
         f = shop.figures(phase)
-        lines.append(f"| {phase.name} | {f['orders']:.0f} | {f['completed_per_s']:.1f} | {f['placed_per_s']:.1f} | "
-                     f"{f['completed_per_s'] / (f['placed_per_s'] or 1):.2f} | {f['p50']:.0f} ms | {f['p99']:.0f} ms | "
-                     f"{f['post_p50']:.0f} ms | {f['post_p99']:.0f} ms | {f['dispatched']:.0f} | {f['rejected']:.0f} | "
-                     f"{f['unfinished']:.0f} | {f['failed']:.0f} |")
+        lines.append(
+            f"| {phase.name} | {f['orders']:.0f} | {f['completed_per_s']:.1f} | {f['placed_per_s']:.1f} | "
+            f"{f['completed_per_s'] / (f['placed_per_s'] or 1):.2f} | {f['p50']:.0f} ms | {f['p99']:.0f} ms | "
+            f"{f['post_p50']:.0f} ms | {f['post_p99']:.0f} ms | {f['dispatched']:.0f} | {f['rejected']:.0f} | "
+            f"{f['unfinished']:.0f} | {f['failed']:.0f} |"
+        )
     full, half = phases[0], phases[1]
     done = {p.name: max(1, shop.figures(p)["dispatched"] + shop.figures(p)["rejected"]) for p in (full, half)}
-    lines += ["", f"CPU seconds per 100 completed orders (psutil, user + system), the cores each process kept busy "
-              f"over the maximum-rate phase ({full.wall:.1f} s; all of them together: "
-              f"{sum(full.cpu.values()) / full.wall:.2f} of {os.cpu_count()}), and the HTTP requests each service "
-              "answered per order at the maximum rate (its /metrics, without health and metrics):",
-              "", "| process | CPU s / 100 orders, maximum rate | cores busy | CPU s / 100 orders, half rate | HTTP "
-              "requests per order | mean ms per request |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"CPU seconds per 100 completed orders (psutil, user + system), the cores each process kept busy "
+        f"over the maximum-rate phase ({full.wall:.1f} s; all of them together: "
+        f"{sum(full.cpu.values()) / full.wall:.2f} of {os.cpu_count()}), and the HTTP requests each service "
+        "answered per order at the maximum rate (its /metrics, without health and metrics):",
+        "",
+        "| process | CPU s / 100 orders, maximum rate | cores busy | CPU s / 100 orders, half rate | HTTP "
+        "requests per order | mean ms per request |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in sorted(full.cpu, key=lambda k: -full.cpu[k]):
         requests, seconds = full.http.get(name, (0.0, 0.0))
-        lines.append(f"| {name} | {100 * full.cpu[name] / done[full.name]:.2f} | {full.cpu[name] / full.wall:.2f} | "
-                     f"{100 * half.cpu[name] / done[half.name]:.2f} | {requests / done[full.name]:.1f} | "
-                     f"{1000 * seconds / requests if requests else 0:.1f} |")
-    rejected = Counter(reason for o in (x for p in phases for x in p.orders) if o.id in shop.ended
-                       for status, _, reason in [shop.ended[o.id]] if status != "dispatched")
+        lines.append(
+            f"| {name} | {100 * full.cpu[name] / done[full.name]:.2f} | {full.cpu[name] / full.wall:.2f} | "
+            f"{100 * half.cpu[name] / done[half.name]:.2f} | {requests / done[full.name]:.1f} | "
+            f"{1000 * seconds / requests if requests else 0:.1f} |"
+        )
+    rejected = Counter(
+        reason
+        for o in (x for p in phases for x in p.orders)
+        if o.id in shop.ended
+        for status, _, reason in [shop.ended[o.id]]
+        if status != "dispatched"
+    )
     errors = Counter(o.error for p in phases for o in p.orders if o.error)
     per_order = done[full.name]
-    lines += ["", f"Messages per order at the maximum rate (JetStream's counts): "
-              f"{sum(full.published.values()) / per_order:.1f} stored, {sum(full.delivered.values()) / per_order:.1f}"
-              " delivered to durable consumers; by consumer: "
-              + ", ".join(f"{k} {v / per_order:.1f}" for k, v in sorted(full.delivered.items())) + "."]
-    lines += ["", f"Rejections by reason: {dict(rejected) or 'none'}. Failed POSTs: "
-              f"{dict(errors.most_common(5)) or 'none'}. Orders whose status, read after the phases, disagrees "
-              f"with the event seen: {checks[:5] or 'none'}.", ""]
+    lines += [
+        "",
+        f"Messages per order at the maximum rate (JetStream's counts): "
+        f"{sum(full.published.values()) / per_order:.1f} stored, {sum(full.delivered.values()) / per_order:.1f}"
+        " delivered to durable consumers; by consumer: "
+        + ", ".join(f"{k} {v / per_order:.1f}" for k, v in sorted(full.delivered.items()))
+        + ".",
+    ]
+    lines += [
+        "",
+        f"Rejections by reason: {dict(rejected) or 'none'}. Failed POSTs: "
+        f"{dict(errors.most_common(5)) or 'none'}. Orders whose status, read after the phases, disagrees "
+        f"with the event seen: {checks[:5] or 'none'}.",
+        "",
+    ]
     return lines
 
 
@@ -419,8 +497,11 @@ def troubles(state: Path) -> list[str]:
     """What went wrong in the shop meanwhile: restarts (run.json) and error lines in the services' logs."""
     found = []
     for name, service in json.loads((state / "run.json").read_text())["services"].items():
-        errors = [entry for line in Path(service["log"]).read_text(errors="replace").splitlines()
-                  if line.startswith("{") and (entry := json.loads(line)).get("level") in ("error", "critical")]
+        errors = [
+            entry
+            for line in Path(service["log"]).read_text(errors="replace").splitlines()
+            if line.startswith("{") and (entry := json.loads(line)).get("level") in ("error", "critical")
+        ]
         if service["restarts"] or errors:
             first = f": first `{errors[0].get('event')}` {str(errors[0].get('exception', ''))[-300:]}" if errors else ""
             found.append(f"- {name}: {service['restarts']} restarts, {len(errors)} error lines in its log{first}")
@@ -429,15 +510,22 @@ def troubles(state: Path) -> list[str]:
 
 def floor(args: argparse.Namespace) -> tuple[list[str], dict[str, Any] | None]:
     """bench/saga_floor.py in a process of its own (its own broker and servers); its maximum-rate figures."""
-    done = subprocess.run([str(VENV / "python"), str(ROOT / "bench" / "saga_floor.py"), "--seconds",
-                           str(min(args.seconds, 10))], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(VENV / "python"), str(ROOT / "bench" / "saga_floor.py"), "--seconds", str(min(args.seconds, 10))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     figures = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     full = next((f for f in figures if f.get("phase") == "maximum rate"), None)
     written = next((line for line in done.stdout.splitlines() if line.startswith("written to")), "")
     if done.returncode != 0 or full is None:
         return [f"The floor did not run ({done.returncode}): {done.stderr[-500:]}", ""], None
-    return [f"The floor (bench/saga_floor.py, {written.removeprefix('written to ')}): {full['completed_per_s']:.1f} "
-            f"completed orders/s at its maximum ({full['placed_per_s']:.1f} placed/s).", ""], full
+    return [
+        f"The floor (bench/saga_floor.py, {written.removeprefix('written to ')}): {full['completed_per_s']:.1f} "
+        f"completed orders/s at its maximum ({full['placed_per_s']:.1f} placed/s).",
+        "",
+    ], full
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -460,8 +548,12 @@ async def main(args: argparse.Namespace) -> None:
                     shop.extra[where[0]] = {where[1]: style}
                 full = maxima[style] = await shop.phase("maximum rate", args.orders, args.concurrency)
                 rate = shop.figures(full)["completed_per_s"] / 2
-                half = await shop.phase(f"half rate ({rate:.1f}/s for {args.seconds:.0f} s)",
-                                        max(1, int(rate * args.seconds)), args.concurrency, rate=rate)
+                half = await shop.phase(
+                    f"half rate ({rate:.1f}/s for {args.seconds:.0f} s)",
+                    max(1, int(rate * args.seconds)),
+                    args.concurrency,
+                    rate=rate,
+                )
                 lines += report(shop, style, [full, half], await shop.check(full.orders + half.orders))
                 services = {k: v for k, v in full.cpu.items() if k in shop.urls}
                 busiest = max(services, key=lambda k: services[k])
@@ -475,11 +567,16 @@ async def main(args: argparse.Namespace) -> None:
         said, peer = floor(args)
         lines += ["## The floor: the same conversation with nothing else", "", *said]
         if peer is not None:
-            lines += [f"- {style}: {rate:.1f} ÷ {peer['completed_per_s']:.1f} = "
-                      f"{rate / peer['completed_per_s']:.2f} of the floor" for style, rate in rates.items()] + [""]
-    title = (f"# The fulfilment saga: {time.strftime('%Y-%m-%d %H:%M UTC', started)}\n\n{head}. `paved up` as it "
-             f"ships (SQLite, embedded NATS), {args.customers} customers, {args.orders} orders at the maximum rate "
-             f"({args.concurrency} POSTs in flight), {args.seconds:.0f} s at half of it.\n\n")
+            lines += [
+                f"- {style}: {rate:.1f} ÷ {peer['completed_per_s']:.1f} = "
+                f"{rate / peer['completed_per_s']:.2f} of the floor"
+                for style, rate in rates.items()
+            ] + [""]
+    title = (
+        f"# The fulfilment saga: {time.strftime('%Y-%m-%d %H:%M UTC', started)}\n\n{head}. `paved up` as it "
+        f"ships (SQLite, embedded NATS), {args.customers} customers, {args.orders} orders at the maximum rate "
+        f"({args.concurrency} POSTs in flight), {args.seconds:.0f} s at half of it.\n\n"
+    )
     out = ROOT / "bench" / "results" / f"{time.strftime('%Y-%m-%d-%H%M', started)}-sagas.md"
     out.write_text(title + "\n".join(lines))
     print(f"\n{out.read_text()}\nwritten to {out.relative_to(ROOT)}")

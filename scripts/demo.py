@@ -50,8 +50,11 @@ def shop(bff: httpx.Client, name: str, sku: str, card: str) -> tuple[str, str]:
     assert grid, "the catalog is empty"
     basket = {"lines": [{"sku": sku, "quantity": 1}]}
     priced = bff.post("/basket/price", json=basket).raise_for_status().json()
-    console.print(f"{name} signs up, browses and puts {priced['lines'][0]['title']} in the basket "
-                  f"({priced['total']['amount_minor'] / 100:.2f} {priced['total']['currency']})", highlight=False)
+    console.print(
+        f"{name} signs up, browses and puts {priced['lines'][0]['title']} in the basket "
+        f"({priced['total']['amount_minor'] / 100:.2f} {priced['total']['currency']})",
+        highlight=False,
+    )
     checkout = basket | {"delivery_address_id": address_id, "card_number": card}
     order = bff.post("/checkout", json=checkout, headers=headers | {"Idempotency-Key": uuid.uuid4().hex})
     return headers["Authorization"], order.raise_for_status().json()["id"]

@@ -66,7 +66,11 @@ def test_no_service_names_another_services_database(service: Path) -> None:
     others = [other.name for other in SERVICES if other != service]
     pattern = re.compile(r"(" + "|".join(map(re.escape, others)) + r")(\.db\b|_db\b|/data/)") if others else None
     for path in service.rglob("*"):
-        if ".venv" in path.parts or not path.is_file() or path.suffix not in {".py", ".toml", ".ini", ".cfg", ".env", ".yaml", ".yml"}:
+        if (
+            ".venv" in path.parts
+            or not path.is_file()
+            or path.suffix not in {".py", ".toml", ".ini", ".cfg", ".env", ".yaml", ".yml"}
+        ):
             continue
         if pattern:
             assert not pattern.search(path.read_text(errors="replace")), f"{path} names another service's database"
@@ -164,7 +168,9 @@ def test_a_services_production_dependencies_leave_the_platform_out(service: Path
     """A service's production dependencies, resolved through paved's own, hold no CLI, terminal UI or NATS server."""
     python = service / ".venv" / "bin" / "python"
     distribution = tomllib.loads((service / "pyproject.toml").read_text())["project"]["name"]
-    found = subprocess.run([python, "-c", PRODUCTION_CLOSURE, distribution], capture_output=True, text=True, check=False)
+    found = subprocess.run(
+        [python, "-c", PRODUCTION_CLOSURE, distribution], capture_output=True, text=True, check=False
+    )
     assert found.returncode == 0, found.stderr[-2000:]
     closure = set(json.loads(found.stdout))
     assert "paved" in closure, f"{service.name}: the walk missed paved itself"

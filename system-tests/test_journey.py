@@ -143,6 +143,16 @@ def test_a_customer_cannot_read_another_customers_order(bff: httpx.Client) -> No
 def test_every_service_is_ready(shop: PavedUp) -> None:
     """paved up started every service of the shop, each ready (database and broker answering)."""
     names = set(shop.run_info()["services"])
-    assert {"identity", "catalog", "customer", "order", "payment", "warehouse", "loyalty", "notification", "web-bff"} <= names
+    assert {
+        "identity",
+        "catalog",
+        "customer",
+        "order",
+        "payment",
+        "warehouse",
+        "loyalty",
+        "notification",
+        "web-bff",
+    } <= names
     for name in names:
         assert httpx.get(f"{shop.url(name)}/health/ready", timeout=5).status_code == 200, name

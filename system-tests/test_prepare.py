@@ -22,7 +22,12 @@ def prepare(tmp_path: Path, broker_url: str) -> subprocess.CompletedProcess[str]
     }
     return subprocess.run(
         [CATALOG / ".venv" / "bin" / "python", "-m", "paved", "prepare", "--service-dir", CATALOG],
-        env=env, cwd=CATALOG, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        cwd=CATALOG,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

@@ -32,7 +32,13 @@ def test_paved_up_runs_the_shop_on_a_rabbitmq_broker(tmp_path: Path) -> None:
                 headers=shop.admin_headers(),
             )
             assert changed.status_code == 200, changed.text
-            letters = subprocess.run([PAVED, "dlq", "list", "--state-dir", str(shop.state)], capture_output=True, text=True, timeout=60, check=False)
+            letters = subprocess.run(
+                [PAVED, "dlq", "list", "--state-dir", str(shop.state)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
             assert letters.returncode == 0 and "no dead letters" in letters.stdout, letters.stdout + letters.stderr
         finally:
             assert shop.stop() == 0, shop.output

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 import httpx
 import typer
@@ -31,16 +31,24 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-app = typer.Typer(help="The paved road: run MusicCorp's services locally.", no_args_is_help=True)
+app = typer.Typer(
+    help="The paved road: run MusicCorp's services locally.", no_args_is_help=True
+)
 console = default_console()
 errors = Console(highlight=False, soft_wrap=True, stderr=True)
 
 RootOption = Annotated[
     Path | None,
-    typer.Option("--root", help="The project folder (holding services/); found from here when omitted."),
+    typer.Option(
+        "--root",
+        help="The project folder (holding services/); found from here when omitted.",
+    ),
 ]
 StateOption = Annotated[
-    Path | None, typer.Option("--state-dir", help="Where data, logs and secrets live [ROOT/.paved].")
+    Path | None,
+    typer.Option(
+        "--state-dir", help="Where data, logs and secrets live [ROOT/.paved]."
+    ),
 ]
 
 
@@ -56,7 +64,9 @@ def _find_root(root: Path | None) -> Path:
     for folder in (here, *here.parents):
         if any((folder / "services").glob("*/service.toml")):
             return folder
-    raise _fail(f"no services/*/service.toml in {here} or above: run this in the project, or pass --root")
+    raise _fail(
+        f"no services/*/service.toml in {here} or above: run this in the project, or pass --root"
+    )
 
 
 def _state(root: Path | None, state_dir: Path | None) -> StateDir:
@@ -68,13 +78,22 @@ def up(
     root: RootOption = None,
     state_dir: StateOption = None,
     free_ports: Annotated[
-        bool, typer.Option("--free-ports", help="Give services free ports instead of their service.toml ports.")
+        bool,
+        typer.Option(
+            "--free-ports",
+            help="Give services free ports instead of their service.toml ports.",
+        ),
     ] = False,
     database_url: Annotated[
         list[str] | None,
-        typer.Option("--database-url", help="SERVICE=URL: use this database instead of .paved/data/SERVICE.db."),
+        typer.Option(
+            "--database-url",
+            help="SERVICE=URL: use this database instead of .paved/data/SERVICE.db.",
+        ),
     ] = None,
-    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be ready.")] = 60.0,
+    ready_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for every service to be ready.")
+    ] = 60.0,
     broker_url: Annotated[
         str | None,
         typer.Option(
@@ -155,7 +174,9 @@ def status(root: RootOption = None, state_dir: StateOption = None) -> None:
 @app.command()
 def logs(
     service: Annotated[str, typer.Argument(help="A service name, or 'nats'.")],
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
     root: RootOption = None,
     state_dir: StateOption = None,
 ) -> None:
@@ -163,8 +184,14 @@ def logs(
     state = _state(root, state_dir)
     path = state.log(service)
     if not path.exists():
-        known = sorted(p.stem for p in path.parent.glob("*.log")) if path.parent.exists() else []
-        raise _fail(f"no log for {service!r}; logs exist for: {', '.join(known) or 'nothing yet'}")
+        known = (
+            sorted(p.stem for p in path.parent.glob("*.log"))
+            if path.parent.exists()
+            else []
+        )
+        raise _fail(
+            f"no log for {service!r}; logs exist for: {', '.join(known) or 'nothing yet'}"
+        )
     with path.open() as log:
         sys.stdout.write(log.read())
         sys.stdout.flush()
@@ -178,10 +205,18 @@ def logs(
 
 
 BrokerOption = Annotated[
-    str | None, typer.Option("--broker-url", help="The broker; that of the running `paved up` when omitted.")
+    str | None,
+    typer.Option(
+        "--broker-url", help="The broker; that of the running `paved up` when omitted."
+    ),
 ]
-LetterId = Annotated[str, typer.Argument(help="The dead letter's id, as `paved dlq list` shows it.")]
-dlq = typer.Typer(help="Inspect and re-drive messages consumers parked as dead letters.", no_args_is_help=True)
+LetterId = Annotated[
+    str, typer.Argument(help="The dead letter's id, as `paved dlq list` shows it.")
+]
+dlq = typer.Typer(
+    help="Inspect and re-drive messages consumers parked as dead letters.",
+    no_args_is_help=True,
+)
 app.add_typer(dlq, name="dlq")
 
 
@@ -190,14 +225,16 @@ def _broker_url(url: str | None, root: Path | None, state_dir: Path | None) -> s
         return url
     run = _state(root, state_dir).read_run()
     if not run or not run.get("broker_url") or not processes.is_alive(int(run["pid"])):
-        raise _fail("paved is not running here: start it with `paved up`, or pass --broker-url")
+        raise _fail(
+            "paved is not running here: start it with `paved up`, or pass --broker-url"
+        )
     return str(run["broker_url"])
 
 
 def _broker(action: Callable[[Transport], Awaitable[T]], url: str) -> T:
     # Imported here: the web stack is slow to import, and most commands skip it.
-    from paved.messaging.brokers import connected  # noqa: PLC0415
-    from paved.messaging.transport import BrokerUnreachable  # noqa: PLC0415
+    from paved.messaging.brokers import connected
+    from paved.messaging.transport import BrokerUnreachable
 
     async def run() -> T:
         async with connected(url) as transport:
@@ -208,26 +245,58 @@ def _broker(action: Callable[[Transport], Awaitable[T]], url: str) -> T:
     except BrokerUnreachable as error:
         raise _fail(str(error), 1) from error
     except (OSError, TimeoutError) as error:
-        raise _fail(f"the broker at {url}: {error or type(error).__name__}", 1) from error
+        raise _fail(
+            f"the broker at {url}: {error or type(error).__name__}", 1
+        ) from error
 
 
 @app.command()
-def streams(broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def streams(
+    broker_url: BrokerOption = None,
+    root: RootOption = None,
+    state_dir: StateOption = None,
+) -> None:
     """List the broker's streams and their consumers (declared by the services' code)."""
     table = Table(title="streams")
-    for column in ("stream", "subjects", "messages", "consumer", "pending", "unacked", "redelivered"):
+    for column in (
+        "stream",
+        "subjects",
+        "messages",
+        "consumer",
+        "pending",
+        "unacked",
+        "redelivered",
+    ):
         table.add_column(column)
-    for stream in _broker(lambda transport: transport.describe(), _broker_url(broker_url, root, state_dir)):
-        table.add_row(str(stream["name"]), ", ".join(stream["subjects"]), str(stream["messages"]))  # type: ignore[arg-type]
-        for c in stream["consumers"]:  # type: ignore[attr-defined]
-            table.add_row("", "", "", c["name"], str(c["pending"]), str(c["ack_pending"]), str(c["redelivered"]))
+    for stream in _broker(
+        lambda transport: transport.describe(), _broker_url(broker_url, root, state_dir)
+    ):
+        subjects = cast(list[str], stream["subjects"])
+        table.add_row(str(stream["name"]), ", ".join(subjects), str(stream["messages"]))
+        for c in cast(list[dict[str, object]], stream["consumers"]):
+            table.add_row(
+                "",
+                "",
+                "",
+                str(c["name"]),
+                str(c["pending"]),
+                str(c["ack_pending"]),
+                str(c["redelivered"]),
+            )
     console.print(table)
 
 
 @dlq.command("list")
-def dlq_list(broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def dlq_list(
+    broker_url: BrokerOption = None,
+    root: RootOption = None,
+    state_dir: StateOption = None,
+) -> None:
     """Every parked message: which consumer gave up on it, after how many attempts, and why."""
-    letters = _broker(lambda transport: transport.dead_letters(), _broker_url(broker_url, root, state_dir))
+    letters = _broker(
+        lambda transport: transport.dead_letters(),
+        _broker_url(broker_url, root, state_dir),
+    )
     if not letters:
         console.print("there are no dead letters")
         return
@@ -249,9 +318,16 @@ def dlq_list(broker_url: BrokerOption = None, root: RootOption = None, state_dir
 
 
 @dlq.command("show")
-def dlq_show(letter_id: LetterId, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def dlq_show(
+    letter_id: LetterId,
+    broker_url: BrokerOption = None,
+    root: RootOption = None,
+    state_dir: StateOption = None,
+) -> None:
     """One parked message in full: the reason, the original headers and body."""
-    letter = _dlq_action("dead_letter", letter_id, _broker_url(broker_url, root, state_dir))
+    letter = _dlq_action(
+        "dead_letter", letter_id, _broker_url(broker_url, root, state_dir)
+    )
     try:
         body: object = json.loads(letter.body)
     except ValueError:
@@ -271,20 +347,34 @@ def dlq_show(letter_id: LetterId, broker_url: BrokerOption = None, root: RootOpt
 
 
 @dlq.command("replay")
-def dlq_replay(letter_id: LetterId, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def dlq_replay(
+    letter_id: LetterId,
+    broker_url: BrokerOption = None,
+    root: RootOption = None,
+    state_dir: StateOption = None,
+) -> None:
     """Deliver a parked message again (after the fix) to the consumer that parked it; its effect happens once."""
     letter = _dlq_action("replay", letter_id, _broker_url(broker_url, root, state_dir))
     console.print(f"replayed {letter_id} ({letter.message_type}) to {letter.consumer}")
 
 
 @dlq.command("discard")
-def dlq_discard(letter_id: LetterId, broker_url: BrokerOption = None, root: RootOption = None, state_dir: StateOption = None) -> None:
+def dlq_discard(
+    letter_id: LetterId,
+    broker_url: BrokerOption = None,
+    root: RootOption = None,
+    state_dir: StateOption = None,
+) -> None:
     """Delete a parked message for good."""
     letter = _dlq_action("discard", letter_id, _broker_url(broker_url, root, state_dir))
-    console.print(f"discarded {letter_id} ({letter.message_type}, parked by {letter.consumer})")
+    console.print(
+        f"discarded {letter_id} ({letter.message_type}, parked by {letter.consumer})"
+    )
 
 
-def _dlq_action(action: Literal["dead_letter", "replay", "discard"], letter_id: str, url: str) -> DeadLetter:
+def _dlq_action(
+    action: Literal["dead_letter", "replay", "discard"], letter_id: str, url: str
+) -> DeadLetter:
     async def one(transport: Transport) -> DeadLetter:
         try:
             return await getattr(transport, action)(letter_id)  # type: ignore[no-any-return]
@@ -295,17 +385,25 @@ def _dlq_action(action: Literal["dead_letter", "replay", "discard"], letter_id: 
 
 
 sagas = typer.Typer(
-    help="Where each business process is: orchestrated sagas and choreographed ones alike.", no_args_is_help=True
+    help="Where each business process is: orchestrated sagas and choreographed ones alike.",
+    no_args_is_help=True,
 )
 app.add_typer(sagas, name="sagas")
-SagaId = Annotated[str, typer.Argument(help="The saga's id (an order's id, for the fulfilment).")]
+SagaId = Annotated[
+    str, typer.Argument(help="The saga's id (an order's id, for the fulfilment).")
+]
 DatabaseOption = Annotated[
     list[str] | None,
-    typer.Option("--database-url", help="SERVICE=URL: read this service's sagas there (default: the running shop's)."),
+    typer.Option(
+        "--database-url",
+        help="SERVICE=URL: read this service's sagas there (default: the running shop's).",
+    ),
 ]
 
 
-def _saga_databases(urls: list[str] | None, root: Path | None, state_dir: Path | None) -> dict[str, str]:
+def _saga_databases(
+    urls: list[str] | None, root: Path | None, state_dir: Path | None
+) -> dict[str, str]:
     """Each service's database URL: as given, else as the running `paved up` recorded it."""
     given: dict[str, str] = {}
     for item in urls or []:
@@ -317,16 +415,22 @@ def _saga_databases(urls: list[str] | None, root: Path | None, state_dir: Path |
         return given
     run = _state(root, state_dir).read_run()
     if not run or not processes.is_alive(int(run["pid"])):
-        raise _fail("paved is not running here: start it with `paved up`, or pass --database-url SERVICE=URL")
+        raise _fail(
+            "paved is not running here: start it with `paved up`, or pass --database-url SERVICE=URL"
+        )
     found = {name: str(s["database"]) for name, s in run["services"].items()}
     hidden = [name for name, url in found.items() if "***" in url]
     if hidden:
-        raise _fail(f"the running shop hides the passwords of {', '.join(hidden)}: pass --database-url SERVICE=URL")
+        raise _fail(
+            f"the running shop hides the passwords of {', '.join(hidden)}: pass --database-url SERVICE=URL"
+        )
     return found
 
 
-def _each_saga_store(databases: dict[str, str], action: Callable[..., Awaitable[T]]) -> list[T]:
-    from paved.sagas.inspection import SagaStore  # noqa: PLC0415 - the web stack is slow to import; most commands skip it
+def _each_saga_store(
+    databases: dict[str, str], action: Callable[..., Awaitable[T]]
+) -> list[T]:
+    from paved.sagas.inspection import SagaStore
 
     async def run() -> list[T]:
         results = []
@@ -339,18 +443,31 @@ def _each_saga_store(databases: dict[str, str], action: Callable[..., Awaitable[
     try:
         return asyncio.run(run())
     except (OSError, TimeoutError) as error:
-        raise _fail(f"a service's database: {error or type(error).__name__}", 1) from error
+        raise _fail(
+            f"a service's database: {error or type(error).__name__}", 1
+        ) from error
 
 
-def _print_sagas(found: list, title: str) -> None:
-    summaries = sorted((s for group in found for s in group), key=lambda s: s.started_at, reverse=True)
+def _print_sagas(found: list[Any], title: str) -> None:
+    summaries = sorted(
+        (s for group in found for s in group), key=lambda s: s.started_at, reverse=True
+    )
     if not summaries:
         console.print(f"no {title}")
         return
     table = Table(title=title)
     # The id in full: it is what `paved sagas show` takes. The rest may wrap.
     table.add_column("id", no_wrap=True, min_width=max(len(s.id) for s in summaries))
-    for column in ("service", "saga", "style", "state", "step", "started", "updated", "attention"):
+    for column in (
+        "service",
+        "saga",
+        "style",
+        "state",
+        "step",
+        "started",
+        "updated",
+        "attention",
+    ):
         table.add_column(column, overflow="fold")
     for s in summaries:
         table.add_row(
@@ -369,39 +486,58 @@ def _print_sagas(found: list, title: str) -> None:
 
 @sagas.command("list")
 def sagas_list(
-    state: Annotated[str | None, typer.Option(help="Only sagas in this state (e.g. running, compensated).")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many per service.")] = 50,
+    state: Annotated[
+        str | None,
+        typer.Option(help="Only sagas in this state (e.g. running, compensated)."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, help="At most this many per service.")
+    ] = 50,
     database_url: DatabaseOption = None,
     root: RootOption = None,
     state_dir: StateOption = None,
 ) -> None:
     """The newest sagas of every service that runs or watches some, with their state and step."""
     databases = _saga_databases(database_url, root, state_dir)
-    _print_sagas(_each_saga_store(databases, lambda store: store.list(state=state, limit=limit)), "sagas")
+    _print_sagas(
+        _each_saga_store(databases, lambda store: store.list(state=state, limit=limit)),
+        "sagas",
+    )
 
 
 @sagas.command("stuck")
 def sagas_stuck(
-    older_than: Annotated[float, typer.Option(min=0, help="Seconds without progress that make one stuck.")] = 30.0,
+    older_than: Annotated[
+        float, typer.Option(min=0, help="Seconds without progress that make one stuck.")
+    ] = 30.0,
     database_url: DatabaseOption = None,
     root: RootOption = None,
     state_dir: StateOption = None,
 ) -> None:
     """Unfinished sagas that need a person, or have not moved for --older-than seconds."""
-    from datetime import timedelta  # noqa: PLC0415
+    from datetime import timedelta
 
     databases = _saga_databases(database_url, root, state_dir)
-    found = _each_saga_store(databases, lambda store: store.list(stuck_after=timedelta(seconds=older_than)))
+    found = _each_saga_store(
+        databases, lambda store: store.list(stuck_after=timedelta(seconds=older_than))
+    )
     _print_sagas(found, "stuck sagas")
 
 
 @sagas.command("show")
 def sagas_show(
-    saga_id: SagaId, database_url: DatabaseOption = None, root: RootOption = None, state_dir: StateOption = None
+    saga_id: SagaId,
+    database_url: DatabaseOption = None,
+    root: RootOption = None,
+    state_dir: StateOption = None,
 ) -> None:
     """One saga wherever it is kept (orchestrator or view): its state and each step with its time and outcome."""
     databases = _saga_databases(database_url, root, state_dir)
-    found = [f for f in _each_saga_store(databases, lambda store: store.show(saga_id)) if f is not None]
+    found = [
+        f
+        for f in _each_saga_store(databases, lambda store: store.show(saga_id))
+        if f is not None
+    ]
     if not found:
         raise _fail(f"no saga {saga_id}: see `paved sagas list`", 1)
     for summary, timeline in found:
@@ -412,18 +548,30 @@ def sagas_show(
             highlight=False,
         )
         if summary.needs_attention:
-            console.print(f"[red]needs attention:[/] {summary.reason} (re-drive with `paved sagas retry {summary.id}`)")
+            console.print(
+                f"[red]needs attention:[/] {summary.reason} (re-drive with `paved sagas retry {summary.id}`)"
+            )
         table = Table()
         for column in ("at", "step", "kind", "attempt", "outcome", "detail"):
             table.add_column(column)
         for e in timeline:
-            table.add_row(f"{e.at:%H:%M:%S.%f}"[:-3], e.step, e.kind, str(e.attempt or ""), e.outcome, e.detail or "")
+            table.add_row(
+                f"{e.at:%H:%M:%S.%f}"[:-3],
+                e.step,
+                e.kind,
+                str(e.attempt or ""),
+                e.outcome,
+                e.detail or "",
+            )
         console.print(table)
 
 
 @sagas.command("retry")
 def sagas_retry(
-    saga_id: SagaId, database_url: DatabaseOption = None, root: RootOption = None, state_dir: StateOption = None
+    saga_id: SagaId,
+    database_url: DatabaseOption = None,
+    root: RootOption = None,
+    state_dir: StateOption = None,
 ) -> None:
     """Re-drive an orchestrated saga that needs attention, from the step where it stopped."""
     databases = _saga_databases(database_url, root, state_dir)
@@ -434,7 +582,9 @@ def sagas_retry(
             "(a choreographed one is re-driven by replaying its dead letters: `paved dlq list`)",
             1,
         )
-    console.print(f"{saga_id} is due again: its orchestrator sends the step in hand within a second")
+    console.print(
+        f"{saga_id} is due again: its orchestrator sends the step in hand within a second"
+    )
 
 
 def main() -> None:

@@ -74,4 +74,6 @@ def start_nats(
                 return EmbeddedNats(process=process, url=ports["nats"][0])
         time.sleep(0.05)
     processes.stop(process, grace=2)
-    raise BrokerError(f"nats-server did not report its port within {timeout:.0f}s; see {log_path}")
+    raise BrokerError(
+        f"nats-server did not report its port within {timeout:.0f}s; see {log_path}"
+    )

@@ -14,7 +14,9 @@ import psutil
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def _die_with_parent() -> (
+    None
+):  # pragma: no cover - runs in the child between fork and exec
     # Own process group, so a terminal's Ctrl-C reaches only `paved up`, which stops children in
     # order; and SIGTERM from the kernel if `paved up` itself dies, even by SIGKILL.
     os.setsid()
@@ -56,7 +58,7 @@ def stop(process: subprocess.Popen[bytes], *, grace: float) -> int | None:
 def is_alive(pid: int) -> bool:
     """Whether ``pid`` runs; a zombie (exited, not yet reaped by its parent) does not."""
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 

@@ -44,7 +44,8 @@ class StateDir:
 
     def read_run(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.run_file.read_text())
+            run: dict[str, Any] = json.loads(self.run_file.read_text())
+            return run
         except (OSError, json.JSONDecodeError):
             return None
 

@@ -85,13 +85,17 @@ class RabbitNode:
 
     def start(self, *, timeout: float = 60.0) -> None:
         (self.folder / "enabled_plugins").write_text("[].\n")  # none: starts in seconds
-        self.process = processes.spawn([_rabbitmq_server()], log_path=self.folder / "rabbitmq.log", env=self._env())
+        self.process = processes.spawn(
+            [_rabbitmq_server()], log_path=self.folder / "rabbitmq.log", env=self._env()
+        )
         deadline = time.monotonic() + timeout
         while not _answers(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 log = (self.folder / "rabbitmq.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"RabbitMQ did not start on port {self.port}:\n{log}")
+                raise RuntimeError(
+                    f"RabbitMQ did not start on port {self.port}:\n{log}"
+                )
             time.sleep(0.1)
 
     def stop(self) -> None:
@@ -103,7 +107,16 @@ class RabbitNode:
     def queues(self) -> dict[str, tuple[int, int]]:
         """Each queue's (ready, unacknowledged) messages, as ``rabbitmqctl`` reports them."""
         listed = subprocess.run(
-            [_rabbitmqctl(), "-n", self.name, "-q", "list_queues", "name", "messages_ready", "messages_unacknowledged"],
+            [
+                _rabbitmqctl(),
+                "-n",
+                self.name,
+                "-q",
+                "list_queues",
+                "name",
+                "messages_ready",
+                "messages_unacknowledged",
+            ],
             env=self._env(),
             capture_output=True,
             text=True,
@@ -122,7 +135,9 @@ def _rabbitmq_binary(name: str) -> str:
     for candidate in (Path("/usr/lib/rabbitmq/bin") / name, shutil.which(name)):
         if candidate and Path(candidate).exists():
             return str(candidate)
-    raise RuntimeError(f"{name} is not installed: the RabbitMQ tests need Debian's rabbitmq-server package")
+    raise RuntimeError(
+        f"{name} is not installed: the RabbitMQ tests need Debian's rabbitmq-server package"
+    )
 
 
 def _rabbitmq_server() -> str:
@@ -137,7 +152,11 @@ def _rabbitmqctl() -> str:
 def running_rabbitmq() -> Iterator[RabbitNode]:
     """A RabbitMQ node on free ports with its own data, stopped and removed after."""
     with tempfile.TemporaryDirectory(prefix="paved-rabbitmq-") as folder:
-        node = RabbitNode(folder=Path(folder), port=_free_port(), name=f"paved-{new_id()[:8]}@localhost")
+        node = RabbitNode(
+            folder=Path(folder),
+            port=_free_port(),
+            name=f"paved-{new_id()[:8]}@localhost",
+        )
         node.start()
         try:
             yield node

@@ -70,8 +70,17 @@ class Supervised:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        argv = [self.manifest.python, "-m", "paved", "serve", "--service-dir", str(self.manifest.directory)]
-        self.process = processes.spawn(argv, log_path=self.log_path, env=self.env, cwd=self.manifest.directory)
+        argv = [
+            self.manifest.python,
+            "-m",
+            "paved",
+            "serve",
+            "--service-dir",
+            str(self.manifest.directory),
+        ]
+        self.process = processes.spawn(
+            argv, log_path=self.log_path, env=self.env, cwd=self.manifest.directory
+        )
         self.started_at = time.monotonic()
         self.ready = False
 
@@ -170,7 +179,10 @@ class Platform:
             )
         unknown = set(self.database_urls) - {m.name for m in self.manifests}
         if unknown:
-            raise SetupError(f"--database-url names no service: {', '.join(sorted(unknown))}", exit_code=2)
+            raise SetupError(
+                f"--database-url names no service: {', '.join(sorted(unknown))}",
+                exit_code=2,
+            )
         for manifest in self.manifests:
             if self.free_ports:
                 port = _free_port()
@@ -183,7 +195,9 @@ class Platform:
                     "change `port`, or run `paved up --free-ports`",
                     exit_code=2,
                 )
-            database_url = self.database_urls.get(manifest.name) or self.state.sqlite_url(manifest.name)
+            database_url = self.database_urls.get(
+                manifest.name
+            ) or self.state.sqlite_url(manifest.name)
             service = Supervised(
                 manifest=manifest,
                 port=port,
@@ -206,11 +220,17 @@ class Platform:
 
         A service's settings read what it needs, e.g. a ``catalog_url`` field reads ``PAVED_CATALOG_URL``.
         """
-        shared = {f"PAVED_{s.name.upper().replace('-', '_')}_URL": s.url for s in self.services}
+        shared = {
+            f"PAVED_{s.name.upper().replace('-', '_')}_URL": s.url
+            for s in self.services
+        }
         issuers = [s for s in self.services if s.manifest.token_audience]
         if len(issuers) > 1:
             names = ", ".join(s.name for s in issuers)
-            raise SetupError(f"more than one service sets token_audience in its service.toml: {names}", exit_code=2)
+            raise SetupError(
+                f"more than one service sets token_audience in its service.toml: {names}",
+                exit_code=2,
+            )
         for issuer in issuers:
             shared |= {
                 "PAVED_JWT_ISSUER": issuer.url,
@@ -224,8 +244,14 @@ class Platform:
             if issuers and service.manifest.client_scopes:
                 # Each service signs in as itself (OAuth2 client credentials) with a secret of its own.
                 secret = self.state.secret(f"client-{service.name}")
-                service.env |= {"PAVED_CLIENT_ID": service.name, "PAVED_CLIENT_SECRET": secret}
-                clients[service.name] = {"secret": secret, "scopes": service.manifest.client_scopes}
+                service.env |= {
+                    "PAVED_CLIENT_ID": service.name,
+                    "PAVED_CLIENT_SECRET": secret,
+                }
+                clients[service.name] = {
+                    "secret": secret,
+                    "scopes": service.manifest.client_scopes,
+                }
         for issuer in issuers:
             issuer.env["PAVED_TOKEN_CLIENTS"] = json.dumps(clients)
 
@@ -243,7 +269,9 @@ class Platform:
                 service.env["PAVED_BROKER_URL"] = self.external_broker_url
             return
         try:
-            self.nats = start_nats(state_dir=self.state.path, log_path=self.state.log("nats"), port=port)
+            self.nats = start_nats(
+                state_dir=self.state.path, log_path=self.state.log("nats"), port=port
+            )
         except BrokerError as error:
             raise SetupError(str(error)) from error
         for service in self.services:
@@ -256,7 +284,14 @@ class Platform:
             highlight=False,
         )
         result = subprocess.run(
-            [service.manifest.python, "-m", "paved", "prepare", "--service-dir", str(service.manifest.directory)],
+            [
+                service.manifest.python,
+                "-m",
+                "paved",
+                "prepare",
+                "--service-dir",
+                str(service.manifest.directory),
+            ],
             env=service.env,
             cwd=service.manifest.directory,
             capture_output=True,
@@ -265,16 +300,25 @@ class Platform:
             check=False,
         )
         if result.returncode != 0:
-            lines = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
+            lines = (
+                result.stderr.strip() or result.stdout.strip() or "(no output)"
+            ).splitlines()
             headline = lines[-1].removeprefix("error: ")
             details = "".join(f"\n    {line}" for line in lines[-13:-1])
             raise SetupError(f"{service.name}: {headline}{details}")
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=self.console) as progress:
-            tasks = {s.name: progress.add_task(f"starting {s.name}", total=1) for s in self.services}
+            tasks = {
+                s.name: progress.add_task(f"starting {s.name}", total=1)
+                for s in self.services
+            }
             waiting = list(self.services)
             while waiting:
                 self._check_interrupted()
@@ -287,11 +331,17 @@ class Platform:
                         )
                     if self._is_ready(service):
                         service.ready = True
-                        progress.update(tasks[service.name], description=f"{service.name} ready", completed=1)
+                        progress.update(
+                            tasks[service.name],
+                            description=f"{service.name} ready",
+                            completed=1,
+                        )
                         waiting.remove(service)
                 if waiting and time.monotonic() > deadline:
                     names = ", ".join(s.name for s in waiting)
-                    raise SetupError(f"not ready within {self.ready_timeout:.0f}s: {names}; see .paved/logs/")
+                    raise SetupError(
+                        f"not ready within {self.ready_timeout:.0f}s: {names}; see .paved/logs/"
+                    )
                 time.sleep(0.1)
 
     def _show_table(self) -> None:
@@ -325,7 +375,9 @@ class Platform:
             return
         code = self.nats.process.returncode
         port = int(self.nats.url.rsplit(":", 1)[1])
-        self.console.print(f"[yellow]nats {processes.describe_exit(code)}; restarting it on port {port}[/]")
+        self.console.print(
+            f"[yellow]nats {processes.describe_exit(code)}; restarting it on port {port}[/]"
+        )
         # Same port, same store: services reconnect by themselves and JetStream keeps its data.
         self._start_broker(port=port)
         self._write_run()
@@ -372,8 +424,12 @@ class Platform:
         self.state.write_run(
             {
                 "pid": os.getpid(),
-                "nats": {"pid": self.nats.process.pid, "url": self.nats.url} if self.nats else None,
-                "broker_url": self.broker_url if self.nats or self.external_broker_url else None,
+                "nats": {"pid": self.nats.process.pid, "url": self.nats.url}
+                if self.nats
+                else None,
+                "broker_url": self.broker_url
+                if self.nats or self.external_broker_url
+                else None,
                 "services": {
                     s.name: {
                         "pid": s.process.pid if s.process else None,
@@ -388,7 +444,11 @@ class Platform:
         )
 
     def _stop_everything(self) -> None:
-        running = [s for s in self.services if s.process is not None and s.process.poll() is None]
+        running = [
+            s
+            for s in self.services
+            if s.process is not None and s.process.poll() is None
+        ]
         if running or self.nats:
             self.console.print("stopping...")
         for service in running:
@@ -410,4 +470,6 @@ class Platform:
 
 def default_console() -> Console:
     # Not a terminal (a log file, CI): wide enough that URLs and paths are not cut.
-    return Console(highlight=False, file=sys.stdout, width=None if sys.stdout.isatty() else 160)
+    return Console(
+        highlight=False, file=sys.stdout, width=None if sys.stdout.isatty() else 160
+    )

@@ -10,6 +10,8 @@ from pathlib import Path
 import aio_pika
 import pytest
 from paved.messaging.jetstream import jetstream_connection
+from paved.testing import BrokerProbe
+from shop import ORDERS
 
 from paved_platform.nats import EmbeddedNats, start_nats
 from paved_platform.testing import RabbitNode, running_rabbitmq
@@ -42,11 +44,16 @@ class TestBroker:
 
 def _nats(tmp_path: Path) -> Iterator[TestBroker]:
     server = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log")
+    asyncio.run(
+        BrokerProbe(server.url).declare(ORDERS)
+    )  # as the orders service, its owner, would
     port = int(server.url.rsplit(":", 1)[1])
     current = [server]
 
     def start() -> None:
-        current[0] = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log", port=port)
+        current[0] = start_nats(
+            state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log", port=port
+        )
 
     async def backlog(stream: str, consumer: str) -> tuple[int, int]:
         async with jetstream_connection(server.url) as transport:
@@ -63,7 +70,9 @@ def _rabbitmq(node: RabbitNode) -> TestBroker:
         # figures for a quorum queue lag by a few seconds.
         connection = await aio_pika.connect(node.url)
         async with connection:
-            queue = await (await connection.channel()).declare_queue(consumer, passive=True)
+            queue = await (await connection.channel()).declare_queue(
+                consumer, passive=True
+            )
             ready = queue.declaration_result.message_count
         _, unacked = (await asyncio.to_thread(node.queues)).get(consumer, (0, 0))
         return ready, unacked

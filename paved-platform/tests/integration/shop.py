@@ -13,24 +13,33 @@ from typing import TypeVar
 
 from paved import Service, ServiceSettings
 from paved.envelope import Envelope
-from paved.messaging import Event, Handling, MessagingTables, messaging_tables
-from paved.messaging.transport import DeadLetter, Outgoing, connected
+from paved.messaging import Event, Handling, MessagingTables, Stream, messaging_tables
+from paved.messaging.brokers import connected
+from paved.messaging.transport import DeadLetter, Outgoing
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 T = TypeVar("T")
 
 
-class OrderPlaced(Event, type="orders.OrderPlaced", version=1):
+# The orders service's stream, which the points service follows (the tests declare it, as orders would).
+ORDERS = Stream("ORDERS", subjects=["orders.>"])
+
+
+class OrderPlaced(Event, type="orders.OrderPlaced", version=1, subject="orders.placed"):
     order_id: str
     total_minor: int
 
 
 points_metadata = MetaData()
-points = Table("points", points_metadata, Column("order_id", String), Column("points", Integer))
+points = Table(
+    "points", points_metadata, Column("order_id", String), Column("points", Integer)
+)
 points_messaging = messaging_tables(points_metadata)
 
 
-def messaging_service(name: str, tables: MessagingTables, *, database_url: str, broker_url: str) -> Service:
+def messaging_service(
+    name: str, tables: MessagingTables, *, database_url: str, broker_url: str
+) -> Service:
     """A bare paved Service with messaging, on the given database and broker."""
     return Service(
         name=name,
@@ -40,14 +49,16 @@ def messaging_service(name: str, tables: MessagingTables, *, database_url: str, 
     )
 
 
-def points_service(*, database_url: str, broker_url: str, fail_orders: set[str] = frozenset()) -> Service:
-    service = messaging_service("points", points_messaging, database_url=database_url, broker_url=broker_url)
-    assert service.messaging
-    service.messaging.stream("ORDERS", subjects=["orders.>"])
+def points_service(
+    *, database_url: str, broker_url: str, fail_orders: set[str] = frozenset()
+) -> Service:
+    service = messaging_service(
+        "points", points_messaging, database_url=database_url, broker_url=broker_url
+    )
     consumer = service.messaging.consumer(
         "points-orders",
-        stream="ORDERS",
-        subjects=["orders.>"],
+        stream=service.messaging.follow(ORDERS.name),
+        subjects=ORDERS.subjects,
         max_deliver=3,
         backoff_seconds=(0.1, 0.2),
         ack_wait_seconds=3.0,  # so a delivery lost with a killed consumer comes back within the test
@@ -57,7 +68,11 @@ def points_service(*, database_url: str, broker_url: str, fail_orders: set[str] 
     async def award_points(handling: Handling, event: OrderPlaced) -> None:
         if event.order_id in fail_orders:
             raise RuntimeError(f"cannot award points for {event.order_id}")
-        await handling.session.execute(insert(points).values(order_id=event.order_id, points=event.total_minor // 100))
+        await handling.session.execute(
+            insert(points).values(
+                order_id=event.order_id, points=event.total_minor // 100
+            )
+        )
 
     return service
 
@@ -65,8 +80,12 @@ def points_service(*, database_url: str, broker_url: str, fail_orders: set[str] 
 async def count_points(service: Service) -> tuple[int, int]:
     """(rows, distinct orders) in the points table: equal when every effect happened once."""
     async with service.database.transaction() as session:
-        rows = (await session.execute(select(func.count()).select_from(points))).scalar_one()
-        distinct = (await session.execute(select(func.count(points.c.order_id.distinct())))).scalar_one()
+        rows = (
+            await session.execute(select(func.count()).select_from(points))
+        ).scalar_one()
+        distinct = (
+            await session.execute(select(func.count(points.c.order_id.distinct())))
+        ).scalar_one()
     return rows, distinct
 
 
@@ -86,7 +105,14 @@ async def dead_letters(url: str) -> list[DeadLetter]:
         return await transport.dead_letters()
 
 
-async def publish(url: str, subject: str, body: bytes, *, envelope: Envelope | None = None, broker_id: str | None = None) -> None:
+async def publish(
+    url: str,
+    subject: str,
+    body: bytes,
+    *,
+    envelope: Envelope | None = None,
+    broker_id: str | None = None,
+) -> None:
     """Put a message on the broker as any publisher might, bypassing an outbox.
 
     ``broker_id`` is the broker's de-duplication id (the envelope's id unless given).

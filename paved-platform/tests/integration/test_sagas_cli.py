@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from paved import Service, ServiceSettings
 from paved.envelope import Envelope
-from paved.messaging import messaging_tables
+from paved.messaging import Stream, messaging_tables
 from paved.sagas import Milestone, SagaView, saga_tables
 from paved.sagas.inspection import SagaStore
-from paved.testing import create_tables
+from paved.testing import BrokerProbe, create_tables
 from shop import eventually, publish
 from sqlalchemy import MetaData
 
@@ -30,9 +30,9 @@ watcher_sagas = saga_tables(watcher_metadata)
 def watcher(*, database_url: str, broker_url: str) -> Service:
     """A service that takes part in nothing and watches the fulfilment's events go by."""
     settings = ServiceSettings(database_url=database_url, broker_url=broker_url)
-    service = Service(name="watcher", version="0", settings=settings, messaging=watcher_messaging)
-    assert service.messaging is not None
-    service.messaging.stream("SHOP_EVENTS", subjects=["shop.events.>"])
+    service = Service(
+        name="watcher", version="0", settings=settings, messaging=watcher_messaging
+    )
     view = SagaView(
         "fulfilment",
         Milestone("order.OrderPlaced", "placed", starts=True),
@@ -43,14 +43,29 @@ def watcher(*, database_url: str, broker_url: str) -> Service:
         Milestone("warehouse.OrderDispatched", "dispatched", final=True),
     )
     view.observe(
-        service.messaging, tables=watcher_sagas, consumer="watcher-view", streams={"SHOP_EVENTS": ["shop.events.>"]}
+        service.messaging,
+        tables=watcher_sagas,
+        consumer="watcher-view",
+        streams={"SHOP_EVENTS": ["shop.events.>"]},
     )
     return service
 
 
 async def _event(broker_url: str, type_: str, order_id: str, at: datetime) -> None:
-    envelope = Envelope(type=type_, correlation_id=order_id, occurred_at=at, data={"order_id": order_id})
-    await publish(broker_url, f"shop.events.{type_}", envelope.to_bytes(), envelope=envelope)
+    envelope = Envelope(
+        type=type_, correlation_id=order_id, occurred_at=at, data={"order_id": order_id}
+    )
+    await publish(
+        broker_url, f"shop.events.{type_}", envelope.to_bytes(), envelope=envelope
+    )
+
+
+@pytest.fixture(autouse=True)
+async def shop_events(broker: EmbeddedNats) -> None:
+    """The shop's events stream, as the services that publish there declare it (the watcher follows it)."""
+    await BrokerProbe(broker.url).declare(
+        Stream("SHOP_EVENTS", subjects=["shop.events.>"])
+    )
 
 
 @pytest.fixture
@@ -60,12 +75,19 @@ async def database_url(tmp_path: Path) -> str:
     return url
 
 
-def test_paved_sagas_lists_shows_and_reports_the_stuck(database_url: str, broker: EmbeddedNats) -> None:
+def test_paved_sagas_lists_shows_and_reports_the_stuck(
+    database_url: str, broker: EmbeddedNats
+) -> None:
     """The CLI over a view's table: list, show, stuck, and a retry of a choreographed saga explains itself."""
 
     async def fill() -> None:
         async with watcher(database_url=database_url, broker_url=broker.url).running():
-            await _event(broker.url, "order.OrderPlaced", "o-9", datetime.now(UTC) - timedelta(minutes=10))
+            await _event(
+                broker.url,
+                "order.OrderPlaced",
+                "o-9",
+                datetime.now(UTC) - timedelta(minutes=10),
+            )
             async with SagaStore("watcher", database_url) as store:
 
                 async def seen() -> bool:
@@ -78,7 +100,11 @@ def test_paved_sagas_lists_shows_and_reports_the_stuck(database_url: str, broker
 
     def paved(*args: str) -> tuple[int, str]:
         done = subprocess.run(
-            [sys.executable, "-m", "paved_platform", *args], capture_output=True, text=True, timeout=60, check=False
+            [sys.executable, "-m", "paved_platform", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         return done.returncode, done.stdout + done.stderr
 

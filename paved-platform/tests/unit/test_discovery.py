@@ -15,7 +15,9 @@ from paved_platform.up import Platform
 def write(root: Path, name: str, port: int, extra: str = "") -> None:
     folder = root / "services" / name
     folder.mkdir(parents=True)
-    (folder / "service.toml").write_text(f'name = "{name}"\napp = "{name}.app:create_service"\nport = {port}\n{extra}')
+    (folder / "service.toml").write_text(
+        f'name = "{name}"\napp = "{name}.app:create_service"\nport = {port}\n{extra}'
+    )
 
 
 def prepared(tmp_path: Path) -> dict[str, dict[str, str]]:
@@ -23,27 +25,42 @@ def prepared(tmp_path: Path) -> dict[str, dict[str, str]]:
     write(tmp_path, "order", 8104, 'client_scopes = ["customers:read"]\n')
     write(tmp_path, "customer", 8103)
     platform = Platform(
-        manifests=discover(tmp_path), state=StateDir(tmp_path / ".paved"), console=Console(quiet=True), free_ports=True
+        manifests=discover(tmp_path),
+        state=StateDir(tmp_path / ".paved"),
+        console=Console(quiet=True),
+        free_ports=True,
     )
     platform._preflight()
     return {service.name: service.env for service in platform.services}
 
 
-def test_every_service_learns_the_others_urls_and_the_token_issuer(tmp_path: Path) -> None:
+def test_every_service_learns_the_others_urls_and_the_token_issuer(
+    tmp_path: Path,
+) -> None:
     """PAVED_<NAME>_URL for each service, and the issuer's JWKS, issuer and audience, go to all of them."""
     env = prepared(tmp_path)
     identity = env["identity"]["PAVED_IDENTITY_URL"]
     for service in env.values():
         assert service["PAVED_ORDER_URL"] == env["order"]["PAVED_ORDER_URL"]
         assert service["PAVED_JWKS_URL"] == f"{identity}/.well-known/jwks.json"
-        assert (service["PAVED_JWT_ISSUER"], service["PAVED_JWT_AUDIENCE"]) == (identity, "shop")
+        assert (service["PAVED_JWT_ISSUER"], service["PAVED_JWT_AUDIENCE"]) == (
+            identity,
+            "shop",
+        )
 
 
-def test_a_service_with_client_scopes_gets_credentials_the_issuer_knows(tmp_path: Path) -> None:
+def test_a_service_with_client_scopes_gets_credentials_the_issuer_knows(
+    tmp_path: Path,
+) -> None:
     """The client's id and secret reach the client, and the same secret and scopes reach the issuer; others get none."""
     env = prepared(tmp_path)
     clients = json.loads(env["identity"]["PAVED_TOKEN_CLIENTS"])
-    assert clients == {"order": {"secret": env["order"]["PAVED_CLIENT_SECRET"], "scopes": ["customers:read"]}}
+    assert clients == {
+        "order": {
+            "secret": env["order"]["PAVED_CLIENT_SECRET"],
+            "scopes": ["customers:read"],
+        }
+    }
     assert env["order"]["PAVED_CLIENT_ID"] == "order"
     assert len(env["order"]["PAVED_CLIENT_SECRET"]) >= 32
     assert "PAVED_CLIENT_SECRET" not in env["customer"]
@@ -53,7 +70,15 @@ def test_a_service_with_client_scopes_gets_credentials_the_issuer_knows(tmp_path
 def prepared_again_keeps(tmp_path: Path, secret: str) -> bool:
     """A second run of the same state keeps the secret (so a restarted identity still knows it)."""
     platform = Platform(
-        manifests=discover(tmp_path), state=StateDir(tmp_path / ".paved"), console=Console(quiet=True), free_ports=True
+        manifests=discover(tmp_path),
+        state=StateDir(tmp_path / ".paved"),
+        console=Console(quiet=True),
+        free_ports=True,
     )
     platform._preflight()
-    return next(s for s in platform.services if s.name == "order").env["PAVED_CLIENT_SECRET"] == secret
+    return (
+        next(s for s in platform.services if s.name == "order").env[
+            "PAVED_CLIENT_SECRET"
+        ]
+        == secret
+    )

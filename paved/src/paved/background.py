@@ -81,6 +81,7 @@ class _Task:
     name: str
     run: Run
     grace: float
+    last: bool
 
 
 class Background:
@@ -90,35 +91,41 @@ class Background:
         self._declared: list[_Task] = []
         self._running: dict[asyncio.Task[None], _Task] = {}
         self._stopping = asyncio.Event()
+        self._stopping_last = asyncio.Event()
 
-    def add(self, name: str, run: Run, *, grace: float) -> None:
+    def add(self, name: str, run: Run, *, grace: float, last: bool = False) -> None:
+        """Declare a task; one marked ``last`` stops after all the others have (the outbox relay: what
+        they write while they stop is still sent)."""
         if any(task.name == name for task in self._declared):
             raise ValueError(f"a background task named {name!r} is already declared")
-        self._declared.append(_Task(name, run, grace))
+        self._declared.append(_Task(name, run, grace, last))
 
     @property
     def names(self) -> list[str]:
         return [task.name for task in self._declared]
 
     def start(self) -> None:
-        self._stopping = asyncio.Event()
+        self._stopping, self._stopping_last = asyncio.Event(), asyncio.Event()
         for declared in self._declared:
-            task = asyncio.create_task(declared.run(self._stopping), name=declared.name)
+            stopping = self._stopping_last if declared.last else self._stopping
+            task = asyncio.create_task(declared.run(stopping), name=declared.name)
             task.add_done_callback(self._report_end)
             self._running[task] = declared
 
     def _report_end(self, task: asyncio.Task[None]) -> None:
         # A task must not end unnoticed while the service runs: that would stop a consumer or the relay.
-        if task.cancelled() or self._stopping.is_set():
+        if task.cancelled() or self._stopping.is_set() or self._stopping_last.is_set():
             return
         error = task.exception()
         log.error("background task ended while the service runs", task=task.get_name(), error=repr(error))
 
     async def stop(self) -> None:
         """Tell every task to stop, give each its grace to finish the work in hand, then cancel it."""
-        self._stopping.set()
         running, self._running = self._running, {}
-        await asyncio.gather(*(_stop(task, grace=declared.grace) for task, declared in running.items()))
+        for last, stopping in ((False, self._stopping), (True, self._stopping_last)):
+            stopping.set()
+            wave = [(task, declared) for task, declared in running.items() if declared.last is last]
+            await asyncio.gather(*(_stop(task, grace=declared.grace) for task, declared in wave))
 
 
 async def _stop(task: asyncio.Task[None], *, grace: float) -> None:

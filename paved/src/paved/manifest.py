@@ -57,9 +57,7 @@ def load_manifest(path: Path) -> ServiceManifest:
     try:
         return ServiceManifest.model_validate({**raw, "directory": path.parent})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"field '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"field '{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in exc.errors())
         raise ManifestError(f"{path}: {problems}") from exc
 
 
@@ -75,8 +73,7 @@ def discover(root: Path) -> list[ServiceManifest]:
             value = getattr(manifest, attribute)
             if value in seen:
                 raise ManifestError(
-                    f"{manifest.directory / MANIFEST}: {attribute} {value!r} is also used by "
-                    f"{seen[value] / MANIFEST}"
+                    f"{manifest.directory / MANIFEST}: {attribute} {value!r} is also used by {seen[value] / MANIFEST}"
                 )
             seen[value] = manifest.directory
     return manifests

@@ -51,7 +51,10 @@ async def _check_reachable(url: str) -> None:
 
 
 def migrate(service_dir: Path) -> None:
-    """Apply the service's migrations to the database in ``PAVED_DATABASE_URL``."""
+    """Apply the service's migrations to the database in ``PAVED_DATABASE_URL``; a service with no
+    ``migrations/`` folder keeps no database (``Service(database=False)``), and has nothing to migrate."""
+    if not (service_dir / "migrations").is_dir():
+        return
     url = ServiceSettings().database_url
     asyncio.run(_check_reachable(url))
     upgrade(migrations_dir=service_dir / "migrations", database_url=url)

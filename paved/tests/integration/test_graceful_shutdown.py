@@ -16,7 +16,7 @@ from paved_platform.testing import running_nats
 
 pytestmark = pytest.mark.nats
 
-SLOW_SERVICE = '''
+SLOW_SERVICE = """
 import asyncio
 from fastapi import APIRouter
 from paved import Service
@@ -32,7 +32,7 @@ def create_service() -> Service:
     service = Service(name="slow", version="0")
     service.include_router(router)
     return service
-'''
+"""
 
 
 def free_port() -> int:

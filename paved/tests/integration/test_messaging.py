@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from paved_platform.nats import EmbeddedNats
 
 from conftest import TestBroker
 from paved.envelope import Envelope

@@ -135,9 +135,18 @@ async def test_the_view_leaves_other_sagas_processes_alone_and_starts_none_for_u
             now = datetime.now(UTC)
             await session.execute(
                 insert(watcher_sagas.sagas).values(
-                    id="o-orch", saga="fulfilment-orchestrated", style="orchestrated", state="running",
-                    step="reserve", step_index=0, attempt=1, cancel_requested=False, needs_attention=False,
-                    data={}, started_at=now, updated_at=now,
+                    id="o-orch",
+                    saga="fulfilment-orchestrated",
+                    style="orchestrated",
+                    state="running",
+                    step="reserve",
+                    step_index=0,
+                    attempt=1,
+                    cancel_requested=False,
+                    needs_attention=False,
+                    data={},
+                    started_at=now,
+                    updated_at=now,
                 )
             )
         await _event(broker.url, "warehouse.StockReserved", "o-orch", now)

@@ -256,7 +256,7 @@ def test_a_reply_type_another_handler_takes_is_refused() -> None:
     saga = Saga(
         "returns", SagaStep("collect", Action(build, subject="partners.commands.release", succeeded=(Collected,)))
     )
-    with pytest.raises(SagaDefinitionError, match="test.Collected"):
+    with pytest.raises(SagaDefinitionError, match=r"test\.Collected"):
         orchestration.orchestrate(saga)
 
 

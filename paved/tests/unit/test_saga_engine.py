@@ -256,7 +256,7 @@ def test_an_answer_to_a_request_the_saga_no_longer_awaits_is_ignored() -> None:
 def test_a_reply_of_a_type_the_step_does_not_await_is_an_error() -> None:
     """A reply the action names neither as success nor as refusal fails, so the reply is retried and parked."""
     run = Run()
-    with pytest.raises(TypeError, match="test.Unrelated does not answer reserve"):
+    with pytest.raises(TypeError, match=r"test\.Unrelated does not answer reserve"):
         run.reply(Unrelated())
 
 

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, Protocol, TypeVar
 
+import structlog
 from sqlalchemy import Table, bindparam, delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -23,6 +24,8 @@ from paved.envelope import Asker, Cause, Envelope
 from paved.messaging.contracts import Event, Message, Reply
 from paved.messaging.transport import Outgoing, Transport
 from paved.times import utc_now
+
+log = structlog.get_logger(logger_name="paved.outbox")
 
 _WAKES = "paved.outbox.wakes"
 
@@ -133,7 +136,8 @@ class Outbox:
             return int((await session.execute(select(func.count()).select_from(self.table))).scalar_one())
 
     def relay(self, transport: Transport) -> Run:
-        """The background task that sends committed messages: woken by commits, polling slowly when idle.
+        """The background task that sends committed messages: woken by commits, polling slowly when idle,
+        and sending what is left once more when told to stop (the service stops it after its other tasks).
 
         The poller retries a failed round (the broker or database away) with backoff.
         """
@@ -142,7 +146,17 @@ class Outbox:
             sent = await self.relay_batch(transport)
             return 0 if sent == self.batch_size else None  # a full batch: more may be waiting
 
-        return poller(send_batch, every=self.idle_poll_seconds, wake=self._written, linger=self.linger_seconds)
+        poll = poller(send_batch, every=self.idle_poll_seconds, wake=self._written, linger=self.linger_seconds)
+
+        async def run(stopping: asyncio.Event) -> None:
+            await poll(stopping)
+            try:
+                while await self.relay_batch(transport) == self.batch_size:
+                    pass
+            except Exception as exc:  # noqa: BLE001 - what is not sent now is sent after the next start
+                log.warning("outbox not emptied at stop; sent after restart", error=f"{type(exc).__name__}: {exc}")
+
+        return run
 
     async def relay_batch(self, transport: Transport) -> int:
         """Publish the oldest unsent messages, await the broker's acks, delete them; returns how many.

@@ -174,4 +174,3 @@ class Requests:
     async def time_out_due_step(self) -> None:
         """One round of the deadlines' poll (``paved.background.poller``)."""
         await self.time_out_due()
-

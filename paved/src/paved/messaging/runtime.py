@@ -99,7 +99,7 @@ class Messaging:
 
     def run_on(self, background: Background, transport: Transport) -> None:
         """Add the relay, the request deadlines and every consumer to the service's background tasks."""
-        background.add("paved-outbox-relay", self.outbox.relay(transport), grace=5.0)
+        background.add("paved-outbox-relay", self.outbox.relay(transport), grace=5.0, last=True)
         if self.requests is not None:
             deadlines = poller(self.requests.time_out_due_step, every=0.2)
             background.add("paved-request-deadlines", deadlines, grace=5.0)
