@@ -7,6 +7,9 @@ import copy
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from order.domain import CardNumber, CatalogItem, DeliveryAddress, FulfilmentStyle, Money, OrderNotFoundError
 from order.facts import Fact
@@ -21,6 +24,8 @@ CATALOG = {
     "ALB-00002": CatalogItem("ALB-00002", "Kind of Blue", "Miles Davis", Money(999, "GBP")),
 }
 VISA = CardNumber("4242424242424242")
+# Where the code under test passes a session on to the stores: the fakes' stores need none.
+NO_SESSION = cast(AsyncSession, None)
 
 
 class Clock:

@@ -7,11 +7,11 @@ import itertools
 import pytest
 
 from order import partners
-from order.choreography import follow
+from order.choreography.following import follow
 from order.domain import FulfilmentStyle, OrderRequest, RequestedLine
 from order.facts import FulfilmentRequested, OrderCancelled, OrderDispatched, OrderPlaced, OrderRejected
 from order.lifecycle import Order, OrderStatus
-from order.orders import Orders
+from order.use_cases import Orders
 
 from .examples import AT, order_in
 from .fakes import VISA, Clock, FakeCatalog, FakeCustomers, FakeUnitOfWork, keyed_hash
