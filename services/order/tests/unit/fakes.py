@@ -55,8 +55,8 @@ class FakeOrders:
         key = (order.customer_id, order.placement.idempotency_key)
         if any((row.customer_id, row.placement.idempotency_key) == key for row in self.rows.values()):
             return False
+        self._append(order)  # as the database's: what is stored is no longer new
         self.rows[order.id] = copy.deepcopy(order)
-        self._append(order)
         return True
 
     async def get(self, order_id: str, *, for_update: bool = False) -> Order:
@@ -139,6 +139,10 @@ class FakeUnitOfWork:
 
     def __init__(self) -> None:
         self.store = FakeStore()
+
+    def store_in(self, session: AsyncSession) -> FakeStore:
+        """The store in the transaction paved opened for a saga's change or a partner's event."""
+        return self.store
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[FakeStore]:

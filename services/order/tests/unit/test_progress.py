@@ -12,7 +12,7 @@ from order.fulfilment import Progress
 from order.lifecycle import Order, OrderStatus
 
 from .examples import AT, order_in
-from .fakes import NO_SESSION, VISA, Clock, FakeStore
+from .fakes import NO_SESSION, VISA, Clock, FakeUnitOfWork
 
 
 def change(
@@ -93,21 +93,14 @@ def test_compensations_and_a_call_for_a_person_are_written_in_the_history() -> N
     ]
 
 
-class Stores:
-    def __init__(self, store: FakeStore) -> None:
-        self.store = store
-
-    def store_in(self, session: object) -> FakeStore:
-        return self.store
-
-
 async def test_progress_saves_the_order_publishes_its_facts_and_forgets_the_card_once_payment_answered() -> None:
     """In the saga's transaction: the order saved, its facts announced, its card kept only while payment may be asked."""
-    store = FakeStore()
+    uow = FakeUnitOfWork()
+    store = uow.store
     order = order_in(OrderStatus.STOCK_RESERVED)
     await store.orders.add(order)
     await store.cards.keep(order.id, VISA)
-    progress = Progress(stores=Stores(store), clock=Clock())
+    progress = Progress(stores=uow, clock=Clock())
     await progress(
         NO_SESSION,
         change(Step.RESERVE_STOCK, ChangeKind.ACTION, Outcome.SUCCEEDED, partners.StockReserved(order_id="ord-1")),
