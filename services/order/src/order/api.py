@@ -9,8 +9,8 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
-from paved import CurrentPrincipal, Problem
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from paved import CurrentPrincipal, Problem, Provided
 
 from order.contract import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -27,8 +27,8 @@ from order.contract import (
 from order.domain import CardNumber, FulfilmentStyle, OrderRequest, RequestedLine
 from order.domain import Money as DomainMoney
 from order.lifecycle import HistoryEntry, Order
-from order.orders import Orders, Reader
 from order.ports import OrderCursor
+from order.use_cases import Orders, Reader
 
 CUSTOMER_SCOPE = "customer"
 ADMIN_SCOPE = "admin"
@@ -40,11 +40,7 @@ IDEMPOTENCY_KEY_FIELD = "header.Idempotency-Key"
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
-async def _orders(request: Request) -> Orders:
-    return request.app.state.orders  # type: ignore[no-any-return]
-
-
-CurrentOrders = Annotated[Orders, Depends(_orders)]
+CurrentOrders = Annotated[Orders, Provided(Orders)]
 
 
 def _forbidden(detail: str) -> Problem:

@@ -1,20 +1,20 @@
-"""order's composition root: builds its paved Service and wires its store, lookups, saga, API and errors."""
+"""order's composition root: builds its paved Service and wires its store, clients, saga, choreography, API and errors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from paved import Problem, Service
+from paved import Clock, Problem, Service, utc_now
 from paved.context import new_id
 from paved.sagas import Orchestration, SagaNotCancellableError
 
-from order import __version__, api, tables
+from order import __version__, api, contract, tables
 from order.cards import CardVault
-from order.contract import EVENTS_STREAM, EVENTS_SUBJECTS
+from order.choreography import handlers as choreography
+from order.clients import CatalogOverHttp, CustomersOverHttp
 from order.domain import (
     DeliveryAddressNotFoundError,
     IdempotencyKeyReusedError,
@@ -22,14 +22,12 @@ from order.domain import (
     InvalidOrderError,
     OrderNotFoundError,
 )
-from order.lifecycle import OrderNotCancellableError
-from order.lookups import CatalogOverHttp, CustomersOverHttp
-from order.orders import Orders
-from order.ports import UpstreamUnavailableError
-from order.choreography import Choreography
 from order.fulfilment import Deadlines, Progress, fulfilment_saga
+from order.lifecycle import OrderNotCancellableError
+from order.ports import UpstreamUnavailableError
 from order.settings import OrderSettings
-from order.transactions import DatabaseUnitOfWork
+from order.store import DatabaseUnitOfWork
+from order.use_cases import Orders
 
 
 def _field_of(error: InvalidOrderError) -> str:
@@ -47,15 +45,6 @@ async def _invalid_order(request: Request, exc: Exception) -> JSONResponse:
     return Problem(
         422, "Order is not valid", f"{field}: {exc}", errors=[{"field": field, "message": str(exc)}]
     ).response(request)
-
-
-Clock = Callable[[], datetime]
-"""What time it is, timezone-aware UTC; tests pass one of their own."""
-
-
-def utc_now() -> datetime:
-    """The system's time, in UTC."""
-    return datetime.now(UTC)
 
 
 def new_order_id() -> str:
@@ -79,20 +68,19 @@ def create_service(
     """
     settings = settings if settings is not None else OrderSettings()
     service = Service(name="order", version=__version__, settings=settings, messaging=tables.messaging)
-    assert service.messaging is not None
-    service.messaging.stream(EVENTS_STREAM, subjects=[EVENTS_SUBJECTS])
-    requests = service.messaging.send_commands(service="order")
+    service.messaging.own(contract.EVENTS)
+    requests = service.messaging.send_commands()
     vault = CardVault(settings.card_key)
     uow = DatabaseUnitOfWork(service.database, vault=vault, outbox=service.messaging.outbox)
     saga = fulfilment_saga(
-        vault=vault,
+        stores=uow,
         deadlines=Deadlines(command=settings.command_deadline, payment=settings.payment_deadline),
         max_attempts=settings.order_max_attempts,
     )
     orchestration = Orchestration(tables=tables.sagas, requests=requests, database=service.database)
     uow.fulfilment = orchestration.orchestrate(saga, on_change=Progress(stores=uow, clock=clock))
-    service.messaging.keep_running("order-fulfilment-wake-ups", orchestration.watch)
-    Choreography(stores=uow, clock=clock).take_part(service.messaging, tables=tables.sagas)
+    service.background("order-fulfilment-wake-ups", orchestration.wake_ups())
+    choreography.register(service.messaging, stores=uow, clock=clock, tables=tables.sagas)
     timeout = settings.order_lookup_timeout_seconds
     catalog = CatalogOverHttp(settings.catalog_url, timeout=timeout, transport=catalog_transport)
     customers = CustomersOverHttp(
@@ -103,7 +91,7 @@ def create_service(
     )
     service.on_stop(catalog.aclose)
     service.on_stop(customers.aclose)
-    service.app.state.orders = Orders(
+    orders = Orders(
         uow=uow,
         catalog=catalog,
         customers=customers,
@@ -112,6 +100,7 @@ def create_service(
         fulfilment=settings.order_fulfilment,
         new_order_id=order_ids,
     )
+    service.provide(Orders, orders)
     service.include_router(api.router)
     service.app.add_exception_handler(InvalidOrderError, _invalid_order)
     service.map_error(IdempotencyKeyReusedError, status=422, title="Idempotency-Key reused for another request")

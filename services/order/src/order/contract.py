@@ -1,7 +1,8 @@
 """What order promises the storefront and other services: its HTTP models and the events it publishes.
 
-Events go to the stream ORDER_EVENTS, on ``order.events.<kind>``: OrderPlaced, OrderDispatched,
-OrderRejected (with a reason code) and OrderCancelled, each with the customer, the order and its total.
+Events go to order's stream ORDER_EVENTS (``EVENTS``), on ``order.events.<kebab-name>``: OrderPlaced,
+FulfilmentRequested (choreographed orders), OrderDispatched, OrderRejected (with a reason code) and
+OrderCancelled, each with the customer, the order and its total.
 The commands order sends and the replies it takes belong to the warehouse's, payment's and loyalty's
 contracts; order's copies of them are in ``order.partners``.
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from paved.messaging import Event
+from paved.messaging import Event, Stream
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from order.domain import MAX_LINES, MAX_QUANTITY, passes_luhn
@@ -141,13 +142,9 @@ class OrderHistory(BaseModel):
 
 # -- events ---------------------------------------------------------------------------------------
 
-EVENTS_STREAM = "ORDER_EVENTS"
-EVENTS_SUBJECTS = "order.events.>"
-ORDER_PLACED_SUBJECT = "order.events.order-placed"
-ORDER_DISPATCHED_SUBJECT = "order.events.order-dispatched"
-ORDER_REJECTED_SUBJECT = "order.events.order-rejected"
-ORDER_CANCELLED_SUBJECT = "order.events.order-cancelled"
-FULFILMENT_REQUESTED_SUBJECT = "order.events.fulfilment-requested"
+# order's stream: each event goes on ``order.events.<kebab-name>``, derived from its type
+# (``order.OrderPlaced`` on ``order.events.order-placed``; tests/unit/test_contract.py pins every one).
+EVENTS = Stream("ORDER_EVENTS", subjects=["order.events.>"])
 
 # "stock_lapsed" is no longer given (a lapsed hold after payment is retried forward, then a person
 # decides), but stays: consumers may still read events that carry it.

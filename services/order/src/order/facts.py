@@ -1,6 +1,6 @@
 """What the rest of the shop is told about an order: its facts, published as order's events (``contract``).
 
-Pure Python: ``order.messages`` turns each into its contract event.
+Pure Python: ``order.announcements`` turns each into its contract event.
 """
 
 from __future__ import annotations

@@ -13,24 +13,22 @@ facts follow the saga in the saga's own transaction. docs/order.md tells the who
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
+from paved import Clock
 from paved.messaging import Command
-from paved.sagas import Action, Saga, SagaChange, SagaStep, StepContext
+from paved.sagas import Action, ChangeKind, Outcome, Saga, SagaChange, SagaStep, StepContext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order import partners
-from order.cards import CardVault
 from order.domain import Step
 from order.facts import RejectionReason
 from order.lifecycle import Order
-from order.orders import announce
 from order.ports import Store
-from order.store import CardTable
+from order.use_cases import announce
 
 log = structlog.get_logger(logger_name="order.fulfilment")
 
@@ -60,7 +58,20 @@ def saga_data(order: Order) -> dict[str, Any]:
     }
 
 
-def fulfilment_saga(*, vault: CardVault, deadlines: Deadlines, max_attempts: int) -> Saga:
+class OpensStores(Protocol):
+    def store_in(self, session: AsyncSession) -> Store:
+        """order's store in the transaction paved opened for the saga's change (or a partner's event)."""
+        ...
+
+
+def _subject(command: type[Command]) -> str:
+    # Every command knows its subject (paved derives it from the type); the saga's Action wants it said.
+    subject = command.message_subject
+    assert subject is not None, f"{command.message_type} has no subject"
+    return subject
+
+
+def fulfilment_saga(*, stores: OpensStores, deadlines: Deadlines, max_attempts: int) -> Saga:
     """The steps, their compensations, and how often each may be asked before the saga gives up on it."""
 
     async def reserve(context: StepContext) -> Command:
@@ -72,7 +83,7 @@ def fulfilment_saga(*, vault: CardVault, deadlines: Deadlines, max_attempts: int
 
     async def take_payment(context: StepContext) -> Command:
         # The card is read in the transaction that sends the command, and never kept in the saga's data.
-        card = await CardTable(context.session, vault).card_of(context.saga_id)
+        card = await stores.store_in(context.session).cards.card_of(context.saga_id)
         if card is None:
             raise CardMissingError(f"order {context.saga_id} is to be paid but its card is no longer kept")
         total = context.data["total"]
@@ -101,14 +112,14 @@ def fulfilment_saga(*, vault: CardVault, deadlines: Deadlines, max_attempts: int
             Step.RESERVE_STOCK,
             Action(
                 reserve,
-                partners.RESERVE_STOCK_SUBJECT,
+                _subject(partners.ReserveStock),
                 succeeded=(partners.StockReserved,),
                 failed=(partners.OutOfStock,),
                 deadline=command,
             ),
             compensation=Action(
                 release,
-                partners.RELEASE_STOCK_SUBJECT,
+                _subject(partners.ReleaseStock),
                 succeeded=(partners.StockReleased, partners.ReservationNotFound),
                 deadline=command,
             ),
@@ -119,14 +130,14 @@ def fulfilment_saga(*, vault: CardVault, deadlines: Deadlines, max_attempts: int
             Step.TAKE_PAYMENT,
             Action(
                 take_payment,
-                partners.TAKE_PAYMENT_SUBJECT,
+                _subject(partners.TakePayment),
                 succeeded=(partners.PaymentTaken,),
                 failed=(partners.PaymentDeclined, partners.PaymentFailed),
                 deadline=payment,
             ),
             compensation=Action(
                 refund,
-                partners.REFUND_PAYMENT_SUBJECT,
+                _subject(partners.RefundPayment),
                 succeeded=(partners.PaymentRefunded, partners.NothingToRefund),
                 deadline=payment,
             ),
@@ -136,14 +147,14 @@ def fulfilment_saga(*, vault: CardVault, deadlines: Deadlines, max_attempts: int
         ),
         SagaStep(
             Step.AWARD_POINTS,
-            Action(award, partners.AWARD_POINTS_SUBJECT, succeeded=(partners.PointsAwarded,), deadline=command),
+            Action(award, _subject(partners.AwardPoints), succeeded=(partners.PointsAwarded,), deadline=command),
             attempts=max_attempts,
         ),
         SagaStep(
             Step.DISPATCH_ORDER,
             Action(
                 dispatch,
-                partners.DISPATCH_ORDER_SUBJECT,
+                _subject(partners.DispatchOrder),
                 succeeded=(partners.OrderDispatched,),
                 # The reservation lapsed before dispatch: retried forward, then a person decides.
                 failed=(partners.StockReleased,),
@@ -154,12 +165,6 @@ def fulfilment_saga(*, vault: CardVault, deadlines: Deadlines, max_attempts: int
     )
 
 
-class OpensStores(Protocol):
-    def store_in(self, session: AsyncSession) -> Store:
-        """order's store in the transaction paved opened for the saga's change."""
-        ...
-
-
 def describe_shortages(reply: partners.OutOfStock | partners.ReservationRefused) -> str:
     return ", ".join(f"{s.sku} (asked {s.requested}, {s.available} available)" for s in reply.shortages)
 
@@ -167,7 +172,7 @@ def describe_shortages(reply: partners.OutOfStock | partners.ReservationRefused)
 class Progress:
     """Tells each order what its saga did, in the saga's transaction: status, history, facts, and the card."""
 
-    def __init__(self, *, stores: OpensStores, clock: Callable[[], datetime]) -> None:
+    def __init__(self, *, stores: OpensStores, clock: Clock) -> None:
         self.stores = stores
         self.clock = clock
 
@@ -188,31 +193,31 @@ class Progress:
         step = Step(change.step)
         reply = change.reply
         match change.kind, change.outcome, reply:
-            case "action", "succeeded", partners.StockReserved():
-                order.stock_reserved(at=at)
-            case "action", "succeeded", partners.PaymentTaken():
-                order.payment_taken(at=at)
-            case "action", "succeeded", partners.PointsAwarded(points=points):
-                order.points_awarded(points, at=at)
-            case "action", "succeeded", partners.OrderDispatched():
-                order.dispatched(at=at)
-            case "action", "failed", partners.OutOfStock():
-                order.out_of_stock(describe_shortages(reply), at=at)
-            case "action", "failed", partners.PaymentDeclined(decline_code=code):
-                order.payment_refused(RejectionReason.PAYMENT_DECLINED, f"the card was declined ({code})", at=at)
-            case "action", "failed", partners.PaymentFailed(reason=reason):
-                order.payment_refused(RejectionReason.PAYMENT_FAILED, f"the payment failed ({reason})", at=at)
-            case "action", "failed", partners.StockReleased(reason=reason):
-                order.delayed(step, f"the warehouse no longer holds the stock ({reason})", at=at)
-            case "action", "timed_out", _:
-                order.unanswered(step, change.detail or "no answer", at=at)
-            case "compensation", "succeeded", partners.NothingToRefund(reason=reason):
-                order.undone(step, f"nothing to refund ({reason})", at=at)
-            case "compensation", "succeeded", _:
-                order.undone(step, None, at=at)
-            case "compensation", "failed", _:
-                order.delayed(step, f"undoing it was refused ({change.detail})", at=at)
-            case "saga", "needs_attention", _:
-                order.needs_attention(change.detail, at=at)
+            case ChangeKind.ACTION, Outcome.SUCCEEDED, partners.StockReserved():
+                order.reserve(at=at)
+            case ChangeKind.ACTION, Outcome.SUCCEEDED, partners.PaymentTaken():
+                order.pay(at=at)
+            case ChangeKind.ACTION, Outcome.SUCCEEDED, partners.PointsAwarded(points=points):
+                order.award_points(points, at=at)
+            case ChangeKind.ACTION, Outcome.SUCCEEDED, partners.OrderDispatched():
+                order.dispatch(at=at)
+            case ChangeKind.ACTION, Outcome.FAILED, partners.OutOfStock():
+                order.reject_for_shortage(describe_shortages(reply), at=at)
+            case ChangeKind.ACTION, Outcome.FAILED, partners.PaymentDeclined(decline_code=code):
+                order.reject_for_payment(RejectionReason.PAYMENT_DECLINED, f"the card was declined ({code})", at=at)
+            case ChangeKind.ACTION, Outcome.FAILED, partners.PaymentFailed(reason=reason):
+                order.reject_for_payment(RejectionReason.PAYMENT_FAILED, f"the payment failed ({reason})", at=at)
+            case ChangeKind.ACTION, Outcome.FAILED, partners.StockReleased(reason=reason):
+                order.note_retry(step, f"the warehouse no longer holds the stock ({reason})", at=at)
+            case ChangeKind.ACTION, Outcome.TIMED_OUT, _:
+                order.reject_for_silence(step, change.detail or "no answer", at=at)
+            case ChangeKind.COMPENSATION, Outcome.SUCCEEDED, partners.NothingToRefund(reason=reason):
+                order.note_undone(step, f"nothing to refund ({reason})", at=at)
+            case ChangeKind.COMPENSATION, Outcome.SUCCEEDED, _:
+                order.note_undone(step, None, at=at)
+            case ChangeKind.COMPENSATION, Outcome.FAILED, _:
+                order.note_retry(step, f"undoing it was refused ({change.detail})", at=at)
+            case ChangeKind.SAGA, Outcome.NEEDS_ATTENTION, _:
+                order.ask_for_attention(change.detail, at=at)
             case _:
                 log.debug("saga change with nothing to tell the order", order_id=order.id, change=change.outcome)

@@ -5,9 +5,11 @@
       ▼            ▼
     rejected / cancelled
 
-Each method is named after what happened (a partner's answer or silence, told by the fulfilment saga;
-the customer's cancellation). It checks the rule, moves the status, and records a history entry and
-the facts the shop is told. Which command comes next, and what is undone when, is the saga's
+Each method is named after the business action it takes (``reserve``, ``pay``, ``dispatch``,
+``reject_for_shortage``, ``cancel``...), on a partner's answer or silence told by the fulfilment saga or the
+choreography, or at the customer's request. It checks the rule, moves the status, and records a history
+entry and the facts the shop is told (``dispatch`` records ``OrderDispatched``); an action the order's
+status no longer allows (a repeated or overtaken answer) changes nothing. Which command comes next, and what is undone when, is the saga's
 (``order.fulfilment``, run by paved's orchestrator): the order only keeps its own story straight."""
 
 from __future__ import annotations
@@ -149,62 +151,62 @@ class Order:
         """Whether payment may still be asked for, so the card must be kept until it is answered."""
         return self.status in (OrderStatus.PLACED, OrderStatus.STOCK_RESERVED)
 
-    # -- what the fulfilment saga tells (order.fulfilment) ---------------------------------------------
+    # -- on what the fulfilment tells (order.fulfilment, order.choreography) ---------------------------
 
-    def stock_reserved(self, *, at: datetime) -> None:
-        """The warehouse holds the order's stock: payment is next."""
+    def reserve(self, *, at: datetime) -> None:
+        """Record that the warehouse holds the order's stock: payment is next."""
         if self.status is OrderStatus.PLACED:
             self._move(OrderStatus.STOCK_RESERVED, "stock_reserved", None, at)
         elif self.status in LET_GO:
             # Cancelled while the reservation was under way: the saga releases it.
             self._note("stock_reserved_after_end", "the stock is released again", at)
 
-    def out_of_stock(self, shortages: str, *, at: datetime) -> None:
-        """The warehouse could not hold every line: the order is rejected."""
+    def reject_for_shortage(self, shortages: str, *, at: datetime) -> None:
+        """Reject the order: the warehouse could not hold every line."""
         if self.status is OrderStatus.PLACED:
             self._reject(RejectionReason.OUT_OF_STOCK, f"not enough stock: {shortages}", at)
 
-    def payment_taken(self, *, at: datetime) -> None:
-        """Payment charged the card: points and dispatch are next."""
+    def pay(self, *, at: datetime) -> None:
+        """Record that payment charged the card: points and dispatch are next."""
         if self.status is OrderStatus.STOCK_RESERVED:
             self._move(OrderStatus.PAID, "payment_taken", None, at)
         elif self.status in LET_GO:
             # Cancelled while payment was under way: the saga refunds it.
             self._note("payment_taken_after_end", "the payment is refunded", at)
 
-    def payment_refused(self, reason: RejectionReason, detail: str, *, at: datetime) -> None:
-        """Payment was declined by the card's bank, or failed at the provider."""
+    def reject_for_payment(self, reason: RejectionReason, detail: str, *, at: datetime) -> None:
+        """Reject the order: payment was declined by the card's bank, or failed at the provider."""
         if self.status is OrderStatus.STOCK_RESERVED:
             self._reject(reason, detail, at)
 
-    def unanswered(self, step: Step, detail: str, *, at: datetime) -> None:
-        """A partner stayed silent through every attempt before payment: the order cannot go on."""
+    def reject_for_silence(self, step: Step, detail: str, *, at: datetime) -> None:
+        """Reject the order: a partner stayed silent through every attempt before payment."""
         if step is Step.RESERVE_STOCK and self.status is OrderStatus.PLACED:
             self._reject(RejectionReason.WAREHOUSE_UNAVAILABLE, f"the warehouse did not answer ({detail})", at)
         elif step is Step.TAKE_PAYMENT and self.status is OrderStatus.STOCK_RESERVED:
             self._reject(RejectionReason.PAYMENT_UNAVAILABLE, f"payment did not answer ({detail})", at)
 
-    def points_awarded(self, points: int, *, at: datetime) -> None:
-        """Loyalty awarded the customer ``points`` for the order."""
+    def award_points(self, points: int, *, at: datetime) -> None:
+        """Record the ``points`` loyalty awarded the customer for the order."""
         self.points = points
         self._note("points_awarded", f"{points} points", at)
 
-    def dispatched(self, *, at: datetime) -> None:
-        """The parcel left the warehouse."""
+    def dispatch(self, *, at: datetime) -> None:
+        """Record that the parcel left the warehouse, and announce it."""
         if self.status is OrderStatus.PAID:
             self._move(OrderStatus.DISPATCHED, "dispatched", None, at)
             self.facts.append(OrderDispatched(self.id, self.customer_id, self.total, at))
 
-    def undone(self, step: Step, detail: str | None, *, at: datetime) -> None:
-        """A compensation is done: the stock is back, or the money (or there was nothing to give back)."""
+    def note_undone(self, step: Step, detail: str | None, *, at: datetime) -> None:
+        """Note that a compensation is done: the stock is back, or the money (or there was nothing to give back)."""
         self._note(UNDONE[step], detail, at)
 
-    def delayed(self, step: Step, detail: str | None, *, at: datetime) -> None:
-        """A step is being tried again after a refusal or a silence."""
+    def note_retry(self, step: Step, detail: str | None, *, at: datetime) -> None:
+        """Note that a step is being tried again after a refusal or a silence."""
         self._note(f"{step}_retried", detail, at)
 
-    def needs_attention(self, reason: str | None, *, at: datetime) -> None:
-        """The saga gave up retrying: money or goods may be where they should not be, and a person must look."""
+    def ask_for_attention(self, reason: str | None, *, at: datetime) -> None:
+        """Ask a person to look: the saga gave up retrying, and money or goods may be where they should not be."""
         self._note("needs_attention", reason, at)
 
     # -- the customer ------------------------------------------------------------------------------

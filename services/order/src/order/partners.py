@@ -1,18 +1,21 @@
-"""order's copies of the messages it exchanges with the warehouse, payment and loyalty.
+"""order's copies of the messages it exchanges with the warehouse, payment and loyalty, and the streams
+of theirs it follows.
 
 They belong to those services' contracts (``services/<name>/src/<name>/contract.py``): the type names,
-versions, subjects and the fields of the commands are theirs, copied here, never imported. A command
-order sends has every field its owner requires. A reply is read tolerantly: only the fields order uses
-are declared and the rest are ignored, so that a compatible change of the owner's (a new field) does not
-make order park its replies. The same models read the partners' events that a choreographed order
-follows (``order.choreography``): an event and the reply of the same name are the same message.
+versions and fields of the commands are theirs, copied here, never imported; each message's subject is
+derived from its type as the owner's is (``warehouse.commands.reserve-stock``,
+``warehouse.events.stock-reserved``; ``tests/unit/test_contract.py`` pins them). A command order sends
+has every field its owner requires. A reply is read tolerantly: only the fields order uses are declared
+and the rest are ignored, so that a compatible change of the owner's (a new field) does not make order
+park its replies. The same models read the partners' events that a choreographed order follows
+(``order.choreography``): an event and the reply of the same name are the same message.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from paved.messaging import Command, Reply
+from paved.messaging import Command, Event, Reply
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 # -- shared shapes --------------------------------------------------------------------------------
@@ -35,11 +38,19 @@ class Answer(Reply):
     order_id: str
 
 
-# -- warehouse (services/warehouse/src/warehouse/contract.py) -------------------------------------
+class Told(Event, Answer):
+    """A partner's answer that it also publishes as an event on its own stream (choreographed orders read those)."""
 
-RESERVE_STOCK_SUBJECT = "warehouse.commands.reserve-stock"
-RELEASE_STOCK_SUBJECT = "warehouse.commands.release-stock"
-DISPATCH_ORDER_SUBJECT = "warehouse.commands.dispatch-order"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+# The partners' event streams, declared by their owners; order follows them (``order.choreography``).
+WAREHOUSE_EVENTS = "WAREHOUSE_EVENTS"
+PAYMENT_EVENTS = "PAYMENT_EVENTS"
+LOYALTY_EVENTS = "LOYALTY_EVENTS"
+
+
+# -- warehouse (services/warehouse/src/warehouse/contract.py) -------------------------------------
 
 
 class StockLine(BaseModel):
@@ -64,15 +75,15 @@ class DispatchOrder(Command, type="warehouse.DispatchOrder", version=1):
     order_id: str
 
 
-class StockReserved(Answer, type="warehouse.StockReserved", version=1):
+class StockReserved(Told, type="warehouse.StockReserved", version=1):
     pass
 
 
-class StockReleased(Answer, type="warehouse.StockReleased", version=1):
+class StockReleased(Told, type="warehouse.StockReleased", version=1):
     reason: str = Field(description="released | expired")
 
 
-class OrderDispatched(Answer, type="warehouse.OrderDispatched", version=1):
+class OrderDispatched(Told, type="warehouse.OrderDispatched", version=1):
     pass
 
 
@@ -92,16 +103,13 @@ class ReservationNotFound(Answer, type="warehouse.ReservationNotFound", version=
     pass
 
 
-class ReservationRefused(Answer, type="warehouse.ReservationRefused", version=1):
+class ReservationRefused(Told, type="warehouse.ReservationRefused", version=1):
     """An event (choreographed orders): the warehouse could not hold every line."""
 
     shortages: tuple[Shortage, ...]
 
 
 # -- payment (services/payment/src/payment/contract.py) -------------------------------------------
-
-TAKE_PAYMENT_SUBJECT = "payment.commands.take-payment"
-REFUND_PAYMENT_SUBJECT = "payment.commands.refund-payment"
 
 
 class TakePayment(Command, type="payment.TakePayment", version=1):
@@ -112,9 +120,6 @@ class TakePayment(Command, type="payment.TakePayment", version=1):
     amount_minor: int = Field(strict=True, gt=0)
     currency: str
     card_number: str = Field(repr=False)
-
-
-KEEP_CARD_SUBJECT = "payment.commands.keep-card"
 
 
 class KeepCard(Command, type="payment.KeepCard", version=1):
@@ -133,19 +138,19 @@ class RefundPayment(Command, type="payment.RefundPayment", version=1):
     order_id: str
 
 
-class PaymentTaken(Answer, type="payment.PaymentTaken", version=1):
+class PaymentTaken(Told, type="payment.PaymentTaken", version=1):
     pass
 
 
-class PaymentDeclined(Answer, type="payment.PaymentDeclined", version=1):
+class PaymentDeclined(Told, type="payment.PaymentDeclined", version=1):
     decline_code: str
 
 
-class PaymentFailed(Answer, type="payment.PaymentFailed", version=1):
+class PaymentFailed(Told, type="payment.PaymentFailed", version=1):
     reason: str
 
 
-class PaymentRefunded(Answer, type="payment.PaymentRefunded", version=1):
+class PaymentRefunded(Told, type="payment.PaymentRefunded", version=1):
     pass
 
 
@@ -156,9 +161,6 @@ class NothingToRefund(Answer, type="payment.NothingToRefund", version=1):
 
 
 # -- loyalty (services/loyalty/src/loyalty/contract.py) -------------------------------------------
-
-AWARD_POINTS_SUBJECT = "loyalty.commands.award-points"
-REVOKE_POINTS_SUBJECT = "loyalty.commands.revoke-points"
 
 
 class AwardPoints(Command, type="loyalty.AwardPoints", version=1):
@@ -176,9 +178,9 @@ class RevokePoints(Command, type="loyalty.RevokePoints", version=1):
     customer_id: str
 
 
-class PointsAwarded(Answer, type="loyalty.PointsAwarded", version=1):
+class PointsAwarded(Told, type="loyalty.PointsAwarded", version=1):
     points: int
 
 
-class PointsRevoked(Answer, type="loyalty.PointsRevoked", version=1):
+class PointsRevoked(Told, type="loyalty.PointsRevoked", version=1):
     pass

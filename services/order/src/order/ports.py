@@ -1,7 +1,7 @@
 """What order's use cases need from outside, as small Protocols.
 
-``lookups.py`` implements the catalog and customer ports over HTTP, ``store.py`` and ``messages.py``
-the store over the database and the broker; the unit tests implement them in memory
+``clients.py`` implements the catalog and customer ports over HTTP, ``store.py`` the store and its unit
+of work over the database and the outbox; the unit tests implement them in memory
 (``tests/unit/fakes.py``).
 """
 

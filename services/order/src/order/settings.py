@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from paved import ServiceSettings
+from pydantic import Field, SecretStr, model_validator
 
 from order.domain import FulfilmentStyle
-from pydantic import Field, SecretStr, model_validator
 
 # Development only: refused in every other environment, where PAVED_ORDER_CARD_KEY must be set.
 DEVELOPMENT_CARD_KEY = "ZGV2ZWxvcG1lbnQtb25seS1vcmRlci1jYXJkLWtleSE="

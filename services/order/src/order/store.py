@@ -1,21 +1,33 @@
-"""order's repositories: they map its tables (``order.tables``) onto its domain. Nobody else reads them."""
+"""order's store: repositories that map its tables (``order.tables``) onto its domain, and the unit of work
+that gives the use cases its repositories, facts and fulfilment over one transaction. Nobody else reads
+the tables.
+
+HTTP use cases open their transactions through ``DatabaseUnitOfWork``; a saga's change, or a partner's
+event, comes with the transaction paved opened for it (``store_in(session)``), which also records the
+saga's progress or the event's handling.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
+from paved import Database, utc_now
+from paved.messaging import Announcer, MessageWriter
+from paved.sagas import Orchestrator
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from order import announcements, partners
 from order.cards import CardVault
 from order.domain import CardNumber, DeliveryAddress, FulfilmentStyle, Money, OrderLine, OrderNotFoundError, Placement
+from order.facts import Fact
+from order.fulfilment import saga_data
 from order.lifecycle import HistoryEntry, Order, OrderStatus
 from order.ports import OrderCursor
 from order.tables import order_history, order_lines, orders, payment_cards
-
 
 # Built once: building a statement per call cost about a quarter of a service's CPU under load, more than
 # SQLite spent running it (bench/README.md, issue 5). What varies is bound at execution.
@@ -208,7 +220,7 @@ class CardTable:
         self.vault = vault
 
     async def keep(self, order_id: str, card: CardNumber) -> None:
-        row = {"order_id": order_id, "sealed_card": self.vault.seal(card), "kept_at": datetime.now(UTC)}
+        row = {"order_id": order_id, "sealed_card": self.vault.seal(card), "kept_at": utc_now()}
         await self.session.execute(_KEEP_CARD, row)
 
     async def card_of(self, order_id: str) -> CardNumber | None:
@@ -217,3 +229,71 @@ class CardTable:
 
     async def forget(self, order_id: str) -> None:
         await self.session.execute(_FORGET_CARD, {"order_id": order_id})
+
+
+class DatabaseStore:
+    """order's tables, facts and fulfilment within one session's transaction."""
+
+    def __init__(self, session: AsyncSession, *, uow: DatabaseUnitOfWork) -> None:
+        self.session = session
+        self.orders = OrderRepository(session)
+        self.cards = CardTable(session, uow.vault)
+        self._outbox = uow.outbox
+        self._announce = Announcer(
+            session, uow.outbox, event_of=announcements.event_of, correlation_of=announcements.correlation_of
+        )
+        self._uow = uow
+
+    async def announce(self, fact: Fact) -> None:
+        await self._announce(fact)
+
+    async def hand_card_to_payment(self, order: Order, card: CardNumber) -> None:
+        total = order.total
+        keep = partners.KeepCard(
+            order_id=order.id,
+            customer_id=order.customer_id,
+            amount_minor=total.amount_minor,
+            currency=total.currency,
+            card_number=card.digits,
+        )
+        await self._outbox.put(self.session, keep, correlation_id=order.id)
+
+    async def start_fulfilment(self, order: Order) -> None:
+        await self._uow.fulfilment.start(self.session, order.id, saga_data(order))
+
+    async def cancel_fulfilment(self, order: Order, *, reason: str) -> None:
+        await self._uow.fulfilment.cancel(self.session, order.id, reason=reason)
+
+
+class DatabaseUnitOfWork:
+    """Transactions on order's database, each with a ``DatabaseStore``."""
+
+    def __init__(self, database: Database, *, vault: CardVault, outbox: MessageWriter) -> None:
+        self.database = database
+        self.vault = vault
+        self.outbox = outbox
+        self._fulfilment: Orchestrator | None = None
+
+    @property
+    def fulfilment(self) -> Orchestrator:
+        assert self._fulfilment is not None, "wired by create_service"
+        return self._fulfilment
+
+    @fulfilment.setter
+    def fulfilment(self, orchestrator: Orchestrator) -> None:
+        # Set after building: the orchestrator tells orders of its changes through this unit of work.
+        self._fulfilment = orchestrator
+
+    def store_in(self, session: AsyncSession) -> DatabaseStore:
+        """The store in ``session``'s transaction."""
+        return DatabaseStore(session, uow=self)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[DatabaseStore]:
+        async with self.database.read() as session:
+            yield self.store_in(session)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[DatabaseStore]:
+        async with self.database.transaction() as session:
+            yield self.store_in(session)

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from paved import Service
-from paved.messaging.transport import Stream, connected
-from paved.migrations import upgrade
-from paved.testing import TestTokens, postgres_database, postgres_is_reachable
+from paved.messaging import Stream
+from paved.testing import BrokerProbe, TestTokens, database_url_fixture, migrated_database
 from paved_platform.testing import running_nats
 
 from order.settings import OrderSettings
@@ -20,54 +17,32 @@ from .edges import Edges
 from .running import order_service
 
 MIGRATIONS = Path(__file__).parents[2] / "migrations"
-# The partners' command streams, as they declare them: order publishes there and must find them.
+# The partners' streams, as their owners declare them: order sends its commands to theirs, and follows
+# their events (a choreographed order's, and its saga view's).
 PARTNER_STREAMS = [
     Stream("WAREHOUSE_COMMANDS", subjects=["warehouse.commands.>"]),
     Stream("PAYMENT_COMMANDS", subjects=["payment.commands.>"]),
     Stream("LOYALTY_COMMANDS", subjects=["loyalty.commands.>"]),
+    Stream("WAREHOUSE_EVENTS", subjects=["warehouse.events.>"]),
+    Stream("PAYMENT_EVENTS", subjects=["payment.events.>"]),
+    Stream("LOYALTY_EVENTS", subjects=["loyalty.events.>"]),
 ]
 
-
-async def declare_partner_streams(broker_url: str) -> None:
-    async with connected(broker_url) as transport:
-        await transport.declare(PARTNER_STREAMS, [])
+# order's own database, migrated: a SQLite file, and PostgreSQL as in production.
+database_url = database_url_fixture(migrations=MIGRATIONS, name="order")
 
 
 @pytest.fixture(scope="session")
 def broker_url() -> Iterator[str]:
     with running_nats() as url:
-        asyncio.run(declare_partner_streams(url))
-        yield url
-
-
-@asynccontextmanager
-async def migrated_postgres() -> AsyncIterator[str]:
-    """A PostgreSQL database and role of order's own, migrated, as in production; skipped if none answers."""
-    if not await postgres_is_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable, and CI must test the production path")
-        pytest.skip("PostgreSQL is not reachable (set PAVED_TEST_POSTGRES_URL)")
-    async with postgres_database("order_test") as url:
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """order's own database, migrated: a SQLite file, and PostgreSQL as in production."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/order.db"
-        await asyncio.to_thread(upgrade, migrations_dir=MIGRATIONS, database_url=url)
-        yield url
-        return
-    async with migrated_postgres() as url:
+        asyncio.run(BrokerProbe(url).declare(*PARTNER_STREAMS))
         yield url
 
 
 @pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
+async def postgres_url(tmp_path: Path) -> AsyncIterator[str]:
     """order's own PostgreSQL database only: for what only a server database does (replicas sharing it)."""
-    async with migrated_postgres() as url:
+    async with migrated_database("postgres", migrations=MIGRATIONS, name="order", folder=tmp_path) as url:
         yield url
 
 

@@ -9,21 +9,16 @@ owners' contracts), so that order's tolerant reading of replies is exercised too
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from paved import Service, ServiceSettings
-from paved.messaging import Handling, Reply, messaging_tables
-from paved.messaging.transport import connected
+from paved import Service, ServiceSettings, utc_now
+from paved.messaging import Handling, Reply, Stream, messaging_tables
 from paved.testing import create_tables
 from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import MetaData
 
 from order import partners
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Line(BaseModel):
@@ -128,13 +123,6 @@ async def partner_service(name: str, *, folder: Path, broker_url: str) -> Servic
     )
 
 
-async def declare(broker_url: str, service: Service) -> None:
-    """Create a service's streams and consumers without running it, as `paved prepare` does."""
-    assert service.messaging is not None
-    async with connected(broker_url) as transport:
-        await service.messaging.declare(transport)
-
-
 @dataclass
 class FakeWarehouse:
     stock: dict[str, int]
@@ -144,11 +132,8 @@ class FakeWarehouse:
 
     async def service(self, *, folder: Path, broker_url: str) -> Service:
         service = await partner_service("warehouse", folder=folder, broker_url=broker_url)
-        assert service.messaging is not None
-        service.messaging.stream("WAREHOUSE_COMMANDS", subjects=["warehouse.commands.>"])
-        commands = service.messaging.consumer(
-            "warehouse-commands", stream="WAREHOUSE_COMMANDS", subjects=["warehouse.commands.>"]
-        )
+        stream = service.messaging.own(Stream("WAREHOUSE_COMMANDS", subjects=["warehouse.commands.>"]))
+        commands = service.messaging.consumer("warehouse-commands", stream=stream, subjects=["warehouse.commands.>"])
 
         @commands.handles(partners.ReserveStock)
         async def reserve(handling: Handling, command: partners.ReserveStock) -> None:
@@ -166,7 +151,7 @@ class FakeWarehouse:
                 self.stock[line.sku] -= line.quantity
             self.held[command.order_id] = lines
             await handling.reply(
-                StockReserved(order_id=command.order_id, lines=lines, expires_at=_now() + timedelta(minutes=15))
+                StockReserved(order_id=command.order_id, lines=lines, expires_at=utc_now() + timedelta(minutes=15))
             )
 
         @commands.handles(partners.ReleaseStock)
@@ -179,7 +164,7 @@ class FakeWarehouse:
             for line in lines:
                 self.stock[line.sku] += line.quantity
             await handling.reply(
-                StockReleased(order_id=command.order_id, lines=lines, reason="released", released_at=_now())
+                StockReleased(order_id=command.order_id, lines=lines, reason="released", released_at=utc_now())
             )
 
         @commands.handles(partners.DispatchOrder)
@@ -187,7 +172,7 @@ class FakeWarehouse:
             self.commands.append(("dispatch", command.order_id))
             lines = self.held.pop(command.order_id)
             self.dispatched.add(command.order_id)
-            await handling.reply(OrderDispatched(order_id=command.order_id, lines=lines, dispatched_at=_now()))
+            await handling.reply(OrderDispatched(order_id=command.order_id, lines=lines, dispatched_at=utc_now()))
 
         return service
 
@@ -200,11 +185,8 @@ class FakePayment:
 
     async def service(self, *, folder: Path, broker_url: str) -> Service:
         service = await partner_service("payment", folder=folder, broker_url=broker_url)
-        assert service.messaging is not None
-        service.messaging.stream("PAYMENT_COMMANDS", subjects=["payment.commands.>"])
-        commands = service.messaging.consumer(
-            "payment-commands", stream="PAYMENT_COMMANDS", subjects=["payment.commands.>"]
-        )
+        stream = service.messaging.own(Stream("PAYMENT_COMMANDS", subjects=["payment.commands.>"]))
+        commands = service.messaging.consumer("payment-commands", stream=stream, subjects=["payment.commands.>"])
 
         @commands.handles(partners.TakePayment)
         async def take(handling: Handling, command: partners.TakePayment) -> None:
@@ -215,11 +197,15 @@ class FakePayment:
                 "currency": command.currency,
             }
             if command.card_number in self.declined_cards:
-                declined = {"decline_code": "insufficient_funds", "declined_at": _now()}
+                declined = {"decline_code": "insufficient_funds", "declined_at": utc_now()}
                 await handling.reply(PaymentDeclined.model_validate(asked | declined))
                 return
             self.charged[command.order_id] = (command.amount_minor, command.card_number)
-            charge = {"charge_id": f"ch-{command.order_id}", "card_last4": command.card_number[-4:], "taken_at": _now()}
+            charge = {
+                "charge_id": f"ch-{command.order_id}",
+                "card_last4": command.card_number[-4:],
+                "taken_at": utc_now(),
+            }
             taken = PaymentTaken.model_validate(asked | charge)
             await handling.reply(taken)
 
@@ -236,7 +222,7 @@ class FakePayment:
                 amount_minor=amount,
                 currency="GBP",
                 refund_id=f"re-{command.order_id}",
-                refunded_at=_now(),
+                refunded_at=utc_now(),
             )
             await handling.reply(refunded)
 
@@ -249,11 +235,8 @@ class FakeLoyalty:
 
     async def service(self, *, folder: Path, broker_url: str) -> Service:
         service = await partner_service("loyalty", folder=folder, broker_url=broker_url)
-        assert service.messaging is not None
-        service.messaging.stream("LOYALTY_COMMANDS", subjects=["loyalty.commands.>"])
-        commands = service.messaging.consumer(
-            "loyalty-commands", stream="LOYALTY_COMMANDS", subjects=["loyalty.commands.>"]
-        )
+        stream = service.messaging.own(Stream("LOYALTY_COMMANDS", subjects=["loyalty.commands.>"]))
+        commands = service.messaging.consumer("loyalty-commands", stream=stream, subjects=["loyalty.commands.>"])
 
         @commands.handles(partners.AwardPoints)
         async def award(handling: Handling, command: partners.AwardPoints) -> None:
@@ -265,7 +248,7 @@ class FakeLoyalty:
                     customer_id=command.customer_id,
                     points=points,
                     balance=balance,
-                    awarded_at=_now(),
+                    awarded_at=utc_now(),
                 )
             )
 
@@ -277,7 +260,7 @@ class FakeLoyalty:
                     customer_id=command.customer_id,
                     points=0,
                     balance=self.balances.get(command.customer_id, 0),
-                    revoked_at=_now(),
+                    revoked_at=utc_now(),
                     was_awarded=False,
                 )
             )

@@ -7,21 +7,24 @@ from typing import Any
 
 import httpx
 from paved import Envelope, Service
-from paved.messaging.transport import Outgoing, connected
 from paved.sagas.inspection import SagaStore
+from paved.testing import BrokerProbe, eventually
 from sqlalchemy import func, select
 
 from order.tables import payment_cards
 
 from .bodies import VISA, an_order, keyed
-from .broker import eventually, messages_on
 
 
 async def publish(broker_url: str, subject: str, type_: str, order_id: str, **data: Any) -> None:
     """A partner's event about ``order_id``, as the partner's outbox would publish it."""
     envelope = Envelope(type=type_, correlation_id=order_id, data={"order_id": order_id, **data})
-    async with connected(broker_url) as transport:
-        await transport.publish([Outgoing(envelope.id, subject, envelope.to_bytes(), envelope.headers())])
+    await BrokerProbe(broker_url).publish(envelope, subject=subject)
+
+
+async def messages_on(broker_url: str, stream: str, *, order_id: str) -> list[Envelope]:
+    """Every message in ``stream`` of ``order_id``'s business process, in stream order."""
+    return await BrokerProbe(broker_url).messages_in(stream, correlation_ids={order_id})
 
 
 async def place(client: httpx.AsyncClient, ann: dict[str, str], style: str) -> str:
@@ -32,7 +35,7 @@ async def place(client: httpx.AsyncClient, ann: dict[str, str], style: str) -> s
 
 
 async def status_of(client: httpx.AsyncClient, ann: dict[str, str], order_id: str) -> dict[str, Any]:
-    return (await client.get(f"/orders/{order_id}", headers=ann)).json()  # type: ignore[no-any-return]
+    return (await client.get(f"/orders/{order_id}", headers=ann)).json()
 
 
 async def test_a_choreographed_order_is_requested_by_an_event_and_follows_its_partners_to_dispatch(

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from paved import Service
-from paved.testing import TestTokens
+from paved.testing import BrokerProbe, TestTokens, eventually
 from paved_platform.testing import running_nats
 from sqlalchemy import func, select
 
@@ -16,9 +16,8 @@ from order.settings import OrderSettings
 from order.tables import payment_cards
 
 from .bodies import VISA, an_order, keyed
-from .broker import eventually, messages_on
 from .edges import Edges
-from .fake_partners import FakeLoyalty, FakePayment, FakeWarehouse, declare
+from .fake_partners import FakeLoyalty, FakePayment, FakeWarehouse
 from .running import order_service
 
 DECLINED = "4000000000000002"
@@ -40,6 +39,7 @@ class Shop:
         self.warehouse = FakeWarehouse(stock={"ALB-00001": 5, "ALB-00002": 1})
         self.payment = FakePayment(declined_cards={DECLINED})
         self.loyalty = FakeLoyalty()
+        self.broker = BrokerProbe(nats_url)
         self.stack = AsyncExitStack()
         self.ann = tokens.bearer("acc_ann", "customer")
 
@@ -50,7 +50,7 @@ class Shop:
             if name in running:
                 await self.stack.enter_async_context(partner.running())
             else:
-                await declare(self.nats_url, partner)
+                await self.broker.declare(*partner.messaging.streams)  # as its `paved prepare` would
         order = order_service(
             OrderSettings(
                 database_url=self.database_url,
@@ -127,7 +127,7 @@ async def test_an_order_is_reserved_paid_rewarded_and_dispatched(shop: Shop) -> 
     assert happened[:3] == ["placed", "stock_reserved", "payment_taken"]
     assert set(happened[3:]) == {"points_awarded", "dispatched"}
     assert await cards_kept(order) == 0
-    published = [e.type for e in await messages_on(shop.nats_url, "ORDER_EVENTS", order_id=order_id)]
+    published = [e.type for e in await shop.broker.messages_in("ORDER_EVENTS", correlation_ids={order_id})]
     assert published == ["order.OrderPlaced", "order.OrderDispatched"]
 
 
@@ -141,10 +141,13 @@ async def test_an_order_the_warehouse_cannot_fill_is_rejected_without_asking_for
         "out_of_stock",
         "not enough stock: ALB-00002 (asked 3, 1 available)",
     )
-    assert shop.payment.charged == {} and await messages_on(shop.nats_url, "PAYMENT_COMMANDS", order_id=order_id) == []
+    assert (
+        shop.payment.charged == {}
+        and await shop.broker.messages_in("PAYMENT_COMMANDS", correlation_ids={order_id}) == []
+    )
     [rejected] = [
         e
-        for e in await messages_on(shop.nats_url, "ORDER_EVENTS", order_id=order_id)
+        for e in await shop.broker.messages_in("ORDER_EVENTS", correlation_ids={order_id})
         if e.type == "order.OrderRejected"
     ]
     assert rejected.data["reason"] == "out_of_stock" and rejected.data["total"]["amount_minor"] == 2997
@@ -194,7 +197,7 @@ async def test_an_order_cancelled_while_payment_is_away_is_refunded_then_its_sto
     assert await eventually(told)
     happened = await events(client, shop.ann, order_id)
     assert happened[-3:] == ["payment_taken_after_end", "payment_refunded", "stock_released"]
-    assert [e.type for e in await messages_on(shop.nats_url, "ORDER_EVENTS", order_id=order_id)] == [
+    assert [e.type for e in await shop.broker.messages_in("ORDER_EVENTS", correlation_ids={order_id})] == [
         "order.OrderPlaced",
         "order.OrderCancelled",
     ]
@@ -210,7 +213,7 @@ async def test_a_payment_service_that_never_answers_is_asked_again_then_the_orde
     assert rejected["status"] == "rejected"
     happened = await events(client, shop.ann, order_id)
     assert happened[:3] == ["placed", "stock_reserved", "payment_unavailable"]
-    sent = [e.type for e in await messages_on(shop.nats_url, "PAYMENT_COMMANDS", order_id=order_id)]
+    sent = [e.type for e in await shop.broker.messages_in("PAYMENT_COMMANDS", correlation_ids={order_id})]
     assert sent[:3] == ["payment.TakePayment", "payment.TakePayment", "payment.RefundPayment"]
     assert set(sent[3:]) <= {"payment.RefundPayment"}
     await shop.start_partner(shop.payment)

@@ -29,14 +29,14 @@ def order_in(status: OrderStatus) -> Order:
     order = ann_orders(("ALB-00001", 2))
     paths: dict[OrderStatus, list[Callable[[Order], object]]] = {
         OrderStatus.PLACED: [],
-        OrderStatus.STOCK_RESERVED: [lambda o: o.stock_reserved(at=AT)],
-        OrderStatus.PAID: [lambda o: o.stock_reserved(at=AT), lambda o: o.payment_taken(at=AT)],
+        OrderStatus.STOCK_RESERVED: [lambda o: o.reserve(at=AT)],
+        OrderStatus.PAID: [lambda o: o.reserve(at=AT), lambda o: o.pay(at=AT)],
         OrderStatus.DISPATCHED: [
-            lambda o: o.stock_reserved(at=AT),
-            lambda o: o.payment_taken(at=AT),
-            lambda o: o.dispatched(at=AT),
+            lambda o: o.reserve(at=AT),
+            lambda o: o.pay(at=AT),
+            lambda o: o.dispatch(at=AT),
         ],
-        OrderStatus.REJECTED: [lambda o: o.out_of_stock("ALB-00001", at=AT)],
+        OrderStatus.REJECTED: [lambda o: o.reject_for_shortage("ALB-00001", at=AT)],
         OrderStatus.CANCELLED: [lambda o: o.cancel(at=AT)],
     }
     for step in paths[status]:

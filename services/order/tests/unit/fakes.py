@@ -7,6 +7,9 @@ import copy
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from order.domain import CardNumber, CatalogItem, DeliveryAddress, FulfilmentStyle, Money, OrderNotFoundError
 from order.facts import Fact
@@ -21,6 +24,8 @@ CATALOG = {
     "ALB-00002": CatalogItem("ALB-00002", "Kind of Blue", "Miles Davis", Money(999, "GBP")),
 }
 VISA = CardNumber("4242424242424242")
+# Where the code under test passes a session on to the stores: the fakes' stores need none.
+NO_SESSION = cast(AsyncSession, None)
 
 
 class Clock:
@@ -50,8 +55,8 @@ class FakeOrders:
         key = (order.customer_id, order.placement.idempotency_key)
         if any((row.customer_id, row.placement.idempotency_key) == key for row in self.rows.values()):
             return False
+        self._append(order)  # as the database's: what is stored is no longer new
         self.rows[order.id] = copy.deepcopy(order)
-        self._append(order)
         return True
 
     async def get(self, order_id: str, *, for_update: bool = False) -> Order:
@@ -134,6 +139,10 @@ class FakeUnitOfWork:
 
     def __init__(self) -> None:
         self.store = FakeStore()
+
+    def store_in(self, session: AsyncSession) -> FakeStore:
+        """The store in the transaction paved opened for a saga's change or a partner's event."""
+        return self.store
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[FakeStore]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from paved.testing import handling_of
 
 from order import partners
-from order.choreography import follow
+from order.choreography.following import follow
+from order.choreography.handlers import Choreography
 from order.domain import FulfilmentStyle, OrderRequest, RequestedLine
 from order.facts import FulfilmentRequested, OrderCancelled, OrderDispatched, OrderPlaced, OrderRejected
 from order.lifecycle import Order, OrderStatus
-from order.orders import Orders
+from order.use_cases import Orders
 
 from .examples import AT, order_in
 from .fakes import VISA, Clock, FakeCatalog, FakeCustomers, FakeUnitOfWork, keyed_hash
@@ -123,3 +125,31 @@ def test_events_seen_out_of_order_still_take_the_order_to_its_end() -> None:
     follow(order, partners.PaymentDeclined(order_id="ord-1", decline_code="card_declined"), at=AT)
     follow(order, partners.StockReserved(order_id="ord-1"), at=AT)
     assert order.status is OrderStatus.REJECTED
+
+
+async def test_the_handler_moves_a_choreographed_order_saves_it_and_announces_its_facts() -> None:
+    """In the event's transaction: the order found, moved on, saved with its history, its facts announced."""
+    uow = FakeUnitOfWork()
+    order = choreographed(OrderStatus.PLACED)
+    await uow.store.orders.add(order)
+    choreography = Choreography(stores=uow, clock=Clock())
+    shortage = partners.Shortage(sku="ALB-00001", requested=2, available=0)
+    refused = partners.ReservationRefused(order_id=order.id, shortages=(shortage,))
+    await choreography.followed(handling_of(refused, correlation_id=order.id), refused)
+    assert (await uow.store.orders.get(order.id)).status is OrderStatus.REJECTED
+    assert [e.event for e in await uow.store.orders.history(order.id)] == ["out_of_stock"]
+    assert [type(f) for f in uow.store.announced] == [OrderRejected]
+
+
+@pytest.mark.parametrize("known", [True, False])
+async def test_the_handler_leaves_orchestrated_and_unknown_orders_alone(known: bool) -> None:
+    """An orchestrated order's saga was told by the reply; an order order never placed is no business of it."""
+    uow = FakeUnitOfWork()
+    order = order_in(OrderStatus.PLACED)
+    if known:
+        await uow.store.orders.add(order)
+    reserved = partners.StockReserved(order_id=order.id)
+    await Choreography(stores=uow, clock=Clock()).followed(handling_of(reserved), reserved)
+    assert uow.store.announced == []
+    if known:
+        assert (await uow.store.orders.get(order.id)).status is OrderStatus.PLACED

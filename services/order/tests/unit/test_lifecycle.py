@@ -51,10 +51,10 @@ def test_an_order_payment_could_never_take_is_refused() -> None:
 def test_the_happy_path_reserves_then_charges_then_rewards_and_dispatches() -> None:
     """Each step moves the order on one status; dispatch is announced."""
     order = ann_orders(("ALB-00001", 2))
-    order.stock_reserved(at=AT)
-    order.payment_taken(at=AT)
-    order.points_awarded(25, at=AT)
-    order.dispatched(at=AT)
+    order.reserve(at=AT)
+    order.pay(at=AT)
+    order.award_points(25, at=AT)
+    order.dispatch(at=AT)
     assert order.status is OrderStatus.DISPATCHED
     assert order.points == 25
     assert [(e.status, e.event) for e in order.new_history] == [
@@ -70,7 +70,7 @@ def test_the_happy_path_reserves_then_charges_then_rewards_and_dispatches() -> N
 def test_out_of_stock_rejects_the_order_with_nothing_to_give_back() -> None:
     """Nothing was reserved, so nothing is released; the shortage is the reason."""
     order = order_in(OrderStatus.PLACED)
-    order.out_of_stock("ALB-00001 (asked 2, 1 available)", at=AT)
+    order.reject_for_shortage("ALB-00001 (asked 2, 1 available)", at=AT)
     assert order.status is OrderStatus.REJECTED
     [fact] = order.facts
     assert isinstance(fact, OrderRejected)
@@ -85,7 +85,7 @@ def test_out_of_stock_rejects_the_order_with_nothing_to_give_back() -> None:
 def test_a_refused_payment_rejects_the_order_and_releases_its_stock(reason: RejectionReason) -> None:
     """A declined card or a failed payment rejects the order (its saga gives the stock back)."""
     order = order_in(OrderStatus.STOCK_RESERVED)
-    order.payment_refused(reason, "the card was declined", at=AT)
+    order.reject_for_payment(reason, "the card was declined", at=AT)
     assert order.status is OrderStatus.REJECTED
     assert [type(f) for f in order.facts] == [OrderRejected]
 
@@ -113,9 +113,9 @@ def test_once_paid_or_ended_an_order_cannot_be_cancelled_and_the_refusal_names_i
 @pytest.mark.parametrize(
     ("status", "answer", "event"),
     [
-        (OrderStatus.CANCELLED, lambda o: o.stock_reserved(at=AT), "stock_reserved_after_end"),
-        (OrderStatus.CANCELLED, lambda o: o.payment_taken(at=AT), "payment_taken_after_end"),
-        (OrderStatus.REJECTED, lambda o: o.stock_reserved(at=AT), "stock_reserved_after_end"),
+        (OrderStatus.CANCELLED, lambda o: o.reserve(at=AT), "stock_reserved_after_end"),
+        (OrderStatus.CANCELLED, lambda o: o.pay(at=AT), "payment_taken_after_end"),
+        (OrderStatus.REJECTED, lambda o: o.reserve(at=AT), "stock_reserved_after_end"),
     ],
 )
 def test_what_is_confirmed_for_an_order_that_was_let_go_is_noted_and_changes_nothing(
@@ -131,12 +131,12 @@ def test_what_is_confirmed_for_an_order_that_was_let_go_is_noted_and_changes_not
 @pytest.mark.parametrize(
     ("status", "answer"),
     [
-        (OrderStatus.STOCK_RESERVED, lambda o: o.stock_reserved(at=AT)),
-        (OrderStatus.PAID, lambda o: o.payment_taken(at=AT)),
-        (OrderStatus.CANCELLED, lambda o: o.payment_refused(RejectionReason.PAYMENT_DECLINED, "no", at=AT)),
-        (OrderStatus.CANCELLED, lambda o: o.out_of_stock("ALB-00001", at=AT)),
-        (OrderStatus.DISPATCHED, lambda o: o.dispatched(at=AT)),
-        (OrderStatus.PAID, lambda o: o.unanswered(Step.TAKE_PAYMENT, "silence", at=AT)),
+        (OrderStatus.STOCK_RESERVED, lambda o: o.reserve(at=AT)),
+        (OrderStatus.PAID, lambda o: o.pay(at=AT)),
+        (OrderStatus.CANCELLED, lambda o: o.reject_for_payment(RejectionReason.PAYMENT_DECLINED, "no", at=AT)),
+        (OrderStatus.CANCELLED, lambda o: o.reject_for_shortage("ALB-00001", at=AT)),
+        (OrderStatus.DISPATCHED, lambda o: o.dispatch(at=AT)),
+        (OrderStatus.PAID, lambda o: o.reject_for_silence(Step.TAKE_PAYMENT, "silence", at=AT)),
     ],
 )
 def test_an_answer_that_comes_again_or_too_late_changes_nothing(
@@ -160,7 +160,7 @@ def test_a_partner_silent_before_payment_rejects_the_order(
 ) -> None:
     """The saga gave up asking: the order is rejected, naming who did not answer."""
     order = order_in(status)
-    order.unanswered(step, "no answer by the deadline", at=AT)
+    order.reject_for_silence(step, "no answer by the deadline", at=AT)
     [fact] = order.facts
     assert order.status is OrderStatus.REJECTED and isinstance(fact, OrderRejected) and fact.reason is reason
 

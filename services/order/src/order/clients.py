@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from order.domain import CatalogItem, DeliveryAddress, Money
 from order.ports import UpstreamUnavailableError
 
-log = structlog.get_logger(logger_name="order.lookups")
+log = structlog.get_logger(logger_name="order.clients")
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 

@@ -16,8 +16,8 @@ from order.domain import (
 )
 from order.facts import OrderPlaced
 from order.lifecycle import OrderNotCancellableError, OrderStatus
-from order.orders import Orders, Reader
 from order.ports import UpstreamUnavailableError
+from order.use_cases import Orders, Reader
 
 from .fakes import VISA, Clock, FakeCatalog, FakeCustomers, FakeUnitOfWork, Rendezvous, keyed_hash
 
@@ -168,8 +168,8 @@ async def test_a_paid_order_is_not_cancelled(shop: Shop) -> None:
     """After payment the refusal names the order's status, and its saga goes on."""
     placed = await shop.orders.place(ann_asks())
     order = await shop.store.orders.get(placed.order.id)
-    order.stock_reserved(at=order.placed_at)
-    order.payment_taken(at=order.placed_at)
+    order.reserve(at=order.placed_at)
+    order.pay(at=order.placed_at)
     await shop.store.orders.save(order)
     with pytest.raises(OrderNotCancellableError, match="paid"):
         await shop.orders.cancel(order.id, customer_id="acc_ann")

@@ -1,4 +1,5 @@
-"""What customers (and admins) do with orders: place one, cancel it, read them.
+"""order's service layer (``Orders``): what customers (and admins) do with orders: place one, cancel it,
+read them. Each use case is one unit of work that checks, changes and announces.
 
 Placing is idempotent per customer and ``Idempotency-Key``: the key and a keyed fingerprint of the request
 are stored with the order, under a unique constraint on (customer, key). A retry of the same request
@@ -11,13 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+
+from paved import Clock
 
 from order.domain import (
     CatalogItem,
-    FulfilmentStyle,
     DeliveryAddress,
     DeliveryAddressNotFoundError,
+    FulfilmentStyle,
     OrderNotFoundError,
     OrderRequest,
 )
@@ -39,6 +41,8 @@ class Reader:
 
 @dataclass(frozen=True)
 class Placed:
+    """The order a request placed, or found placed by an earlier request with its key."""
+
     order: Order
     created: bool  # False: a retry, answered with the order the first request placed
 
@@ -52,7 +56,7 @@ class Orders:
         uow: UnitOfWork,
         catalog: Catalog,
         customers: Customers,
-        clock: Callable[[], datetime],
+        clock: Clock,
         keyed_hash: Callable[[bytes], str],
         new_order_id: Callable[[], str],
         fulfilment: FulfilmentStyle = FulfilmentStyle.ORCHESTRATED,

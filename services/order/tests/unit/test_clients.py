@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
 import pytest
 from paved import ClientCredentials
 
+from order.clients import CatalogOverHttp, CustomersOverHttp
 from order.domain import Money
-from order.lookups import CatalogOverHttp, CustomersOverHttp
 from order.ports import UpstreamUnavailableError
 
 ALBUMS = {
@@ -101,10 +102,12 @@ async def test_one_client_serves_every_lookup_until_closed_and_a_closed_one_open
     ],
     ids=["5xx", "not-an-album", "float-price"],
 )
-async def test_an_unclear_answer_from_the_catalog_is_unavailability(answer: object) -> None:
+async def test_an_unclear_answer_from_the_catalog_is_unavailability(
+    answer: Callable[[httpx.Request], httpx.Response],
+) -> None:
     """Anything but an album or a 404 means the catalog cannot be relied on now."""
     with pytest.raises(UpstreamUnavailableError, match="catalog"):
-        await catalog_answering(httpx.MockTransport(answer)).items(["ALB-00001"])  # type: ignore[arg-type]
+        await catalog_answering(httpx.MockTransport(answer)).items(["ALB-00001"])
 
 
 async def test_a_catalog_that_does_not_answer_in_time_is_unavailability() -> None:
