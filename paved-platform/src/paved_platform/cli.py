@@ -109,12 +109,7 @@ def up(
         manifests = discover(project)
     except ManifestError as error:
         raise _fail(str(error)) from error
-    urls: dict[str, str] = {}
-    for item in database_url or []:
-        name, sep, url = item.partition("=")
-        if not sep or not url:
-            raise _fail(f"--database-url {item!r}: write it as SERVICE=URL")
-        urls[name] = url
+    urls = _database_urls(database_url)
     platform = Platform(
         manifests=manifests,
         state=_state(project, state_dir),
@@ -401,16 +396,22 @@ DatabaseOption = Annotated[
 ]
 
 
+def _database_urls(items: list[str] | None) -> dict[str, str]:
+    """``--database-url SERVICE=URL`` options, by service."""
+    urls: dict[str, str] = {}
+    for item in items or []:
+        name, sep, url = item.partition("=")
+        if not sep or not url:
+            raise _fail(f"--database-url {item!r}: write it as SERVICE=URL")
+        urls[name] = url
+    return urls
+
+
 def _saga_databases(
     urls: list[str] | None, root: Path | None, state_dir: Path | None
 ) -> dict[str, str]:
     """Each service's database URL: as given, else as the running `paved up` recorded it."""
-    given: dict[str, str] = {}
-    for item in urls or []:
-        name, sep, url = item.partition("=")
-        if not sep or not url:
-            raise _fail(f"--database-url {item!r}: write it as SERVICE=URL")
-        given[name] = url
+    given = _database_urls(urls)
     if given:
         return given
     run = _state(root, state_dir).read_run()

@@ -34,12 +34,6 @@ def running_nats() -> Iterator[str]:
             nats.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _answers(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
@@ -57,7 +51,7 @@ class RabbitNode:
     port: int
     name: str
     # Kept across restarts: the node's name and ports are part of its identity.
-    dist_port: int = field(default_factory=_free_port)
+    dist_port: int = field(default_factory=processes.free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -154,7 +148,7 @@ def running_rabbitmq() -> Iterator[RabbitNode]:
     with tempfile.TemporaryDirectory(prefix="paved-rabbitmq-") as folder:
         node = RabbitNode(
             folder=Path(folder),
-            port=_free_port(),
+            port=processes.free_port(),
             name=f"paved-{new_id()[:8]}@localhost",
         )
         node.start()

@@ -96,12 +96,6 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -185,7 +179,7 @@ class Platform:
             )
         for manifest in self.manifests:
             if self.free_ports:
-                port = _free_port()
+                port = processes.free_port()
             elif _port_is_free(manifest.port):
                 port = manifest.port
             else:

@@ -39,17 +39,18 @@ BuildCommand = Callable[[StepContext], Awaitable[Command]]
 
 @dataclass(frozen=True)
 class Action:
-    """A command to send, the subject it goes to, and which replies mean it was done or refused.
+    """A command to send, and which replies mean it was done or refused; it goes on the command's own
+    subject unless ``subject`` names another.
 
     A reply of a type in neither list is a partner's bug: it fails the handler, so the reply is
     retried and then parked, and the request's deadline decides.
     """
 
     command: BuildCommand
-    subject: str
     succeeded: tuple[type[Reply], ...]
     failed: tuple[type[Reply], ...] = ()
     deadline: timedelta = timedelta(seconds=10)
+    subject: str | None = None
 
 
 @dataclass(frozen=True)

@@ -64,13 +64,6 @@ class OpensStores(Protocol):
         ...
 
 
-def _subject(command: type[Command]) -> str:
-    # Every command knows its subject (paved derives it from the type); the saga's Action wants it said.
-    subject = command.message_subject
-    assert subject is not None, f"{command.message_type} has no subject"
-    return subject
-
-
 def fulfilment_saga(*, stores: OpensStores, deadlines: Deadlines, max_attempts: int) -> Saga:
     """The steps, their compensations, and how often each may be asked before the saga gives up on it."""
 
@@ -112,14 +105,12 @@ def fulfilment_saga(*, stores: OpensStores, deadlines: Deadlines, max_attempts: 
             Step.RESERVE_STOCK,
             Action(
                 reserve,
-                _subject(partners.ReserveStock),
                 succeeded=(partners.StockReserved,),
                 failed=(partners.OutOfStock,),
                 deadline=command,
             ),
             compensation=Action(
                 release,
-                _subject(partners.ReleaseStock),
                 succeeded=(partners.StockReleased, partners.ReservationNotFound),
                 deadline=command,
             ),
@@ -130,14 +121,12 @@ def fulfilment_saga(*, stores: OpensStores, deadlines: Deadlines, max_attempts: 
             Step.TAKE_PAYMENT,
             Action(
                 take_payment,
-                _subject(partners.TakePayment),
                 succeeded=(partners.PaymentTaken,),
                 failed=(partners.PaymentDeclined, partners.PaymentFailed),
                 deadline=payment,
             ),
             compensation=Action(
                 refund,
-                _subject(partners.RefundPayment),
                 succeeded=(partners.PaymentRefunded, partners.NothingToRefund),
                 deadline=payment,
             ),
@@ -147,14 +136,13 @@ def fulfilment_saga(*, stores: OpensStores, deadlines: Deadlines, max_attempts: 
         ),
         SagaStep(
             Step.AWARD_POINTS,
-            Action(award, _subject(partners.AwardPoints), succeeded=(partners.PointsAwarded,), deadline=command),
+            Action(award, succeeded=(partners.PointsAwarded,), deadline=command),
             attempts=max_attempts,
         ),
         SagaStep(
             Step.DISPATCH_ORDER,
             Action(
                 dispatch,
-                _subject(partners.DispatchOrder),
                 succeeded=(partners.OrderDispatched,),
                 # The reservation lapsed before dispatch: retried forward, then a person decides.
                 failed=(partners.StockReleased,),
