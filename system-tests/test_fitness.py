@@ -175,3 +175,85 @@ def test_a_services_production_dependencies_leave_the_platform_out(service: Path
     closure = set(json.loads(found.stdout))
     assert "paved" in closure, f"{service.name}: the walk missed paved itself"
     assert closure & PLATFORM_ONLY == set(), f"{service.name}: its production install brings the platform's parts"
+
+
+# paved 0.2 (issue 12): one shape for every service, and paved's API used through its public modules only.
+
+PAVED_USERS = [*SERVICES, ROOT / "paved-platform", ROOT / "system-tests", ROOT / "bench", ROOT / "scripts"]
+
+
+def source_files(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*.py") if ".venv" not in path.parts]
+
+
+def imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names if node.module.startswith("paved")}
+    return found
+
+
+@pytest.mark.parametrize("folder", PAVED_USERS, ids=[f.relative_to(ROOT).as_posix() for f in PAVED_USERS])
+def test_paved_is_used_through_its_public_api_only(folder: Path) -> None:
+    """Outside paved, nothing imports one of paved's private modules (``_name``): they change in any release."""
+    private = sorted(
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in source_files(folder)
+        for module in imported_modules(path)
+        if module.split(".")[0] == "paved" and any(part.startswith("_") for part in module.split(".")[1:])
+    )
+    assert private == []
+
+
+def package_of(service: Path) -> Path:
+    return service / "src" / service.name.replace("-", "_")
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=NAMES)
+def test_every_service_has_the_same_role_files(service: Path) -> None:
+    """Each service keeps its wiring, contract, domain and use cases in files of the same names, and its tables
+    and store exactly when it has a database of its own (docs/platform.md, "paved 0.2")."""
+    package = package_of(service)
+    for role in ("app.py", "contract.py", "domain.py", "use_cases.py"):
+        assert (package / role).is_file(), f"{service.name} has no {role}"
+    has_database = (service / "migrations").is_dir()
+    for role in ("tables.py", "store.py"):
+        assert (package / role).is_file() == has_database, f"{service.name}: {role} goes with a database"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=NAMES)
+def test_message_handlers_live_in_handlers_modules(service: Path) -> None:
+    """A message handler is registered in ``handlers.py`` or ``choreography/handlers.py``, nowhere else."""
+    package = package_of(service)
+    elsewhere = [
+        path.relative_to(package).as_posix()
+        for path in source_files(package)
+        if ".handles(" in path.read_text() and path.name != "handlers.py"
+    ]
+    assert elsewhere == []
+
+
+# What every service once wrote for itself and now takes from paved: its own copy is a regression.
+COPIES = {
+    "a UtcDateTime column type (paved.UtcDateTime)": re.compile(r"class \w+\(TypeDecorator"),
+    "a wall clock (paved.utc_now)": re.compile(r"def utc_now\("),
+    "an outbox announcer class (paved.messaging.Announcer)": re.compile(r"class \w*Announcer\b"),
+    "use cases in app.state (service.provide and paved.Provided)": re.compile(r"app\.state\.\w+"),
+    "a hand-written background loop (service.background and paved.poller)": re.compile(r"APIRouter\(lifespan="),
+}
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=NAMES)
+def test_no_service_writes_again_what_paved_provides(service: Path) -> None:
+    """None of the copies paved 0.2 replaced (time columns, clocks, announcers, app.state, loops) is back."""
+    found = sorted(
+        f"{path.relative_to(service)}: {what}"
+        for path in source_files(service / "src")
+        for what, pattern in COPIES.items()
+        if pattern.search(path.read_text())
+    )
+    assert found == []

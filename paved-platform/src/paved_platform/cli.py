@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
@@ -27,13 +28,11 @@ from paved_platform.state import StateDir
 from paved_platform.up import Platform, default_console
 
 if TYPE_CHECKING:
-    from paved.messaging.transport import DeadLetter, Transport
+    from paved.messaging import DeadLetter, Transport
 
 T = TypeVar("T")
 
-app = typer.Typer(
-    help="The paved road: run MusicCorp's services locally.", no_args_is_help=True
-)
+app = typer.Typer(help="The paved road: run MusicCorp's services locally.", no_args_is_help=True)
 console = default_console()
 errors = Console(highlight=False, soft_wrap=True, stderr=True)
 
@@ -46,9 +45,7 @@ RootOption = Annotated[
 ]
 StateOption = Annotated[
     Path | None,
-    typer.Option(
-        "--state-dir", help="Where data, logs and secrets live [ROOT/.paved]."
-    ),
+    typer.Option("--state-dir", help="Where data, logs and secrets live [ROOT/.paved]."),
 ]
 
 
@@ -64,9 +61,7 @@ def _find_root(root: Path | None) -> Path:
     for folder in (here, *here.parents):
         if any((folder / "services").glob("*/service.toml")):
             return folder
-    raise _fail(
-        f"no services/*/service.toml in {here} or above: run this in the project, or pass --root"
-    )
+    raise _fail(f"no services/*/service.toml in {here} or above: run this in the project, or pass --root")
 
 
 def _state(root: Path | None, state_dir: Path | None) -> StateDir:
@@ -91,9 +86,7 @@ def up(
             help="SERVICE=URL: use this database instead of .paved/data/SERVICE.db.",
         ),
     ] = None,
-    ready_timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for every service to be ready.")
-    ] = 60.0,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be ready.")] = 60.0,
     broker_url: Annotated[
         str | None,
         typer.Option(
@@ -169,9 +162,7 @@ def status(root: RootOption = None, state_dir: StateOption = None) -> None:
 @app.command()
 def logs(
     service: Annotated[str, typer.Argument(help="A service name, or 'nats'.")],
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
-    ] = False,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
     root: RootOption = None,
     state_dir: StateOption = None,
 ) -> None:
@@ -179,14 +170,8 @@ def logs(
     state = _state(root, state_dir)
     path = state.log(service)
     if not path.exists():
-        known = (
-            sorted(p.stem for p in path.parent.glob("*.log"))
-            if path.parent.exists()
-            else []
-        )
-        raise _fail(
-            f"no log for {service!r}; logs exist for: {', '.join(known) or 'nothing yet'}"
-        )
+        known = sorted(p.stem for p in path.parent.glob("*.log")) if path.parent.exists() else []
+        raise _fail(f"no log for {service!r}; logs exist for: {', '.join(known) or 'nothing yet'}")
     with path.open() as log:
         sys.stdout.write(log.read())
         sys.stdout.flush()
@@ -201,13 +186,9 @@ def logs(
 
 BrokerOption = Annotated[
     str | None,
-    typer.Option(
-        "--broker-url", help="The broker; that of the running `paved up` when omitted."
-    ),
+    typer.Option("--broker-url", help="The broker; that of the running `paved up` when omitted."),
 ]
-LetterId = Annotated[
-    str, typer.Argument(help="The dead letter's id, as `paved dlq list` shows it.")
-]
+LetterId = Annotated[str, typer.Argument(help="The dead letter's id, as `paved dlq list` shows it.")]
 dlq = typer.Typer(
     help="Inspect and re-drive messages consumers parked as dead letters.",
     no_args_is_help=True,
@@ -220,16 +201,13 @@ def _broker_url(url: str | None, root: Path | None, state_dir: Path | None) -> s
         return url
     run = _state(root, state_dir).read_run()
     if not run or not run.get("broker_url") or not processes.is_alive(int(run["pid"])):
-        raise _fail(
-            "paved is not running here: start it with `paved up`, or pass --broker-url"
-        )
+        raise _fail("paved is not running here: start it with `paved up`, or pass --broker-url")
     return str(run["broker_url"])
 
 
 def _broker(action: Callable[[Transport], Awaitable[T]], url: str) -> T:
     # Imported here: the web stack is slow to import, and most commands skip it.
-    from paved.messaging.brokers import connected
-    from paved.messaging.transport import BrokerUnreachable
+    from paved.messaging import BrokerUnreachable, connected  # noqa: PLC0415
 
     async def run() -> T:
         async with connected(url) as transport:
@@ -240,9 +218,7 @@ def _broker(action: Callable[[Transport], Awaitable[T]], url: str) -> T:
     except BrokerUnreachable as error:
         raise _fail(str(error), 1) from error
     except (OSError, TimeoutError) as error:
-        raise _fail(
-            f"the broker at {url}: {error or type(error).__name__}", 1
-        ) from error
+        raise _fail(f"the broker at {url}: {error or type(error).__name__}", 1) from error
 
 
 @app.command()
@@ -263,9 +239,7 @@ def streams(
         "redelivered",
     ):
         table.add_column(column)
-    for stream in _broker(
-        lambda transport: transport.describe(), _broker_url(broker_url, root, state_dir)
-    ):
+    for stream in _broker(lambda transport: transport.describe(), _broker_url(broker_url, root, state_dir)):
         subjects = cast(list[str], stream["subjects"])
         table.add_row(str(stream["name"]), ", ".join(subjects), str(stream["messages"]))
         for c in cast(list[dict[str, object]], stream["consumers"]):
@@ -320,9 +294,7 @@ def dlq_show(
     state_dir: StateOption = None,
 ) -> None:
     """One parked message in full: the reason, the original headers and body."""
-    letter = _dlq_action(
-        "dead_letter", letter_id, _broker_url(broker_url, root, state_dir)
-    )
+    letter = _dlq_action("dead_letter", letter_id, _broker_url(broker_url, root, state_dir))
     try:
         body: object = json.loads(letter.body)
     except ValueError:
@@ -362,14 +334,10 @@ def dlq_discard(
 ) -> None:
     """Delete a parked message for good."""
     letter = _dlq_action("discard", letter_id, _broker_url(broker_url, root, state_dir))
-    console.print(
-        f"discarded {letter_id} ({letter.message_type}, parked by {letter.consumer})"
-    )
+    console.print(f"discarded {letter_id} ({letter.message_type}, parked by {letter.consumer})")
 
 
-def _dlq_action(
-    action: Literal["dead_letter", "replay", "discard"], letter_id: str, url: str
-) -> DeadLetter:
+def _dlq_action(action: Literal["dead_letter", "replay", "discard"], letter_id: str, url: str) -> DeadLetter:
     async def one(transport: Transport) -> DeadLetter:
         try:
             return await getattr(transport, action)(letter_id)  # type: ignore[no-any-return]
@@ -384,9 +352,7 @@ sagas = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sagas, name="sagas")
-SagaId = Annotated[
-    str, typer.Argument(help="The saga's id (an order's id, for the fulfilment).")
-]
+SagaId = Annotated[str, typer.Argument(help="The saga's id (an order's id, for the fulfilment).")]
 DatabaseOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -407,31 +373,23 @@ def _database_urls(items: list[str] | None) -> dict[str, str]:
     return urls
 
 
-def _saga_databases(
-    urls: list[str] | None, root: Path | None, state_dir: Path | None
-) -> dict[str, str]:
+def _saga_databases(urls: list[str] | None, root: Path | None, state_dir: Path | None) -> dict[str, str]:
     """Each service's database URL: as given, else as the running `paved up` recorded it."""
     given = _database_urls(urls)
     if given:
         return given
     run = _state(root, state_dir).read_run()
     if not run or not processes.is_alive(int(run["pid"])):
-        raise _fail(
-            "paved is not running here: start it with `paved up`, or pass --database-url SERVICE=URL"
-        )
+        raise _fail("paved is not running here: start it with `paved up`, or pass --database-url SERVICE=URL")
     found = {name: str(s["database"]) for name, s in run["services"].items()}
     hidden = [name for name, url in found.items() if "***" in url]
     if hidden:
-        raise _fail(
-            f"the running shop hides the passwords of {', '.join(hidden)}: pass --database-url SERVICE=URL"
-        )
+        raise _fail(f"the running shop hides the passwords of {', '.join(hidden)}: pass --database-url SERVICE=URL")
     return found
 
 
-def _each_saga_store(
-    databases: dict[str, str], action: Callable[..., Awaitable[T]]
-) -> list[T]:
-    from paved.sagas.inspection import SagaStore
+def _each_saga_store(databases: dict[str, str], action: Callable[..., Awaitable[T]]) -> list[T]:
+    from paved.sagas import SagaStore  # noqa: PLC0415 - SQLAlchemy only for the sagas commands
 
     async def run() -> list[T]:
         results = []
@@ -444,15 +402,11 @@ def _each_saga_store(
     try:
         return asyncio.run(run())
     except (OSError, TimeoutError) as error:
-        raise _fail(
-            f"a service's database: {error or type(error).__name__}", 1
-        ) from error
+        raise _fail(f"a service's database: {error or type(error).__name__}", 1) from error
 
 
 def _print_sagas(found: list[Any], title: str) -> None:
-    summaries = sorted(
-        (s for group in found for s in group), key=lambda s: s.started_at, reverse=True
-    )
+    summaries = sorted((s for group in found for s in group), key=lambda s: s.started_at, reverse=True)
     if not summaries:
         console.print(f"no {title}")
         return
@@ -491,9 +445,7 @@ def sagas_list(
         str | None,
         typer.Option(help="Only sagas in this state (e.g. running, compensated)."),
     ] = None,
-    limit: Annotated[
-        int, typer.Option(min=1, help="At most this many per service.")
-    ] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many per service.")] = 50,
     database_url: DatabaseOption = None,
     root: RootOption = None,
     state_dir: StateOption = None,
@@ -508,20 +460,14 @@ def sagas_list(
 
 @sagas.command("stuck")
 def sagas_stuck(
-    older_than: Annotated[
-        float, typer.Option(min=0, help="Seconds without progress that make one stuck.")
-    ] = 30.0,
+    older_than: Annotated[float, typer.Option(min=0, help="Seconds without progress that make one stuck.")] = 30.0,
     database_url: DatabaseOption = None,
     root: RootOption = None,
     state_dir: StateOption = None,
 ) -> None:
     """Unfinished sagas that need a person, or have not moved for --older-than seconds."""
-    from datetime import timedelta
-
     databases = _saga_databases(database_url, root, state_dir)
-    found = _each_saga_store(
-        databases, lambda store: store.list(stuck_after=timedelta(seconds=older_than))
-    )
+    found = _each_saga_store(databases, lambda store: store.list(stuck_after=timedelta(seconds=older_than)))
     _print_sagas(found, "stuck sagas")
 
 
@@ -534,11 +480,7 @@ def sagas_show(
 ) -> None:
     """One saga wherever it is kept (orchestrator or view): its state and each step with its time and outcome."""
     databases = _saga_databases(database_url, root, state_dir)
-    found = [
-        f
-        for f in _each_saga_store(databases, lambda store: store.show(saga_id))
-        if f is not None
-    ]
+    found = [f for f in _each_saga_store(databases, lambda store: store.show(saga_id)) if f is not None]
     if not found:
         raise _fail(f"no saga {saga_id}: see `paved sagas list`", 1)
     for summary, timeline in found:
@@ -549,9 +491,7 @@ def sagas_show(
             highlight=False,
         )
         if summary.needs_attention:
-            console.print(
-                f"[red]needs attention:[/] {summary.reason} (re-drive with `paved sagas retry {summary.id}`)"
-            )
+            console.print(f"[red]needs attention:[/] {summary.reason} (re-drive with `paved sagas retry {summary.id}`)")
         table = Table()
         for column in ("at", "step", "kind", "attempt", "outcome", "detail"):
             table.add_column(column)
@@ -583,9 +523,7 @@ def sagas_retry(
             "(a choreographed one is re-driven by replaying its dead letters: `paved dlq list`)",
             1,
         )
-    console.print(
-        f"{saga_id} is due again: its orchestrator sends the step in hand within a second"
-    )
+    console.print(f"{saga_id} is due again: its orchestrator sends the step in hand within a second")
 
 
 def main() -> None:

@@ -37,9 +37,7 @@ class EmbeddedNats:
         processes.stop(self.process, grace=10)
 
 
-def start_nats(
-    *, state_dir: Path, log_path: Path, port: int = -1, timeout: float = 15.0
-) -> EmbeddedNats:
+def start_nats(*, state_dir: Path, log_path: Path, port: int = -1, timeout: float = 15.0) -> EmbeddedNats:
     """Start JetStream on loopback and return its URL.
 
     ``port=-1`` lets the server pick a free port (never 4222 by assumption: another NATS may be
@@ -61,9 +59,7 @@ def start_nats(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise BrokerError(
-                f"nats-server {processes.describe_exit(process.returncode)}; see {log_path}"
-            )
+            raise BrokerError(f"nats-server {processes.describe_exit(process.returncode)}; see {log_path}")
         if ports_file.exists():
             try:
                 ports = json.loads(ports_file.read_text())
@@ -74,6 +70,4 @@ def start_nats(
                 return EmbeddedNats(process=process, url=ports["nats"][0])
         time.sleep(0.05)
     processes.stop(process, grace=2)
-    raise BrokerError(
-        f"nats-server did not report its port within {timeout:.0f}s; see {log_path}"
-    )
+    raise BrokerError(f"nats-server did not report its port within {timeout:.0f}s; see {log_path}")

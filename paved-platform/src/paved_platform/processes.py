@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -15,21 +16,15 @@ import psutil
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> (
-    None
-):  # pragma: no cover - runs in the child between fork and exec
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     # Own process group, so a terminal's Ctrl-C reaches only `paved up`, which stops children in
     # order; and SIGTERM from the kernel if `paved up` itself dies, even by SIGKILL.
     os.setsid()
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: children still stop on every orderly exit
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: children still stop on every orderly exit of `paved up`
 
 
-def spawn(
-    argv: list[str], *, log_path: Path, env: dict[str, str], cwd: Path | None = None
-) -> subprocess.Popen[bytes]:
+def spawn(argv: list[str], *, log_path: Path, env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen[bytes]:
     """Start ``argv`` with its output appended to ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -40,7 +35,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             env=env,
             cwd=cwd,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - single-threaded here
+            preexec_fn=_die_with_parent,
         )
 
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paved.context import new_id
+from paved import new_id
 
 from paved_platform import processes
 from paved_platform.nats import start_nats
@@ -79,17 +79,13 @@ class RabbitNode:
 
     def start(self, *, timeout: float = 60.0) -> None:
         (self.folder / "enabled_plugins").write_text("[].\n")  # none: starts in seconds
-        self.process = processes.spawn(
-            [_rabbitmq_server()], log_path=self.folder / "rabbitmq.log", env=self._env()
-        )
+        self.process = processes.spawn([_rabbitmq_server()], log_path=self.folder / "rabbitmq.log", env=self._env())
         deadline = time.monotonic() + timeout
         while not _answers(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 log = (self.folder / "rabbitmq.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(
-                    f"RabbitMQ did not start on port {self.port}:\n{log}"
-                )
+                raise RuntimeError(f"RabbitMQ did not start on port {self.port}:\n{log}")
             time.sleep(0.1)
 
     def stop(self) -> None:
@@ -129,9 +125,7 @@ def _rabbitmq_binary(name: str) -> str:
     for candidate in (Path("/usr/lib/rabbitmq/bin") / name, shutil.which(name)):
         if candidate and Path(candidate).exists():
             return str(candidate)
-    raise RuntimeError(
-        f"{name} is not installed: the RabbitMQ tests need Debian's rabbitmq-server package"
-    )
+    raise RuntimeError(f"{name} is not installed: the RabbitMQ tests need Debian's rabbitmq-server package")
 
 
 def _rabbitmq_server() -> str:

@@ -78,9 +78,7 @@ class Supervised:
             "--service-dir",
             str(self.manifest.directory),
         ]
-        self.process = processes.spawn(
-            argv, log_path=self.log_path, env=self.env, cwd=self.manifest.directory
-        )
+        self.process = processes.spawn(argv, log_path=self.log_path, env=self.env, cwd=self.manifest.directory)
         self.started_at = time.monotonic()
         self.ready = False
 
@@ -167,8 +165,7 @@ class Platform:
         run = self.state.read_run()
         if run and processes.is_alive(int(run["pid"])):
             raise SetupError(
-                f"paved is already running from {self.state.path} (pid {run['pid']}); "
-                "run `paved down` first",
+                f"paved is already running from {self.state.path} (pid {run['pid']}); run `paved down` first",
                 exit_code=2,
             )
         unknown = set(self.database_urls) - {m.name for m in self.manifests}
@@ -189,9 +186,7 @@ class Platform:
                     "change `port`, or run `paved up --free-ports`",
                     exit_code=2,
                 )
-            database_url = self.database_urls.get(
-                manifest.name
-            ) or self.state.sqlite_url(manifest.name)
+            database_url = self.database_urls.get(manifest.name) or self.state.sqlite_url(manifest.name)
             service = Supervised(
                 manifest=manifest,
                 port=port,
@@ -214,10 +209,7 @@ class Platform:
 
         A service's settings read what it needs, e.g. a ``catalog_url`` field reads ``PAVED_CATALOG_URL``.
         """
-        shared = {
-            f"PAVED_{s.name.upper().replace('-', '_')}_URL": s.url
-            for s in self.services
-        }
+        shared = {f"PAVED_{s.name.upper().replace('-', '_')}_URL": s.url for s in self.services}
         issuers = [s for s in self.services if s.manifest.token_audience]
         if len(issuers) > 1:
             names = ", ".join(s.name for s in issuers)
@@ -263,9 +255,7 @@ class Platform:
                 service.env["PAVED_BROKER_URL"] = self.external_broker_url
             return
         try:
-            self.nats = start_nats(
-                state_dir=self.state.path, log_path=self.state.log("nats"), port=port
-            )
+            self.nats = start_nats(state_dir=self.state.path, log_path=self.state.log("nats"), port=port)
         except BrokerError as error:
             raise SetupError(str(error)) from error
         for service in self.services:
@@ -294,9 +284,7 @@ class Platform:
             check=False,
         )
         if result.returncode != 0:
-            lines = (
-                result.stderr.strip() or result.stdout.strip() or "(no output)"
-            ).splitlines()
+            lines = (result.stderr.strip() or result.stdout.strip() or "(no output)").splitlines()
             headline = lines[-1].removeprefix("error: ")
             details = "".join(f"\n    {line}" for line in lines[-13:-1])
             raise SetupError(f"{service.name}: {headline}{details}")
@@ -309,10 +297,7 @@ class Platform:
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=self.console) as progress:
-            tasks = {
-                s.name: progress.add_task(f"starting {s.name}", total=1)
-                for s in self.services
-            }
+            tasks = {s.name: progress.add_task(f"starting {s.name}", total=1) for s in self.services}
             waiting = list(self.services)
             while waiting:
                 self._check_interrupted()
@@ -333,9 +318,7 @@ class Platform:
                         waiting.remove(service)
                 if waiting and time.monotonic() > deadline:
                     names = ", ".join(s.name for s in waiting)
-                    raise SetupError(
-                        f"not ready within {self.ready_timeout:.0f}s: {names}; see .paved/logs/"
-                    )
+                    raise SetupError(f"not ready within {self.ready_timeout:.0f}s: {names}; see .paved/logs/")
                 time.sleep(0.1)
 
     def _show_table(self) -> None:
@@ -351,8 +334,7 @@ class Platform:
             table.add_row("broker", _redacted(self.broker_url), "(yours)", "")
         self.console.print(table)
         self.console.print(
-            f"Logs: `paved logs SERVICE` (in {self.state.path / 'logs'}). "
-            "Ctrl-C (or `paved down`) stops everything."
+            f"Logs: `paved logs SERVICE` (in {self.state.path / 'logs'}). Ctrl-C (or `paved down`) stops everything."
         )
 
     # -- supervision ----------------------------------------------------------------------------
@@ -369,9 +351,7 @@ class Platform:
             return
         code = self.nats.process.returncode
         port = int(self.nats.url.rsplit(":", 1)[1])
-        self.console.print(
-            f"[yellow]nats {processes.describe_exit(code)}; restarting it on port {port}[/]"
-        )
+        self.console.print(f"[yellow]nats {processes.describe_exit(code)}; restarting it on port {port}[/]")
         # Same port, same store: services reconnect by themselves and JetStream keeps its data.
         self._start_broker(port=port)
         self._write_run()
@@ -418,12 +398,8 @@ class Platform:
         self.state.write_run(
             {
                 "pid": os.getpid(),
-                "nats": {"pid": self.nats.process.pid, "url": self.nats.url}
-                if self.nats
-                else None,
-                "broker_url": self.broker_url
-                if self.nats or self.external_broker_url
-                else None,
+                "nats": {"pid": self.nats.process.pid, "url": self.nats.url} if self.nats else None,
+                "broker_url": self.broker_url if self.nats or self.external_broker_url else None,
                 "services": {
                     s.name: {
                         "pid": s.process.pid if s.process else None,
@@ -438,11 +414,7 @@ class Platform:
         )
 
     def _stop_everything(self) -> None:
-        running = [
-            s
-            for s in self.services
-            if s.process is not None and s.process.poll() is None
-        ]
+        running = [s for s in self.services if s.process is not None and s.process.poll() is None]
         if running or self.nats:
             self.console.print("stopping...")
         for service in running:
@@ -464,6 +436,4 @@ class Platform:
 
 def default_console() -> Console:
     # Not a terminal (a log file, CI): wide enough that URLs and paths are not cut.
-    return Console(
-        highlight=False, file=sys.stdout, width=None if sys.stdout.isatty() else 160
-    )
+    return Console(highlight=False, file=sys.stdout, width=None if sys.stdout.isatty() else 160)

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aio_pika
+import nats
 import pytest
-from paved.messaging.jetstream import jetstream_connection
 from paved.testing import BrokerProbe
-from shop import ORDERS
 
 from paved_platform.nats import EmbeddedNats, start_nats
 from paved_platform.testing import RabbitNode, running_rabbitmq
+from shop import ORDERS
 
 
 @pytest.fixture
@@ -44,20 +44,19 @@ class TestBroker:
 
 def _nats(tmp_path: Path) -> Iterator[TestBroker]:
     server = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log")
-    asyncio.run(
-        BrokerProbe(server.url).declare(ORDERS)
-    )  # as the orders service, its owner, would
+    asyncio.run(BrokerProbe(server.url).declare(ORDERS))  # as the orders service, its owner, would
     port = int(server.url.rsplit(":", 1)[1])
     current = [server]
 
     def start() -> None:
-        current[0] = start_nats(
-            state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log", port=port
-        )
+        current[0] = start_nats(state_dir=tmp_path / "broker", log_path=tmp_path / "nats.log", port=port)
 
     async def backlog(stream: str, consumer: str) -> tuple[int, int]:
-        async with jetstream_connection(server.url) as transport:
-            info = await transport.js.consumer_info(stream, consumer)
+        client = await nats.connect(server.url)
+        try:
+            info = await client.jetstream().consumer_info(stream, consumer)
+        finally:
+            await client.close()
         return info.num_pending, info.num_ack_pending
 
     yield TestBroker("nats", server.url, lambda: current[0].stop(), start, backlog)
@@ -70,9 +69,7 @@ def _rabbitmq(node: RabbitNode) -> TestBroker:
         # figures for a quorum queue lag by a few seconds.
         connection = await aio_pika.connect(node.url)
         async with connection:
-            queue = await (await connection.channel()).declare_queue(
-                consumer, passive=True
-            )
+            queue = await (await connection.channel()).declare_queue(consumer, passive=True)
             ready = queue.declaration_result.message_count
         _, unacked = (await asyncio.to_thread(node.queues)).get(consumer, (0, 0))
         return ready, unacked

@@ -11,11 +11,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from paved import Service, ServiceSettings
-from paved.envelope import Envelope
-from paved.messaging import Event, Handling, MessagingTables, Stream, messaging_tables
-from paved.messaging.brokers import connected
-from paved.messaging.transport import DeadLetter, Outgoing
+from paved import Envelope, Service, ServiceSettings
+from paved.messaging import DeadLetter, Event, Handling, MessagingTables, Outgoing, Stream, connected, messaging_tables
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 T = TypeVar("T")
@@ -31,15 +28,11 @@ class OrderPlaced(Event, type="orders.OrderPlaced", version=1, subject="orders.p
 
 
 points_metadata = MetaData()
-points = Table(
-    "points", points_metadata, Column("order_id", String), Column("points", Integer)
-)
+points = Table("points", points_metadata, Column("order_id", String), Column("points", Integer))
 points_messaging = messaging_tables(points_metadata)
 
 
-def messaging_service(
-    name: str, tables: MessagingTables, *, database_url: str, broker_url: str
-) -> Service:
+def messaging_service(name: str, tables: MessagingTables, *, database_url: str, broker_url: str) -> Service:
     """A bare paved Service with messaging, on the given database and broker."""
     return Service(
         name=name,
@@ -49,12 +42,8 @@ def messaging_service(
     )
 
 
-def points_service(
-    *, database_url: str, broker_url: str, fail_orders: set[str] = frozenset()
-) -> Service:
-    service = messaging_service(
-        "points", points_messaging, database_url=database_url, broker_url=broker_url
-    )
+def points_service(*, database_url: str, broker_url: str, fail_orders: set[str] = frozenset()) -> Service:
+    service = messaging_service("points", points_messaging, database_url=database_url, broker_url=broker_url)
     consumer = service.messaging.consumer(
         "points-orders",
         stream=service.messaging.follow(ORDERS.name),
@@ -68,11 +57,7 @@ def points_service(
     async def award_points(handling: Handling, event: OrderPlaced) -> None:
         if event.order_id in fail_orders:
             raise RuntimeError(f"cannot award points for {event.order_id}")
-        await handling.session.execute(
-            insert(points).values(
-                order_id=event.order_id, points=event.total_minor // 100
-            )
-        )
+        await handling.session.execute(insert(points).values(order_id=event.order_id, points=event.total_minor // 100))
 
     return service
 
@@ -80,12 +65,8 @@ def points_service(
 async def count_points(service: Service) -> tuple[int, int]:
     """(rows, distinct orders) in the points table: equal when every effect happened once."""
     async with service.database.transaction() as session:
-        rows = (
-            await session.execute(select(func.count()).select_from(points))
-        ).scalar_one()
-        distinct = (
-            await session.execute(select(func.count(points.c.order_id.distinct())))
-        ).scalar_one()
+        rows = (await session.execute(select(func.count()).select_from(points))).scalar_one()
+        distinct = (await session.execute(select(func.count(points.c.order_id.distinct())))).scalar_one()
     return rows, distinct
 
 

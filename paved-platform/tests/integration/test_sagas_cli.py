@@ -9,16 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from paved import Service, ServiceSettings
-from paved.envelope import Envelope
+from paved import Envelope, Service, ServiceSettings
 from paved.messaging import Stream, messaging_tables
-from paved.sagas import Milestone, SagaView, saga_tables
-from paved.sagas.inspection import SagaStore
+from paved.sagas import Milestone, SagaStore, SagaView, saga_tables
 from paved.testing import BrokerProbe, create_tables
-from shop import eventually, publish
 from sqlalchemy import MetaData
 
 from paved_platform.nats import EmbeddedNats
+from shop import eventually, publish
 
 pytestmark = pytest.mark.nats
 
@@ -30,9 +28,7 @@ watcher_sagas = saga_tables(watcher_metadata)
 def watcher(*, database_url: str, broker_url: str) -> Service:
     """A service that takes part in nothing and watches the fulfilment's events go by."""
     settings = ServiceSettings(database_url=database_url, broker_url=broker_url)
-    service = Service(
-        name="watcher", version="0", settings=settings, messaging=watcher_messaging
-    )
+    service = Service(name="watcher", version="0", settings=settings, messaging=watcher_messaging)
     view = SagaView(
         "fulfilment",
         Milestone("order.OrderPlaced", "placed", starts=True),
@@ -52,20 +48,14 @@ def watcher(*, database_url: str, broker_url: str) -> Service:
 
 
 async def _event(broker_url: str, type_: str, order_id: str, at: datetime) -> None:
-    envelope = Envelope(
-        type=type_, correlation_id=order_id, occurred_at=at, data={"order_id": order_id}
-    )
-    await publish(
-        broker_url, f"shop.events.{type_}", envelope.to_bytes(), envelope=envelope
-    )
+    envelope = Envelope(type=type_, correlation_id=order_id, occurred_at=at, data={"order_id": order_id})
+    await publish(broker_url, f"shop.events.{type_}", envelope.to_bytes(), envelope=envelope)
 
 
 @pytest.fixture(autouse=True)
 async def shop_events(broker: EmbeddedNats) -> None:
     """The shop's events stream, as the services that publish there declare it (the watcher follows it)."""
-    await BrokerProbe(broker.url).declare(
-        Stream("SHOP_EVENTS", subjects=["shop.events.>"])
-    )
+    await BrokerProbe(broker.url).declare(Stream("SHOP_EVENTS", subjects=["shop.events.>"]))
 
 
 @pytest.fixture
@@ -75,9 +65,7 @@ async def database_url(tmp_path: Path) -> str:
     return url
 
 
-def test_paved_sagas_lists_shows_and_reports_the_stuck(
-    database_url: str, broker: EmbeddedNats
-) -> None:
+def test_paved_sagas_lists_shows_and_reports_the_stuck(database_url: str, broker: EmbeddedNats) -> None:
     """The CLI over a view's table: list, show, stuck, and a retry of a choreographed saga explains itself."""
 
     async def fill() -> None:

@@ -15,9 +15,7 @@ from paved_platform.up import Platform
 def write(root: Path, name: str, port: int, extra: str = "") -> None:
     folder = root / "services" / name
     folder.mkdir(parents=True)
-    (folder / "service.toml").write_text(
-        f'name = "{name}"\napp = "{name}.app:create_service"\nport = {port}\n{extra}'
-    )
+    (folder / "service.toml").write_text(f'name = "{name}"\napp = "{name}.app:create_service"\nport = {port}\n{extra}')
 
 
 def prepared(tmp_path: Path) -> dict[str, dict[str, str]]:
@@ -76,9 +74,4 @@ def prepared_again_keeps(tmp_path: Path, secret: str) -> bool:
         free_ports=True,
     )
     platform._preflight()
-    return (
-        next(s for s in platform.services if s.name == "order").env[
-            "PAVED_CLIENT_SECRET"
-        ]
-        == secret
-    )
+    return next(s for s in platform.services if s.name == "order").env["PAVED_CLIENT_SECRET"] == secret

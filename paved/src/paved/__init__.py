@@ -6,17 +6,18 @@ metrics, JSON logs, problem responses, and the seams every request, outbound cal
 passes through.
 """
 
-from paved.auth import CurrentPrincipal, install_token_verifier, require_scopes
-from paved.background import poller
-from paved.client import ClientCredentials, service_client
-from paved.database import Database
-from paved.envelope import Asker, Envelope
-from paved.problems import Problem
-from paved.registry import Provided
-from paved.service import CurrentDatabase, CurrentOutbox, Service
-from paved.settings import ServiceSettings
-from paved.times import Clock, UtcDateTime, utc_now
-from paved.tokens import JwksUrl, Principal, TokenVerifier
+from paved._auth import CurrentPrincipal, install_token_verifier, require_scopes
+from paved._background import poller
+from paved._client import ClientCredentials, TokenUnavailableError, service_client
+from paved._context import new_id
+from paved._database import Database
+from paved._envelope import Asker, Envelope
+from paved._problems import Problem
+from paved._registry import Provided
+from paved._service import CurrentDatabase, CurrentOutbox, Service
+from paved._settings import ServiceSettings
+from paved._times import Clock, UtcDateTime, utc_now
+from paved._tokens import JwksUrl, KeysUnavailableError, Principal, TokenRejectedError, TokenVerifier
 
 __all__ = [
     "Asker",
@@ -28,14 +29,18 @@ __all__ = [
     "Database",
     "Envelope",
     "JwksUrl",
+    "KeysUnavailableError",
     "Principal",
     "Problem",
     "Provided",
     "Service",
     "ServiceSettings",
+    "TokenRejectedError",
+    "TokenUnavailableError",
     "TokenVerifier",
     "UtcDateTime",
     "install_token_verifier",
+    "new_id",
     "poller",
     "require_scopes",
     "service_client",

@@ -10,7 +10,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from paved.database import create_engine, is_sqlite
+from paved._database import create_engine, is_sqlite
 
 
 def alembic_config(*, migrations_dir: Path, database_url: str) -> Config:

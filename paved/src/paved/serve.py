@@ -10,12 +10,12 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy import make_url
 
-from paved.database import Database
-from paved.logs import configure_logging
+from paved._database import Database
+from paved._logs import configure_logging
+from paved._service import Service
+from paved._settings import ServiceSettings
 from paved.manifest import MANIFEST, load_manifest
 from paved.migrations import upgrade
-from paved.service import Service
-from paved.settings import ServiceSettings
 
 
 class CannotReachDatabase(Exception):
@@ -74,8 +74,8 @@ def declare(service_dir: Path) -> None:
 
 
 async def _declare(service: Service) -> None:
-    from paved.messaging.brokers import connected  # noqa: PLC0415 - only with messaging
-    from paved.messaging.transport import BrokerUnreachable  # noqa: PLC0415
+    from paved.messaging._brokers import connected  # noqa: PLC0415 - only with messaging
+    from paved.messaging._transport import BrokerUnreachable  # noqa: PLC0415
 
     try:
         async with connected(service.settings.broker_url) as transport:

@@ -22,13 +22,33 @@ from fastapi import FastAPI
 from sqlalchemy import MetaData, make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paved.context import new_id
-from paved.database import Database
-from paved.envelope import Asker, Cause, Envelope
-from paved.messaging.consumer import Handling
-from paved.messaging.contracts import Message, Reply
-from paved.messaging.outbox import MessageWriter
-from paved.messaging.transport import DeadLetter, Stream
+from paved._background import Background
+from paved._context import new_id
+from paved._database import Database
+from paved._envelope import Asker, Cause, Envelope
+from paved.messaging._consumer import Handling
+from paved.messaging._contracts import Message, Reply
+from paved.messaging._memory import MemoryBroker, memory_broker_for_test
+from paved.messaging._outbox import MessageWriter
+from paved.messaging._transport import DeadLetter, Stream
+
+__all__ = [
+    "POSTGRES_URL",
+    "Background",
+    "BrokerProbe",
+    "MemoryBroker",
+    "RecordingOutbox",
+    "Sent",
+    "TestTokens",
+    "create_tables",
+    "database_url_fixture",
+    "eventually",
+    "handling_of",
+    "memory_broker_for_test",
+    "migrated_database",
+    "postgres_database",
+    "postgres_is_reachable",
+]
 
 POSTGRES_URL = os.environ.get("PAVED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -100,8 +120,8 @@ class TestTokens:
         return {"keys": [self._key.as_dict(private=False)]}
 
     def install(self, app: FastAPI) -> None:
-        from paved.auth import install_token_verifier  # noqa: PLC0415
-        from paved.tokens import TokenVerifier  # noqa: PLC0415
+        from paved._auth import install_token_verifier  # noqa: PLC0415
+        from paved._tokens import TokenVerifier  # noqa: PLC0415
 
         install_token_verifier(app, TokenVerifier(keys=self, issuer=self.issuer, audience=self.audience))
 
@@ -206,7 +226,7 @@ class BrokerProbe:
 
     async def declare(self, *streams: Stream) -> None:
         """Declare streams as their owners would (a test standing in for a partner service)."""
-        from paved.messaging.brokers import connected  # noqa: PLC0415
+        from paved.messaging._brokers import connected  # noqa: PLC0415
 
         async with connected(self.url) as transport:
             await transport.declare(list(streams), [])
@@ -252,7 +272,7 @@ class BrokerProbe:
 
     async def dead_letters(self) -> list[DeadLetter]:
         """What consumers parked, oldest first."""
-        from paved.messaging.brokers import connected  # noqa: PLC0415
+        from paved.messaging._brokers import connected  # noqa: PLC0415
 
         async with connected(self.url) as transport:
             return await transport.dead_letters()

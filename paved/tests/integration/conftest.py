@@ -10,7 +10,7 @@ import pytest
 from paved_platform.nats import EmbeddedNats, start_nats
 from paved_platform.testing import RabbitNode, running_rabbitmq
 
-from paved.messaging.jetstream import jetstream_connection
+from paved.messaging._jetstream import jetstream_connection
 from paved.testing import BrokerProbe
 from shop import ORDERS
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from paved import Service, ServiceSettings
-from paved.envelope import Envelope
+from paved._envelope import Envelope
 from paved.messaging import Event, Handling, MessagingTables, Stream, messaging_tables
-from paved.messaging.brokers import connected
-from paved.messaging.transport import DeadLetter, Outgoing
+from paved.messaging._brokers import connected
+from paved.messaging._transport import DeadLetter, Outgoing
 
 
 class OrderPlaced(Event, type="orders.OrderPlaced", version=1, subject="orders.placed"):
@@ -142,7 +142,8 @@ async def _main(role: str) -> None:
     else:
         service = points_service(database_url=database_url, broker_url=broker_url)
         if role == "consume-and-die-before-ack":
-            from paved.messaging import jetstream, rabbitmq
+            from paved.messaging import _jetstream as jetstream
+            from paved.messaging import _rabbitmq as rabbitmq
 
             async def die(_: object) -> None:  # the effect is committed; the ack never leaves
                 os.kill(os.getpid(), signal.SIGKILL)

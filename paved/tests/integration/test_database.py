@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from paved.database import Database, NestedTransactionError
+from paved._database import Database, NestedTransactionError
 
 
 @pytest.fixture

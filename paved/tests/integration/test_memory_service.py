@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paved.messaging.memory import memory_broker_for_test
+from paved.messaging._memory import memory_broker_for_test
 from paved.testing import create_tables, eventually
 from shop import count_points, orders_metadata, orders_service, place_order, points_metadata, points_service
 

@@ -12,7 +12,7 @@ import pytest
 from paved_platform.nats import EmbeddedNats
 
 from conftest import TestBroker
-from paved.envelope import Envelope
+from paved._envelope import Envelope
 from paved.testing import create_tables
 from shop import (
     OrderPlaced,

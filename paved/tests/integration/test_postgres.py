@@ -7,7 +7,7 @@ import pytest
 from paved_platform.nats import EmbeddedNats
 from sqlalchemy import make_url, text
 
-from paved.database import Database
+from paved._database import Database
 from paved.testing import POSTGRES_URL, create_tables, postgres_database
 from shop import OrderPlaced, count_points, declare, eventually, points_metadata, points_service, publish
 

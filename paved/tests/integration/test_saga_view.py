@@ -10,10 +10,10 @@ from paved_platform.nats import EmbeddedNats
 from sqlalchemy import MetaData, insert
 
 from paved import Service, ServiceSettings
-from paved.envelope import Envelope
+from paved._envelope import Envelope
 from paved.messaging import Stream, messaging_tables
 from paved.sagas import Milestone, SagaView, saga_tables
-from paved.sagas.inspection import SagaStore
+from paved.sagas._inspection import SagaStore
 from paved.testing import BrokerProbe, create_tables
 from shop import eventually, publish
 

@@ -32,7 +32,7 @@ from paved.sagas import (
     StepContext,
     saga_tables,
 )
-from paved.sagas.inspection import SagaStore
+from paved.sagas._inspection import SagaStore
 from paved.testing import create_tables
 from shop import declare, eventually
 

@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey, Key, OctKey, OKPKey
 
-from paved.auth import CurrentPrincipal, install_token_verifier, require_scopes
-from paved.problems import install_problem_handlers
-from paved.settings import ServiceSettings
-from paved.tokens import (
+from paved._auth import CurrentPrincipal, install_token_verifier, require_scopes
+from paved._problems import install_problem_handlers
+from paved._settings import ServiceSettings
+from paved._tokens import (
     JwksUrl,
     KeysUnavailableError,
     Principal,

@@ -5,8 +5,8 @@ import asyncio
 import httpx
 import pytest
 
-from paved import context
-from paved.client import ClientCredentials, TokenUnavailableError, service_client
+from paved import _context as context
+from paved._client import ClientCredentials, TokenUnavailableError, service_client
 
 
 async def test_outbound_calls_carry_the_correlation_id_and_have_a_deadline() -> None:
@@ -106,7 +106,7 @@ async def test_clients_share_one_tls_context_instead_of_loading_the_ca_store_eac
     """A client per call must not cost a new TLS context (the CA store read again) per call."""
     import ssl
 
-    from paved import client as client_module
+    from paved import _client as client_module
 
     made = []
     real = ssl.create_default_context

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from paved import context
-from paved.envelope import Envelope
+from paved import _context as context
+from paved._envelope import Envelope
 
 
 def test_a_message_caused_by_another_continues_its_correlation() -> None:

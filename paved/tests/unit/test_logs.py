@@ -9,9 +9,9 @@ import pytest
 import structlog
 from fastapi import FastAPI
 
-from paved.logs import configure_logging
-from paved.metrics import ServiceMetrics
-from paved.middleware import RequestContextMiddleware
+from paved._logs import configure_logging
+from paved._metrics import ServiceMetrics
+from paved._middleware import RequestContextMiddleware
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
-from paved.database import Database
-from paved.envelope import Envelope
+from paved._database import Database
+from paved._envelope import Envelope
 from paved.messaging import Event, Handling, MessagingTables, Outbox, messaging_tables
-from paved.messaging.consumer import Consumer, ConsumerRunner
-from paved.messaging.memory import (
+from paved.messaging._consumer import Consumer, ConsumerRunner
+from paved.messaging._memory import (
     MemoryBroker,
     MemoryTransport,
     StreamNotFound,
@@ -25,8 +25,8 @@ from paved.messaging.memory import (
     memory_broker_for_test,
     subject_matches,
 )
-from paved.messaging.memory_broker import ConsumerState, MemoryDelivery
-from paved.messaging.transport import Outgoing, Stream
+from paved.messaging._memory_broker import ConsumerState, MemoryDelivery
+from paved.messaging._transport import Outgoing, Stream
 from paved.testing import create_tables, eventually
 
 ORDERS = Stream("ORDERS", subjects=["orders.>"])

@@ -3,9 +3,9 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from paved import context
-from paved.metrics import ServiceMetrics
-from paved.middleware import RequestContextMiddleware
+from paved import _context as context
+from paved._metrics import ServiceMetrics
+from paved._middleware import RequestContextMiddleware
 
 
 def make_app(metrics: ServiceMetrics) -> FastAPI:

@@ -5,9 +5,9 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from paved.metrics import ServiceMetrics
-from paved.middleware import RequestContextMiddleware
-from paved.problems import PROBLEM_JSON, Problem, install_problem_handlers, map_error
+from paved._metrics import ServiceMetrics
+from paved._middleware import RequestContextMiddleware
+from paved._problems import PROBLEM_JSON, Problem, install_problem_handlers, map_error
 
 
 class OutOfStockError(Exception):

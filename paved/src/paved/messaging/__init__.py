@@ -1,18 +1,33 @@
 """Reliable messaging: typed contracts, transactional outbox, idempotent consumers, dead letters."""
 
-from paved.messaging.consumer import Consumer, Handling
-from paved.messaging.contracts import Command, Event, Message, MessageTypes, Reply, UnacceptableMessage
-from paved.messaging.outbox import Announce, Announcer, MessageWriter, Outbox
-from paved.messaging.requests import PendingRequest, Requests
-from paved.messaging.runtime import Followed, Messaging
-from paved.messaging.tables import MessagingTables, create_messaging_tables, drop_messaging_tables, messaging_tables
-from paved.messaging.transport import Stream
+from paved.messaging._brokers import connected, connection_for
+from paved.messaging._consumer import Consumer, Handling
+from paved.messaging._contracts import Command, Event, Message, MessageTypes, Reply, UnacceptableMessage
+from paved.messaging._outbox import Announce, Announcer, MessageWriter, Outbox
+from paved.messaging._requests import PendingRequest, Requests
+from paved.messaging._runtime import Followed, Messaging
+from paved.messaging._tables import MessagingTables, create_messaging_tables, drop_messaging_tables, messaging_tables
+from paved.messaging._transport import (
+    BrokerUnreachable,
+    Connection,
+    DeadLetter,
+    Delivery,
+    Outgoing,
+    Stream,
+    StreamNotFound,
+    Subscription,
+    Transport,
+)
 
 __all__ = [
     "Announce",
     "Announcer",
+    "BrokerUnreachable",
     "Command",
+    "Connection",
     "Consumer",
+    "DeadLetter",
+    "Delivery",
     "Event",
     "Followed",
     "Handling",
@@ -22,11 +37,17 @@ __all__ = [
     "Messaging",
     "MessagingTables",
     "Outbox",
+    "Outgoing",
     "PendingRequest",
     "Reply",
     "Requests",
     "Stream",
+    "StreamNotFound",
+    "Subscription",
+    "Transport",
     "UnacceptableMessage",
+    "connected",
+    "connection_for",
     "create_messaging_tables",
     "drop_messaging_tables",
     "messaging_tables",

@@ -7,12 +7,13 @@
   events, by correlation id, into a timeline and a state, so it can be watched like an orchestrated one.
 
 Both keep their instances in ``paved_sagas`` (``saga_tables``), which ``paved sagas`` reads
-(``paved.sagas.inspection``).
+(``paved.sagas._inspection``).
 """
 
 from paved.sagas._choreography import Milestone, SagaView
 from paved.sagas._definition import Action, BuildCommand, Saga, SagaDefinitionError, SagaStep, StepContext
 from paved.sagas._engine import backoff_ms
+from paved.sagas._inspection import SagaStore, SagaSummary, TimelineEntry
 from paved.sagas._orchestrator import OnChange, Orchestration, Orchestrator, retry_saga
 from paved.sagas._state import (
     ChangeKind,
@@ -40,9 +41,12 @@ __all__ = [
     "SagaNotFoundError",
     "SagaState",
     "SagaStep",
+    "SagaStore",
+    "SagaSummary",
     "SagaTables",
     "SagaView",
     "StepContext",
+    "TimelineEntry",
     "backoff_ms",
     "create_saga_tables",
     "drop_saga_tables",

@@ -27,12 +27,13 @@ saga's, in the same database) is left to that saga: one business process, one ti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import bindparam, insert, select, update
 
-from paved.messaging.consumer import Handling
-from paved.messaging.runtime import Messaging
+from paved._times import as_utc
+from paved.messaging._consumer import Handling
+from paved.messaging._runtime import Messaging
 from paved.sagas._state import ChangeKind, SagaStyle
 from paved.sagas._tables import SagaTables
 
@@ -113,7 +114,7 @@ class SagaView:
             )
         else:
             values: dict[str, object] = {"step_index": row.step_index + 1}
-            last = _aware(row.updated_at)
+            last = as_utc(row.updated_at)
             # A final milestone ends the process whenever it is seen; another one moves it only if it
             # happened after what the view has (streams are consumed apart: a later event may come first).
             if milestone is not None and row.state not in self.final_states and (milestone.final or at >= last):
@@ -122,7 +123,7 @@ class SagaView:
                     values["finished_at"] = at
             if milestone is not None and milestone.starts:
                 values["reason"] = None
-                values["started_at"] = min(at, _aware(row.started_at))
+                values["started_at"] = min(at, as_utc(row.started_at))
             # The SET clause is the keys beside saga_id: compiled once per set of them.
             await session.execute(self._update_process, {"saga_id": envelope.correlation_id, **values})
         await session.execute(
@@ -137,8 +138,3 @@ class SagaView:
                 "detail": None,
             },
         )
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite gives back naive datetimes; paved writes UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

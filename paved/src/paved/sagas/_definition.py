@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paved.messaging.contracts import Command, Reply
+from paved.messaging._contracts import Command, Reply
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from paved.messaging.contracts import Reply
+from paved.messaging._contracts import Reply
 from paved.sagas._definition import Saga
 from paved.sagas._state import (
     FINAL,

@@ -22,17 +22,17 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paved.background import Run, poller
-from paved.database import Database
-from paved.messaging.consumer import Handling
-from paved.messaging.contracts import Reply
-from paved.messaging.requests import PendingRequest, Requests
+from paved._background import Run, poller
+from paved._database import Database
+from paved._times import now_ms
+from paved.messaging._consumer import Handling
+from paved.messaging._contracts import Reply
+from paved.messaging._requests import PendingRequest, Requests
 from paved.sagas._definition import Saga, SagaDefinitionError, StepContext
 from paved.sagas._engine import Decision, Note, SagaEngine, Send, backoff_ms, redrive
 from paved.sagas._state import ChangeKind, Outcome, SagaChange, SagaInstance, SagaNotFoundError
 from paved.sagas._store import SagaRecords
 from paved.sagas._tables import SagaTables
-from paved.times import now_ms
 
 log = structlog.get_logger(logger_name="paved.sagas")
 

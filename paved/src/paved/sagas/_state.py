@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from paved.messaging.contracts import Reply
+from paved.messaging._contracts import Reply
 
 
 class SagaState(StrEnum):

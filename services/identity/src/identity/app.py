@@ -7,8 +7,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from paved import Clock, Problem, Service, TokenVerifier, install_token_verifier, utc_now
-from paved.tokens import KeysUnavailableError
+from paved import Clock, KeysUnavailableError, Problem, Service, TokenVerifier, install_token_verifier, utc_now
 from sqlalchemy.exc import SQLAlchemyError
 
 from identity import __version__, api, token_endpoint

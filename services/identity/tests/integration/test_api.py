@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from joserfc import jws
-from paved import JwksUrl, TokenVerifier
-from paved.tokens import TokenRejectedError
+from paved import JwksUrl, TokenRejectedError, TokenVerifier
 from sqlalchemy import select
 
 from identity.tables import refresh_tokens

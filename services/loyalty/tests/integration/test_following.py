@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from paved import Envelope
-from paved.messaging.brokers import connected
-from paved.messaging.memory import memory_broker_for_test
-from paved.messaging.transport import Outgoing
-from paved.testing import eventually, migrated_database
+from paved.messaging import Outgoing, connected
+from paved.testing import eventually, memory_broker_for_test, migrated_database
 
 from loyalty import contract
 from loyalty.app import create_service

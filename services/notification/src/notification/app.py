@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from paved import Clock, Service, poller, utc_now
-from paved.context import new_id
+from paved import Clock, Service, new_id, poller, utc_now
 
 from notification import __version__, api, handlers, store, tables
 from notification.domain import EmailNotFoundError

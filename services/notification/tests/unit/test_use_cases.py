@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from paved import poller
-from paved.background import Background
+from paved.testing import Background
 
 from notification.domain import EmailStatus, Money, NoticeKind, OrderNotice, RetryPolicy
 from notification.use_cases import Notifications

@@ -7,8 +7,7 @@ from collections.abc import Callable
 import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from paved import Clock, Problem, Service, utc_now
-from paved.context import new_id
+from paved import Clock, Problem, Service, new_id, utc_now
 from paved.sagas import Orchestration, SagaNotCancellableError
 
 from order import __version__, api, contract, tables

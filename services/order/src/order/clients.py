@@ -17,8 +17,7 @@ from typing import Annotated
 
 import httpx
 import structlog
-from paved import service_client
-from paved.client import TokenUnavailableError
+from paved import TokenUnavailableError, service_client
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from order.domain import CatalogItem, DeliveryAddress, Money

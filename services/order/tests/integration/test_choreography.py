@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 from paved import Envelope, Service
-from paved.sagas.inspection import SagaStore
+from paved.sagas import SagaStore
 from paved.testing import BrokerProbe, eventually
 from sqlalchemy import func, select
 

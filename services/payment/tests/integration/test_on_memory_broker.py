@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paved.messaging.memory import memory_broker_for_test
-from paved.testing import TestTokens, eventually, migrated_database
+from paved.testing import TestTokens, eventually, memory_broker_for_test, migrated_database
 
 from payment.contract import RefundPayment
 

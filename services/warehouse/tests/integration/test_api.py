@@ -5,7 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
-from paved.context import new_id
+from paved import new_id
 from paved.testing import BrokerProbe, eventually
 
 from .clock import ManualClock

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from paved import Envelope, Service, ServiceSettings
-from paved.context import new_id
-from paved.messaging.memory import memory_broker_for_test
-from paved.testing import BrokerProbe, eventually
+from paved import Envelope, Service, ServiceSettings, new_id
+from paved.testing import BrokerProbe, eventually, memory_broker_for_test
 
 from warehouse.app import create_service
 

@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
-from paved import Envelope, Service
-from paved.context import new_id
+from paved import Envelope, Service, new_id
 from paved.messaging import Command, Stream
 from paved.testing import BrokerProbe, eventually
 

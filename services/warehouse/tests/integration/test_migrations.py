@@ -8,10 +8,10 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from paved.database import create_engine
 from paved.migrations import alembic_config, upgrade
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine as create_engine
 
 from warehouse import tables
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from paved.envelope import Cause, Envelope
+from paved._envelope import Cause, Envelope
 
 _WORD_START = re.compile(r"(?<!^)(?=[A-Z])")
 

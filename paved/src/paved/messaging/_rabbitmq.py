@@ -38,8 +38,8 @@ from aio_pika.abc import (
 from aiormq.abc import DeliveredMessage
 from pamqp.commands import Basic
 
-from paved.context import new_id
-from paved.messaging.transport import (
+from paved._context import new_id
+from paved.messaging._transport import (
     DLQ_SUBJECT_PREFIX,
     BrokerUnreachable,
     DeadLetter,
@@ -49,7 +49,7 @@ from paved.messaging.transport import (
 )
 
 if TYPE_CHECKING:
-    from paved.messaging.consumer import Consumer
+    from paved.messaging._consumer import Consumer
 
 log = structlog.get_logger(logger_name="paved.rabbitmq")
 

@@ -10,19 +10,19 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.responses import JSONResponse
 
-from paved.background import Background, Run
-from paved.client import client_credentials
-from paved.database import Database
-from paved.messaging.brokers import connection_for
-from paved.messaging.outbox import Outbox
-from paved.messaging.runtime import Messaging
-from paved.messaging.tables import MessagingTables
-from paved.messaging.transport import Connection
-from paved.metrics import ServiceMetrics
-from paved.middleware import RequestContextMiddleware
-from paved.problems import PROBLEM_JSON, install_problem_handlers, map_error
-from paved.registry import Registry
-from paved.settings import ServiceSettings
+from paved._background import Background, Run
+from paved._client import client_credentials
+from paved._database import Database
+from paved._metrics import ServiceMetrics
+from paved._middleware import RequestContextMiddleware
+from paved._problems import PROBLEM_JSON, install_problem_handlers, map_error
+from paved._registry import Registry
+from paved._settings import ServiceSettings
+from paved.messaging._brokers import connection_for
+from paved.messaging._outbox import Outbox
+from paved.messaging._runtime import Messaging
+from paved.messaging._tables import MessagingTables
+from paved.messaging._transport import Connection
 
 log = structlog.get_logger(logger_name="paved.service")
 

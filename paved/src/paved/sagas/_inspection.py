@@ -14,7 +14,8 @@ from typing import Self
 from sqlalchemy import MetaData, inspect, or_, select
 from sqlalchemy.engine import RowMapping
 
-from paved.database import Database
+from paved._database import Database
+from paved._times import as_utc
 from paved.sagas._orchestrator import retry_saga
 from paved.sagas._tables import SAGAS, SagaTables, saga_tables
 
@@ -42,10 +43,6 @@ class TimelineEntry:
     attempt: int
     outcome: str
     detail: str | None
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class SagaStore:
@@ -96,7 +93,7 @@ class SagaStore:
                 await session.execute(select(log).where(log.c.saga_id == saga_id).order_by(log.c.at, log.c.seq))
             ).mappings()
             timeline = [
-                TimelineEntry(_utc(e["at"]), e["step"], e["kind"], e["attempt"], e["outcome"], e["detail"])
+                TimelineEntry(as_utc(e["at"]), e["step"], e["kind"], e["attempt"], e["outcome"], e["detail"])
                 for e in entries
             ]
         return self._summary(row), timeline
@@ -116,7 +113,7 @@ class SagaStore:
             step=r["step"],
             needs_attention=bool(r["needs_attention"]),
             reason=r["reason"],
-            started_at=_utc(r["started_at"]),
-            updated_at=_utc(r["updated_at"]),
+            started_at=as_utc(r["started_at"]),
+            updated_at=as_utc(r["updated_at"]),
             finished=r["finished_at"] is not None,
         )

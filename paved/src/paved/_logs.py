@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from paved import context
+from paved import _context as context
 
 
 def _add_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:

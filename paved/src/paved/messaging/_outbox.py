@@ -18,12 +18,12 @@ from sqlalchemy import Table, bindparam, delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from paved.background import Run, poller
-from paved.database import Database
-from paved.envelope import Asker, Cause, Envelope
-from paved.messaging.contracts import Event, Message, Reply
-from paved.messaging.transport import Outgoing, Transport
-from paved.times import utc_now
+from paved._background import Run, poller
+from paved._database import Database
+from paved._envelope import Asker, Cause, Envelope
+from paved._times import utc_now
+from paved.messaging._contracts import Event, Message, Reply
+from paved.messaging._transport import Outgoing, Transport
 
 log = structlog.get_logger(logger_name="paved.outbox")
 

@@ -21,7 +21,7 @@ from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import Key, KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
-from paved.client import service_client
+from paved._client import service_client
 
 # Asymmetric signatures only: a verifier holds no secret, and "none" or HMAC ("HS256" with the public key
 # as the secret) are the classic forgeries. "Ed25519" is RFC 9864's name for EdDSA over Ed25519.

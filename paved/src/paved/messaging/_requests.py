@@ -19,13 +19,13 @@ import structlog
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paved.database import Database
-from paved.envelope import Envelope
-from paved.messaging.consumer import Consumer, Handling
-from paved.messaging.contracts import Command, Reply
-from paved.messaging.outbox import Outbox
-from paved.messaging.tables import MessagingTables
-from paved.times import now_ms
+from paved._database import Database
+from paved._envelope import Envelope
+from paved._times import now_ms
+from paved.messaging._consumer import Consumer, Handling
+from paved.messaging._contracts import Command, Reply
+from paved.messaging._outbox import Outbox
+from paved.messaging._tables import MessagingTables
 
 log = structlog.get_logger(logger_name="paved.requests")
 
@@ -172,5 +172,5 @@ class Requests:
         return timed_out
 
     async def time_out_due_step(self) -> None:
-        """One round of the deadlines' poll (``paved.background.poller``)."""
+        """One round of the deadlines' poll (``paved._background.poller``)."""
         await self.time_out_due()

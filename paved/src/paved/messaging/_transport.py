@@ -1,8 +1,8 @@
 """The seam between paved's messaging and a broker: what the outbox, consumers and dead letters need of it.
 
 paved's guarantees (outbox, inbox, retries, dead letters, replies) are written once against these
-protocols; ``paved.messaging.jetstream``, ``paved.messaging.rabbitmq`` and ``paved.messaging.memory``
-implement them, and ``paved.messaging.brokers`` picks one by the scheme of the service's
+protocols; ``paved.messaging._jetstream``, ``paved.messaging._rabbitmq`` and ``paved.messaging._memory``
+implement them, and ``paved.messaging._brokers`` picks one by the scheme of the service's
 ``broker_url``: ``nats://``, ``amqp://`` or ``memory://``.
 """
 
@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from paved.messaging.consumer import Consumer
+    from paved.messaging._consumer import Consumer
 
 DLQ_SUBJECT_PREFIX = "paved.dlq"
 

@@ -1,6 +1,6 @@
 """paved's messaging in memory, with JetStream's semantics: a broker for tests that need no nats-server.
 
-Guaranteed, as on JetStream (``paved.messaging.jetstream``): streams take subjects by NATS's wildcards
+Guaranteed, as on JetStream (``paved.messaging._jetstream``): streams take subjects by NATS's wildcards
 (``*`` one token, ``>`` one or more) and keep what is published in order under a stream sequence; a
 re-published ``Nats-Msg-Id`` is dropped within the duplicate window (15 minutes, as paved declares);
 durable consumers with filter subjects keep their own positions and see the stream from its start
@@ -15,7 +15,7 @@ Not guaranteed: one process and one event loop only (``memory://NAME`` names a b
 process; another process has another broker of that name); nothing survives the process; no cluster,
 no network, so no reconnects and no timeouts of the broker's own; ``max_age_seconds`` is not enforced;
 the dead-letter stream exists from the start rather than from the first ``declare``; a consumer that
-reaches ``max_deliver`` sends no advisory. The broker's state is in ``paved.messaging.memory_broker``.
+reaches ``max_deliver`` sends no advisory. The broker's state is in ``paved.messaging._memory_broker``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
 
-from paved.context import new_id
-from paved.messaging.memory_broker import (
+from paved._context import new_id
+from paved.messaging._memory_broker import (
     DLQ_STREAM,
     ConsumerState,
     MemoryBroker,
@@ -34,7 +34,7 @@ from paved.messaging.memory_broker import (
     MemorySubscription,
     subject_matches,
 )
-from paved.messaging.transport import (
+from paved.messaging._transport import (
     DLQ_SUBJECT_PREFIX,
     DeadLetter,
     Delivery,
@@ -44,7 +44,7 @@ from paved.messaging.transport import (
 )
 
 if TYPE_CHECKING:
-    from paved.messaging.consumer import Consumer
+    from paved.messaging._consumer import Consumer
 
 __all__ = [
     "MemoryBroker",

@@ -12,8 +12,8 @@ import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paved import context
-from paved.metrics import ServiceMetrics
+from paved import _context as context
+from paved._metrics import ServiceMetrics
 
 REQUEST_ID = "x-request-id"
 CORRELATION_ID = "x-correlation-id"

@@ -15,9 +15,9 @@ from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
-from paved import context
-from paved.middleware import CORRELATION_ID
-from paved.settings import ServiceSettings
+from paved import _context as context
+from paved._middleware import CORRELATION_ID
+from paved._settings import ServiceSettings
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from paved import context
+from paved import _context as context
 
 
 def _now() -> datetime:

@@ -1,7 +1,7 @@
-"""JetStream's semantics in memory: the broker state behind ``paved.messaging.memory``.
+"""JetStream's semantics in memory: the broker state behind ``paved.messaging._memory``.
 
 Streams of subjects with a sequence and a de-duplication window, and durable consumers that keep their
-position, count deliveries and redeliver what is not acked in time. ``paved.messaging.memory`` says what
+position, count deliveries and redeliver what is not acked in time. ``paved.messaging._memory`` says what
 it guarantees and what not, and puts paved's ``Transport`` over it.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from paved.messaging.transport import DLQ_SUBJECT_PREFIX, Stream, StreamNotFound
+from paved.messaging._transport import DLQ_SUBJECT_PREFIX, Stream, StreamNotFound
 
 if TYPE_CHECKING:
-    from paved.messaging.consumer import Consumer
+    from paved.messaging._consumer import Consumer
 
 DLQ_STREAM = "PAVED_DLQ"  # as on JetStream
 # The window paved declares its JetStream streams with.

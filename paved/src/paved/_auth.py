@@ -1,7 +1,7 @@
 """Who may call an endpoint: access tokens (JWTs) from the identity service.
 
 Endpoints take ``CurrentPrincipal`` (any valid access token) or ``require_scopes(...)`` (a token that
-grants those scopes). Tokens are verified in the process (:mod:`paved.tokens`) against the issuer's key
+grants those scopes). Tokens are verified in the process (:mod:`paved._tokens`) against the issuer's key
 set at ``PAVED_JWKS_URL``; nothing is asked of the issuer per request.
 """
 
@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from paved.problems import Problem
-from paved.tokens import (
+from paved._problems import Problem
+from paved._tokens import (
     JwksUrl,
     KeysUnavailableError,
     Principal,

@@ -13,13 +13,13 @@ from typing import Any
 
 import structlog
 
-from paved.background import Background, poller
-from paved.database import Database
-from paved.messaging.consumer import Consumer, ConsumerRunner
-from paved.messaging.outbox import Outbox
-from paved.messaging.requests import Requests
-from paved.messaging.tables import MessagingTables
-from paved.messaging.transport import Stream, Transport
+from paved._background import Background, poller
+from paved._database import Database
+from paved.messaging._consumer import Consumer, ConsumerRunner
+from paved.messaging._outbox import Outbox
+from paved.messaging._requests import Requests
+from paved.messaging._tables import MessagingTables
+from paved.messaging._transport import Stream, Transport
 
 log = structlog.get_logger(logger_name="paved.messaging")
 

@@ -25,7 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 
-from paved.messaging.transport import (
+from paved.messaging._transport import (
     DLQ_SUBJECT_PREFIX,
     BrokerUnreachable,
     DeadLetter,
@@ -36,7 +36,7 @@ from paved.messaging.transport import (
 )
 
 if TYPE_CHECKING:
-    from paved.messaging.consumer import Consumer
+    from paved.messaging._consumer import Consumer
 
 log = structlog.get_logger(logger_name="paved.jetstream")
 

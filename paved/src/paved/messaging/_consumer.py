@@ -23,13 +23,13 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from paved import context
-from paved.database import Database
-from paved.envelope import Envelope
-from paved.messaging.contracts import Message, MessageTypes, Reply, UnacceptableMessage
-from paved.messaging.outbox import MessageWriter, Outbox
-from paved.messaging.transport import Delivery, StreamNotFound, Subscription, Transport
-from paved.times import utc_now
+from paved import _context as context
+from paved._database import Database
+from paved._envelope import Envelope
+from paved._times import utc_now
+from paved.messaging._contracts import Message, MessageTypes, Reply, UnacceptableMessage
+from paved.messaging._outbox import MessageWriter, Outbox
+from paved.messaging._transport import Delivery, StreamNotFound, Subscription, Transport
 
 log = structlog.get_logger(logger_name="paved.consumer")
 
