@@ -199,7 +199,8 @@ async def effect_counts(service: Service) -> dict[str, int]:
 async def _main(role: str) -> None:
     database_url, broker_url = os.environ["DATABASE_URL"], os.environ["BROKER_URL"]
     if role == "orders":
-        service = orders_service(database_url=database_url, broker_url=broker_url)
+        deadline = timedelta(seconds=float(os.environ.get("DEADLINE_SECONDS", "5")))
+        service = orders_service(database_url=database_url, broker_url=broker_url, deadline=deadline)
     else:
         service = partners_service(database_url=database_url, broker_url=broker_url)
     stop = asyncio.Event()

@@ -269,6 +269,10 @@ def _process(role: str, tmp_path: Path, database_url: str, broker_url: str, star
         "BROKER_URL": broker_url,
         "READY_FILE": str(ready),
         "START": start,
+        # Partners answer every command here: a deadline is only how long a slow answer is waited for, and on
+        # a loaded machine (CI runs three builds at once) 5 s was sometimes too short, so a compensation ran
+        # out of attempts and the saga waited for a person. This test is about kill -9, not deadlines.
+        "DEADLINE_SECONDS": "30",
         "PYTHONPATH": str(Path(__file__).parent),
     }
     log = (tmp_path / f"{role}.log").open("ab")
