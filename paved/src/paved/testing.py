@@ -9,13 +9,14 @@ distribution).
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import pytest
 from fastapi import FastAPI
@@ -36,6 +37,7 @@ __all__ = [
     "POSTGRES_URL",
     "Background",
     "BrokerProbe",
+    "FakeUnitOfWork",
     "MemoryBroker",
     "RecordingOutbox",
     "Sent",
@@ -321,6 +323,32 @@ class RecordingOutbox:
     def messages(self, kind: type[M]) -> list[M]:
         """The messages of type ``kind`` sent, in order."""
         return [sent.message for sent in self.sent if isinstance(sent.message, kind)]
+
+
+S = TypeVar("S")
+
+
+class FakeUnitOfWork(Generic[S]):
+    """Transactions over one in-memory store, for use-case unit tests: a write that raises leaves the store
+    as it was, as a rollback does; ``writes`` counts the ones that committed."""
+
+    def __init__(self, store: S) -> None:
+        self.store = store
+        self.writes = 0
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[S]:
+        yield self.store
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[S]:
+        before = copy.deepcopy(self.store.__dict__)
+        try:
+            yield self.store
+        except BaseException:
+            self.store.__dict__.update(before)
+            raise
+        self.writes += 1
 
 
 class _NoSession:

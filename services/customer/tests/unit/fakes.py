@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import paved.testing
 
 from customer.domain import Address, Customer, Fact
 
@@ -54,24 +54,11 @@ class FakeStore:
         self.announced.append(fact)
 
 
-class FakeUnitOfWork:
-    """Transactions over one FakeStore: a write that raises leaves the store as it was, as a rollback does."""
+class FakeUnitOfWork(paved.testing.FakeUnitOfWork[FakeStore]):
+    """Transactions over one FakeStore (paved's fake: a write that raises leaves the store as it was)."""
 
     def __init__(self) -> None:
-        self.store = FakeStore()
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[FakeStore]:
-        yield self.store
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[FakeStore]:
-        before = copy.deepcopy(self.store.__dict__)
-        try:
-            yield self.store
-        except BaseException:
-            self.store.__dict__.update(before)
-            raise
+        super().__init__(FakeStore())
 
 
 class ManualClock:

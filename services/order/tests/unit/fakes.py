@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Collection
-from contextlib import asynccontextmanager
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
+import paved.testing
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order.domain import CardNumber, CatalogItem, DeliveryAddress, FulfilmentStyle, Money, OrderNotFoundError
@@ -134,28 +134,15 @@ class FakeStore:
         self.sagas[order.id] = f"cancelled: {reason}"
 
 
-class FakeUnitOfWork:
-    """Transactions over one FakeStore: a write that raises leaves the store as it was, as a rollback does."""
+class FakeUnitOfWork(paved.testing.FakeUnitOfWork[FakeStore]):
+    """Transactions over one FakeStore (paved's fake: a write that raises leaves the store as it was)."""
 
     def __init__(self) -> None:
-        self.store = FakeStore()
+        super().__init__(FakeStore())
 
     def store_in(self, session: AsyncSession) -> FakeStore:
         """The store in the transaction paved opened for a saga's change or a partner's event."""
         return self.store
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[FakeStore]:
-        yield self.store
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[FakeStore]:
-        before = copy.deepcopy(self.store.__dict__)
-        try:
-            yield self.store
-        except BaseException:
-            self.store.__dict__.update(before)
-            raise
 
 
 class Rendezvous:
