@@ -6,17 +6,21 @@ Here, not in ``paved.testing``, because starting servers needs the platform's pr
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+import aio_pika
+import nats
 from paved import new_id
 
 from paved_platform import processes
@@ -150,3 +154,62 @@ def running_rabbitmq() -> Iterator[RabbitNode]:
             yield node
         finally:
             node.stop()
+
+
+@dataclass
+class TestBroker:
+    """A broker of the test's own, of either kind, that the test may stop and start again."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    kind: Literal["nats", "rabbitmq"]
+    url: str
+    stop: Callable[[], None]
+    start: Callable[[], None]
+    _backlog: Callable[[str, str], Awaitable[tuple[int, int]]]
+
+    async def backlog(self, *, stream: str, consumer: str) -> tuple[int, int]:
+        """(waiting, delivered and not yet acked) messages of a durable consumer."""
+        return await self._backlog(stream, consumer)
+
+
+@contextmanager
+def throwaway_broker(kind: Literal["nats", "rabbitmq"], *, folder: Path) -> Iterator[TestBroker]:
+    """A JetStream server (its store in ``folder``) or a RabbitMQ node of the test's own, stopped after."""
+    if kind == "rabbitmq":
+        with running_rabbitmq() as node:
+            yield TestBroker("rabbitmq", node.url, node.stop, node.start, _rabbitmq_backlog(node))
+        return
+    server = start_nats(state_dir=folder / "broker", log_path=folder / "nats.log")
+    port = int(server.url.rsplit(":", 1)[1])
+    current = [server]
+
+    def start() -> None:
+        current[0] = start_nats(state_dir=folder / "broker", log_path=folder / "nats.log", port=port)
+
+    async def backlog(stream: str, consumer: str) -> tuple[int, int]:
+        client = await nats.connect(server.url)
+        try:
+            info = await client.jetstream().consumer_info(stream, consumer)
+        finally:
+            await client.close()
+        return info.num_pending or 0, info.num_ack_pending or 0
+
+    try:
+        yield TestBroker("nats", server.url, lambda: current[0].stop(), start, backlog)
+    finally:
+        current[0].stop()
+
+
+def _rabbitmq_backlog(node: RabbitNode) -> Callable[[str, str], Awaitable[tuple[int, int]]]:
+    async def backlog(_stream: str, consumer: str) -> tuple[int, int]:
+        # Ready messages exactly, from the queue itself; unacked ones only from rabbitmqctl, whose
+        # figures for a quorum queue lag by a few seconds.
+        connection = await aio_pika.connect(node.url)
+        async with connection:
+            queue = await (await connection.channel()).declare_queue(consumer, passive=True)
+            ready = queue.declaration_result.message_count or 0
+        _, unacked = (await asyncio.to_thread(node.queues)).get(consumer, (0, 0))
+        return ready, unacked
+
+    return backlog

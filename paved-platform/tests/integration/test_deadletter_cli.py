@@ -8,7 +8,7 @@ from pathlib import Path
 from paved import Envelope
 from paved.testing import create_tables
 
-from conftest import TestBroker
+from paved_platform.testing import TestBroker
 from shop import (
     OrderPlaced,
     count_points,

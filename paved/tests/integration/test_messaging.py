@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from paved_platform.nats import EmbeddedNats
+from paved_platform.testing import TestBroker
 
-from conftest import TestBroker
 from paved._envelope import Envelope
 from paved.testing import create_tables
 from shop import (

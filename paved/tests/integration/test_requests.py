@@ -5,9 +5,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from paved_platform.testing import TestBroker
 from sqlalchemy import Column, MetaData, String, Table, insert, select
 
-from conftest import TestBroker
 from paved import Service
 from paved.messaging import Command, Handling, PendingRequest, Reply, Stream, messaging_tables
 from paved.testing import create_tables
