@@ -18,9 +18,14 @@ SERVICES = sorted(p.parent for p in (ROOT / "services").glob("*/service.toml"))
 NAMES = [s.name for s in SERVICES]
 
 
+def source_files(folder: Path) -> list[Path]:
+    """The folder's own Python files, not its environment's."""
+    return [path for path in folder.rglob("*.py") if ".venv" not in path.relative_to(folder).parts]
+
+
 def top_level_imports(folder: Path) -> set[str]:
     found: set[str] = set()
-    for path in folder.rglob("*.py"):
+    for path in source_files(folder):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 found |= {alias.name.split(".")[0] for alias in node.names}
@@ -180,10 +185,6 @@ def test_a_services_production_dependencies_leave_the_platform_out(service: Path
 # paved 0.2 (issue 12): one shape for every service, and paved's API used through its public modules only.
 
 PAVED_USERS = [*SERVICES, ROOT / "paved-platform", ROOT / "system-tests", ROOT / "bench", ROOT / "scripts"]
-
-
-def source_files(folder: Path) -> list[Path]:
-    return [path for path in folder.rglob("*.py") if ".venv" not in path.parts]
 
 
 def imported_modules(path: Path) -> set[str]:
