@@ -381,7 +381,7 @@ def _saga_databases(urls: list[str] | None, root: Path | None, state_dir: Path |
     run = _state(root, state_dir).read_run()
     if not run or not processes.is_alive(int(run["pid"])):
         raise _fail("paved is not running here: start it with `paved up`, or pass --database-url SERVICE=URL")
-    found = {name: str(s["database"]) for name, s in run["services"].items()}
+    found = {name: str(s["database"]) for name, s in run["services"].items() if s["database"]}
     hidden = [name for name, url in found.items() if "***" in url]
     if hidden:
         raise _fail(f"the running shop hides the passwords of {', '.join(hidden)}: pass --database-url SERVICE=URL")

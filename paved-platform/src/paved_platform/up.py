@@ -102,7 +102,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 def _redacted(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    return make_url(url).render_as_string(hide_password=True) if url else ""
 
 
 class Platform:
@@ -168,10 +168,10 @@ class Platform:
                 f"paved is already running from {self.state.path} (pid {run['pid']}); run `paved down` first",
                 exit_code=2,
             )
-        unknown = set(self.database_urls) - {m.name for m in self.manifests}
+        unknown = set(self.database_urls) - {m.name for m in self.manifests if m.has_database}
         if unknown:
             raise SetupError(
-                f"--database-url names no service: {', '.join(sorted(unknown))}",
+                f"--database-url names no service with a database: {', '.join(sorted(unknown))}",
                 exit_code=2,
             )
         for manifest in self.manifests:
@@ -186,7 +186,12 @@ class Platform:
                     "change `port`, or run `paved up --free-ports`",
                     exit_code=2,
                 )
-            database_url = self.database_urls.get(manifest.name) or self.state.sqlite_url(manifest.name)
+            # A service without a database of its own (web-bff) gets none.
+            database_url = (
+                (self.database_urls.get(manifest.name) or self.state.sqlite_url(manifest.name))
+                if manifest.has_database
+                else ""
+            )
             service = Supervised(
                 manifest=manifest,
                 port=port,
@@ -199,7 +204,7 @@ class Platform:
                 "PAVED_ENVIRONMENT": "development",
                 "PAVED_HOST": "127.0.0.1",
                 "PAVED_PORT": str(port),
-                "PAVED_DATABASE_URL": database_url,
+                **({"PAVED_DATABASE_URL": database_url} if database_url else {}),
             }
             self.services.append(service)
         self._tell_services_about_each_other()
@@ -264,7 +269,12 @@ class Platform:
     def _prepare(self, service: Supervised) -> None:
         self._check_interrupted()
         self.console.print(
-            f"preparing [bold]{service.name}[/]: migrations ({_redacted(service.database_url)}), streams",
+            f"preparing [bold]{service.name}[/]: "
+            + (
+                f"migrations ({_redacted(service.database_url)}), streams"
+                if service.database_url
+                else "streams (no database)"
+            ),
             highlight=False,
         )
         result = subprocess.run(

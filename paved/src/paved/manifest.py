@@ -40,6 +40,11 @@ class ServiceManifest(BaseModel):
     directory: Path = Field(default=Path(), exclude=True)
 
     @property
+    def has_database(self) -> bool:
+        """Whether it keeps a database of its own: it ships migrations for one (``python -m paved migrate``)."""
+        return (self.directory / "migrations").is_dir()
+
+    @property
     def python(self) -> str:
         """The service's own interpreter (its ``.venv``), else the one running paved."""
         own = self.directory / ".venv" / "bin" / "python"
