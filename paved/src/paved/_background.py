@@ -100,10 +100,6 @@ class Background:
             raise ValueError(f"a background task named {name!r} is already declared")
         self._declared.append(_Task(name, run, grace, last))
 
-    @property
-    def names(self) -> list[str]:
-        return [task.name for task in self._declared]
-
     def start(self) -> None:
         self._stopping, self._stopping_last = asyncio.Event(), asyncio.Event()
         for declared in self._declared:
