@@ -7,7 +7,7 @@ passes through.
 """
 
 from paved._auth import CurrentPrincipal, install_token_verifier, require_scopes
-from paved._background import poller
+from paved._background import Run, poller
 from paved._client import ClientCredentials, TokenUnavailableError, service_client
 from paved._context import new_id
 from paved._database import Database
@@ -33,6 +33,7 @@ __all__ = [
     "Principal",
     "Problem",
     "Provided",
+    "Run",
     "Service",
     "ServiceSettings",
     "TokenRejectedError",
