@@ -91,5 +91,5 @@ def test_a_failing_migration(tmp_path: Path, state: Path) -> None:
 def test_an_unknown_service_in_database_url(state: Path) -> None:
     """--database-url for a service that does not exist is refused before anything starts."""
     code, output = PavedUp(state, "--database-url", "ctalog=sqlite+aiosqlite:///x.db").run_to_exit()
-    assert code == 2 and "names no service: ctalog" in output
+    assert code == 2 and "names no service with a database: ctalog" in output
     assert_nothing_left(state)
