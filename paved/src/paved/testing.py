@@ -26,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from paved._background import Background
 from paved._context import new_id
 from paved._database import Database
-from paved._envelope import Asker, Cause, Envelope
+from paved._envelope import Envelope
 from paved.messaging._consumer import Handling
-from paved.messaging._contracts import Message, Reply
+from paved.messaging._contracts import Message
 from paved.messaging._memory import MemoryBroker, memory_broker_for_test
 from paved.messaging._outbox import MessageWriter
 from paved.messaging._transport import DeadLetter, Stream
@@ -289,36 +289,14 @@ class Sent:
     message: Message | None
 
 
-class RecordingOutbox:
+class RecordingOutbox(MessageWriter):
     """An outbox for unit tests: keeps what it is given, in order, with no database and no broker."""
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
 
-    async def put(
-        self,
-        session: AsyncSession,
-        message: Message,
-        *,
-        caused_by: Cause | None = None,
-        correlation_id: str | None = None,
-        reply_to: str | None = None,
-    ) -> Envelope:
-        if message.message_subject is None:
-            raise ValueError(f"{message.message_type} has no subject of its own: a reply goes with reply()")
-        envelope = message.envelope(caused_by=caused_by, correlation_id=correlation_id, reply_to=reply_to)
-        self.sent.append(Sent(message.message_subject, envelope, message))
-        return envelope
-
-    async def reply(self, session: AsyncSession, asker: Asker, reply: Reply) -> Envelope | None:
-        if asker.reply_to is None:
-            return None
-        envelope = reply.envelope(caused_by=asker)
-        self.sent.append(Sent(asker.reply_to, envelope, reply))
-        return envelope
-
-    async def put_envelope(self, session: AsyncSession, envelope: Envelope, *, subject: str) -> None:
-        self.sent.append(Sent(subject, envelope, None))
+    async def _write(self, session: AsyncSession, envelope: Envelope, *, subject: str, message: Message | None) -> None:
+        self.sent.append(Sent(subject, envelope, message))
 
     def messages(self, kind: type[M]) -> list[M]:
         """The messages of type ``kind`` sent, in order."""

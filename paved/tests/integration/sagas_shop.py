@@ -60,7 +60,6 @@ class Refused(Reply, type="partners.Refused"):
 
 
 COMMANDS = {"reserve": Reserve, "release": Release, "pay": Pay, "refund": Refund, "award": Award, "dispatch": Dispatch}
-SUBJECT = "partners.commands.{}"
 
 # -- orders: the orchestrator ------------------------------------------------------------------------
 
@@ -77,9 +76,7 @@ def _action(name: str, *, deadline: timedelta, failed: bool = True) -> Action:
     async def build(context: StepContext) -> Command:
         return COMMANDS[name](order_id=context.data["order_id"])
 
-    return Action(
-        build, subject=SUBJECT.format(name), succeeded=(Done,), failed=(Refused,) if failed else (), deadline=deadline
-    )
+    return Action(build, succeeded=(Done,), failed=(Refused,) if failed else (), deadline=deadline)
 
 
 def fulfilment(deadline: timedelta = timedelta(seconds=5)) -> Saga:

@@ -253,9 +253,7 @@ def test_a_reply_type_another_handler_takes_is_refused() -> None:
 
     orchestration = _orchestration()
     orchestration.requests.on_reply(Collected)(elsewhere)
-    saga = Saga(
-        "returns", SagaStep("collect", Action(build, subject="partners.commands.release", succeeded=(Collected,)))
-    )
+    saga = Saga("returns", SagaStep("collect", Action(build, succeeded=(Collected,))))
     with pytest.raises(SagaDefinitionError, match=r"test\.Collected"):
         orchestration.orchestrate(saga)
 

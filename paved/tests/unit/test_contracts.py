@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paved import Asker
-from paved.messaging import Command, Consumer, Event, Handling, Reply, Stream
+from paved.messaging import Command, Consumer, Event, Handling, Reply
 from paved.testing import RecordingOutbox, handling_of
 
 
@@ -79,8 +79,3 @@ async def test_a_kept_asker_is_answered_later_with_the_commands_ids() -> None:
     answer = await outbox.reply(handled.session, asker, StockReserved(order_id="o-3"))
     assert answer is not None
     assert (answer.correlation_id, answer.causation_id) == ("ord-3", handled.envelope.id)
-
-
-def test_a_stream_is_a_name_and_its_subjects() -> None:
-    """A stream is declared by its owner as a name and the subjects under the owner's name."""
-    assert Stream("CATALOG_EVENTS", subjects=["catalog.events.>"]).subjects == ["catalog.events.>"]

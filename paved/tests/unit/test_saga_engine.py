@@ -31,19 +31,19 @@ async def _never_built(context: StepContext) -> Command:
     raise AssertionError("the engine decides what to send; it never builds a command")
 
 
-def _action(name: str) -> Action:
-    return Action(_never_built, subject=f"test.{name}", succeeded=(Done,), failed=(Refused,))
+# The engine never looks inside an action but for the replies it accepts: one serves every step.
+ANY_ACTION = Action(_never_built, succeeded=(Done,), failed=(Refused,))
 
 
 def fulfilment() -> Saga:
     """Two steps before the pivot (one with nothing to undo), the pivot, and two after it."""
     return Saga(
         "fulfilment",
-        SagaStep("reserve", _action("reserve"), compensation=_action("release"), attempts=2),
-        SagaStep("check", _action("check")),
-        SagaStep("pay", _action("pay"), compensation=_action("refund"), pivot=True, attempts=3),
-        SagaStep("award", _action("award"), attempts=2),
-        SagaStep("dispatch", _action("dispatch"), attempts=2),
+        SagaStep("reserve", ANY_ACTION, compensation=ANY_ACTION, attempts=2),
+        SagaStep("check", ANY_ACTION),
+        SagaStep("pay", ANY_ACTION, compensation=ANY_ACTION, pivot=True, attempts=3),
+        SagaStep("award", ANY_ACTION, attempts=2),
+        SagaStep("dispatch", ANY_ACTION, attempts=2),
         compensation_attempts=2,
     )
 

@@ -40,7 +40,7 @@ def connection_for(url: str, *, name: str) -> Connection:
 
 @asynccontextmanager
 async def connected(url: str, *, timeout: float = 5.0) -> AsyncIterator[Transport]:
-    """A short-lived connection to the broker at ``url``, for the CLI and ``paved prepare``.
+    """A short-lived connection to the broker at ``url``, for the CLI and ``python -m paved prepare``.
 
     Raises:
         BrokerUnreachable: nothing answers at ``url`` within ``timeout`` seconds.

@@ -268,12 +268,13 @@ class JetStreamConnection:
         self.url = url
         self.name = name
         self._client: Client | None = None
+        self._transport: JetStreamTransport | None = None
 
     @property
     def transport(self) -> JetStreamTransport:
-        if self._client is None:
+        if self._transport is None:
             raise RuntimeError("the broker connection is not started")
-        return JetStreamTransport(self._client.jetstream())
+        return self._transport
 
     async def start(self) -> None:
         async def report(error: Exception) -> None:
@@ -296,6 +297,7 @@ class JetStreamConnection:
                 disconnected_cb=disconnected,
                 reconnected_cb=reconnected,
             )
+            self._transport = JetStreamTransport(self._client.jetstream())
         except (OSError, TimeoutError, nats.errors.Error) as exc:
             raise BrokerUnreachable(f"cannot reach NATS at {self.url}: {exc or type(exc).__name__}") from exc
 
@@ -311,7 +313,7 @@ class JetStreamConnection:
     async def close(self) -> None:
         if self._client is None:
             return
-        client, self._client = self._client, None
+        client, self._client, self._transport = self._client, None, None
         try:
             # Drained: what was published is flushed, subscriptions end cleanly.
             async with asyncio.timeout(5):

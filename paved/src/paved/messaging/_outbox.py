@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 import structlog
 from sqlalchemy import Table, bindparam, delete, event, func, insert, select
@@ -30,8 +30,12 @@ log = structlog.get_logger(logger_name="paved.outbox")
 _WAKES = "paved.outbox.wakes"
 
 
-class MessageWriter(Protocol):
-    """What writes messages in a transaction: the ``Outbox``, or ``paved.testing.RecordingOutbox``."""
+class MessageWriter:
+    """What writes messages in a transaction: the ``Outbox``, or ``paved.testing.RecordingOutbox``.
+
+    How a message is addressed (its subject, its envelope, a reply's subject) is decided here once; a
+    writer says only where one addressed message goes (``_write``).
+    """
 
     async def put(
         self,
@@ -41,14 +45,38 @@ class MessageWriter(Protocol):
         caused_by: Cause | None = None,
         correlation_id: str | None = None,
         reply_to: str | None = None,
-    ) -> Envelope: ...
+    ) -> Envelope:
+        """Write ``message`` on its subject in the caller's transaction; it is sent after commit.
 
-    async def reply(self, session: AsyncSession, asker: Asker, reply: Reply) -> Envelope | None: ...
+        Args:
+            caused_by: the message being handled (or an ``Asker`` kept since), whose ids it carries on.
+            correlation_id: the business process it belongs to, when not the cause's (an order's id).
+            reply_to: where the answer to this command goes (``Requests`` sets it).
+        """
+        if message.message_subject is None:
+            raise ValueError(f"{message.message_type} has no subject of its own: a reply goes with reply()")
+        envelope = message.envelope(caused_by=caused_by, correlation_id=correlation_id, reply_to=reply_to)
+        await self._write(session, envelope, subject=message.message_subject, message=message)
+        return envelope
 
-    async def put_envelope(self, session: AsyncSession, envelope: Envelope, *, subject: str) -> None: ...
+    async def reply(self, session: AsyncSession, asker: Asker, reply: Reply) -> Envelope | None:
+        """Answer ``asker``'s command on the subject it gave, in the caller's transaction; None, and
+        nothing written, if it asked for no answer (a command may be sent without waiting for one)."""
+        if asker.reply_to is None:
+            return None
+        envelope = reply.envelope(caused_by=asker)
+        await self._write(session, envelope, subject=asker.reply_to, message=reply)
+        return envelope
+
+    async def put_envelope(self, session: AsyncSession, envelope: Envelope, *, subject: str) -> None:
+        """Write an envelope made already (a message sent on again as it was) for ``subject``."""
+        await self._write(session, envelope, subject=subject, message=None)
+
+    async def _write(self, session: AsyncSession, envelope: Envelope, *, subject: str, message: Message | None) -> None:
+        raise NotImplementedError
 
 
-class Outbox:
+class Outbox(MessageWriter):
     """Where a service writes the messages it sends, and the relay that sends them."""
 
     def __init__(
@@ -79,39 +107,8 @@ class Outbox:
         self.linger_seconds = linger_seconds
         self._written = asyncio.Event()
 
-    async def put(
-        self,
-        session: AsyncSession,
-        message: Message,
-        *,
-        caused_by: Cause | None = None,
-        correlation_id: str | None = None,
-        reply_to: str | None = None,
-    ) -> Envelope:
-        """Write ``message`` on its subject in the caller's transaction; it is sent after commit.
-
-        Args:
-            caused_by: the message being handled (or an ``Asker`` kept since), whose ids it carries on.
-            correlation_id: the business process it belongs to, when not the cause's (an order's id).
-            reply_to: where the answer to this command goes (``Requests`` sets it).
-        """
-        if message.message_subject is None:
-            raise ValueError(f"{message.message_type} has no subject of its own: a reply goes with Outbox.reply")
-        envelope = message.envelope(caused_by=caused_by, correlation_id=correlation_id, reply_to=reply_to)
-        await self.put_envelope(session, envelope, subject=message.message_subject)
-        return envelope
-
-    async def reply(self, session: AsyncSession, asker: Asker, reply: Reply) -> Envelope | None:
-        """Answer ``asker``'s command on the subject it gave, in the caller's transaction; None, and
-        nothing written, if it asked for no answer (a command may be sent without waiting for one)."""
-        if asker.reply_to is None:
-            return None
-        envelope = reply.envelope(caused_by=asker)
-        await self.put_envelope(session, envelope, subject=asker.reply_to)
-        return envelope
-
-    async def put_envelope(self, session: AsyncSession, envelope: Envelope, *, subject: str) -> None:
-        """Write an envelope made already (a message sent on again as it was) for ``subject``."""
+    async def _write(self, session: AsyncSession, envelope: Envelope, *, subject: str, message: Message | None) -> None:
+        # An INSERT in the caller's transaction; the commit wakes the relay.
         await session.execute(
             self._insert,
             {

@@ -395,7 +395,7 @@ async def _connect(url: str, *, timeout: float, name: str) -> AbstractRobustConn
 
 @asynccontextmanager
 async def rabbitmq_connection(url: str, *, timeout: float = 5.0) -> AsyncIterator[RabbitTransport]:
-    """A short-lived connection, for the CLI and ``paved prepare``."""
+    """A short-lived connection, for the CLI and ``python -m paved prepare``."""
     connection = await _connect(url, timeout=timeout, name="paved-cli")
     try:
         yield RabbitTransport(connection)

@@ -69,16 +69,13 @@ class Requests:
         command: Command,
         *,
         deadline: timedelta,
-        subject: str | None = None,
         caused_by: Envelope | None = None,
         correlation_id: str | None = None,
     ) -> Envelope:
-        """Send ``command`` (on its own subject unless ``subject`` says) through the outbox and remember it,
-        both in the caller's transaction."""
-        envelope = command.envelope(caused_by=caused_by, reply_to=self.reply_subject, correlation_id=correlation_id)
-        subject = subject or command.message_subject
-        if subject is None:
-            raise ValueError(f"{command.message_type} has no subject")
+        """Send ``command`` on its subject through the outbox and remember it, both in the caller's transaction."""
+        envelope = await self.outbox.put(
+            session, command, caused_by=caused_by, correlation_id=correlation_id, reply_to=self.reply_subject
+        )
         await session.execute(
             self._remember,
             {
@@ -89,7 +86,6 @@ class Requests:
                 "state": "pending",
             },
         )
-        await self.outbox.put_envelope(session, envelope, subject=subject)
         return envelope
 
     def on_reply(

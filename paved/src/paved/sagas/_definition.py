@@ -39,8 +39,7 @@ BuildCommand = Callable[[StepContext], Awaitable[Command]]
 
 @dataclass(frozen=True)
 class Action:
-    """A command to send, and which replies mean it was done or refused; it goes on the command's own
-    subject unless ``subject`` names another.
+    """A command to send (on its own subject), and which replies mean it was done or refused.
 
     A reply of a type in neither list is a partner's bug: it fails the handler, so the reply is
     retried and then parked, and the request's deadline decides.
@@ -50,7 +49,6 @@ class Action:
     succeeded: tuple[type[Reply], ...]
     failed: tuple[type[Reply], ...] = ()
     deadline: timedelta = timedelta(seconds=10)
-    subject: str | None = None
 
 
 @dataclass(frozen=True)

@@ -186,9 +186,7 @@ class Orchestration:
         action = saga.action(send.step_index, compensation=send.kind is ChangeKind.COMPENSATION)
         context = StepContext(session=session, saga_id=instance.id, data=instance.data, attempt=send.attempt)
         command = await action.command(context)
-        envelope = await self.requests.send(
-            session, command, subject=action.subject, deadline=action.deadline, correlation_id=instance.id
-        )
+        envelope = await self.requests.send(session, command, deadline=action.deadline, correlation_id=instance.id)
         detail = f"{command.message_type} (attempt {send.attempt})"
         return envelope.id, Note(send.step, send.kind, Outcome.SENT, send.attempt, detail)
 
