@@ -12,8 +12,10 @@ from paved._client import ClientCredentials, TokenUnavailableError, service_clie
 from paved._context import new_id
 from paved._database import Database
 from paved._envelope import Asker, Envelope
+from paved._middleware import route_deadline
 from paved._problems import Problem
 from paved._registry import Provided
+from paved._resilience import BreakerPolicy, BulkheadPolicy, DeadlineExceeded, RetryPolicy, UpstreamPolicy
 from paved._service import CurrentDatabase, CurrentOutbox, Service
 from paved._settings import ServiceSettings
 from paved._times import Clock, UtcDateTime, utc_now
@@ -21,29 +23,35 @@ from paved._tokens import JwksUrl, KeysUnavailableError, Principal, TokenRejecte
 
 __all__ = [
     "Asker",
+    "BreakerPolicy",
+    "BulkheadPolicy",
     "ClientCredentials",
     "Clock",
     "CurrentDatabase",
     "CurrentOutbox",
     "CurrentPrincipal",
     "Database",
+    "DeadlineExceeded",
     "Envelope",
     "JwksUrl",
     "KeysUnavailableError",
     "Principal",
     "Problem",
     "Provided",
+    "RetryPolicy",
     "Run",
     "Service",
     "ServiceSettings",
     "TokenRejectedError",
     "TokenUnavailableError",
     "TokenVerifier",
+    "UpstreamPolicy",
     "UtcDateTime",
     "install_token_verifier",
     "new_id",
     "poller",
     "require_scopes",
+    "route_deadline",
     "service_client",
     "utc_now",
 ]

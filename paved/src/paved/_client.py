@@ -1,4 +1,5 @@
-"""The client every outbound HTTP call goes through: ids travel on, and every call has a deadline.
+"""The client every outbound HTTP call goes through: ids and the deadline travel on, and every call has
+the stability patterns of ``paved._resilience`` (retries within a budget, a breaker, a bulkhead).
 
 A call to another service may carry this service's own access token (OAuth2 client credentials):
 ``ClientCredentials`` gets it from the token issuer, keeps it until shortly before it expires, and
@@ -16,10 +17,10 @@ from collections.abc import AsyncGenerator, Callable
 import httpx
 
 from paved import _context as context
+from paved._metrics import UpstreamMetrics
 from paved._middleware import CORRELATION_ID
+from paved._resilience import ResilientTransport, UpstreamPolicy
 from paved._settings import ServiceSettings
-
-DEFAULT_TIMEOUT_SECONDS = 5.0
 
 
 async def _propagate_ids(request: httpx.Request) -> None:
@@ -40,24 +41,37 @@ def _tls() -> ssl.SSLContext:
 def service_client(
     base_url: str,
     *,
-    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    upstream: str | None = None,
+    policy: UpstreamPolicy | None = None,
+    timeout: float | None = None,
     auth: httpx.Auth | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    metrics: UpstreamMetrics | None = None,
 ) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` for calling another service at ``base_url``.
+    """An ``httpx.AsyncClient`` for calling another service at ``base_url``, with ``policy``'s deadline,
+    retries, breaker and bulkhead (``Service.client`` makes one with the service's settings and metrics).
 
     Args:
         base_url: where the other service answers, e.g. ``http://127.0.0.1:8101``.
-        timeout: the whole call's deadline in seconds; there is no call without one.
+        upstream: its name in logs, metrics and problems; the URL's host and port when omitted.
+        policy: how to call it (``UpstreamPolicy``'s defaults when omitted).
+        timeout: shorthand for ``policy.timeout_seconds``: a call's whole deadline, retries included.
         auth: how calls prove who makes them, e.g. this service's ``ClientCredentials``.
-        transport: replaces the network, for tests (e.g. ``httpx.MockTransport``).
+        transport: replaces the network, for tests (e.g. ``httpx.MockTransport``); still behind the policy.
+        metrics: where the policy's counters go (a service's ``metrics.upstreams``).
     """
+    policy = policy or UpstreamPolicy()
+    if timeout is not None:
+        policy = policy.model_copy(update={"timeout_seconds": timeout})
+    name = upstream or httpx.URL(base_url).netloc.decode()
+    network = transport or httpx.AsyncHTTPTransport(verify=_tls())
     return httpx.AsyncClient(
         base_url=base_url,
-        timeout=httpx.Timeout(timeout),
+        # The transport keeps the deadline (what is left of the request's, at most the policy's): httpx's
+        # own bounds each connect, read and write, so it is set no shorter.
+        timeout=httpx.Timeout(policy.timeout_seconds),
         auth=auth,
-        transport=transport,
-        verify=_tls(),
+        transport=ResilientTransport(name, network, policy=policy, metrics=metrics),
         event_hooks={"request": [_propagate_ids]},
     )
 

@@ -7,6 +7,8 @@ from contextvars import ContextVar
 
 request_id: ContextVar[str | None] = ContextVar("paved_request_id", default=None)
 correlation_id: ContextVar[str | None] = ContextVar("paved_correlation_id", default=None)
+# When the work in hand must be done (``time.monotonic()`` seconds): the budget of every call it makes.
+deadline: ContextVar[float | None] = ContextVar("paved_deadline", default=None)
 
 
 def new_id() -> str:

@@ -55,6 +55,9 @@ class Envelope(BaseModel):
     traceparent: str | None = None
     # Where the answer to a command goes: a subject every instance of the asking service consumes.
     reply_to: str | None = None
+    # When a command's answer is no longer of use to its sender: a handler that gets it later does not
+    # carry it out (it answers ``paved.DeadlineExpired``), and the calls it makes get what is left.
+    deadline: AwareDatetime | None = None
     data: dict[str, Any]
 
     @classmethod
@@ -67,6 +70,7 @@ class Envelope(BaseModel):
         caused_by: Cause | None = None,
         reply_to: str | None = None,
         correlation_id: str | None = None,
+        deadline: datetime | None = None,
     ) -> Envelope:
         """A new message; ``caused_by`` is what it follows from (the message being handled), if any.
 
@@ -82,6 +86,7 @@ class Envelope(BaseModel):
                 causation_id=caused_by.id,
                 traceparent=caused_by.traceparent,
                 reply_to=reply_to,
+                deadline=deadline,
             )
         return cls(
             type=type,
@@ -90,6 +95,7 @@ class Envelope(BaseModel):
             correlation_id=correlation_id or context.correlation_id.get() or context.new_id(),
             causation_id=context.request_id.get(),
             reply_to=reply_to,
+            deadline=deadline,
         )
 
     @property

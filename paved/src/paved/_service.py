@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.responses import JSONResponse
 
 from paved._background import Background, Run
-from paved._client import client_credentials
+from paved._client import client_credentials, service_client
 from paved._database import Database
 from paved._metrics import ServiceMetrics
 from paved._middleware import RequestContextMiddleware
@@ -66,7 +67,9 @@ class Service:
         # This service's own access token for calls to others, when it has client credentials.
         self.credentials = client_credentials(self.settings)
         self._connection: Connection | None = None
-        self._messaging = Messaging(messaging, database=self.database, service=name) if messaging else None
+        self._messaging = (
+            Messaging(messaging, database=self.database, service=name, metrics=self.metrics) if messaging else None
+        )
         self._start_steps: list[Callable[[], Awaitable[None]]] = []
         self._stop_steps: list[Callable[[], Awaitable[None]]] = []
         self._background: list[tuple[str, Run, float]] = []
@@ -74,7 +77,13 @@ class Service:
         # ends in an encoded "/" would otherwise get a 307 instead of a problem (a hypothesis test found one).
         self.app = FastAPI(title=name, version=version, lifespan=self._lifespan, redirect_slashes=False)
         self.app.state.paved = self
-        self.app.add_middleware(RequestContextMiddleware, metrics=self.metrics)
+        self.app.add_middleware(
+            RequestContextMiddleware,
+            metrics=self.metrics,
+            deadline_seconds=self.settings.request_deadline_seconds,
+            max_in_flight=self.settings.max_in_flight,
+            queue_seconds=self.settings.queue_seconds,
+        )
         install_problem_handlers(self.app)
         self.app.include_router(self._health_router())
         self.app.add_route("/metrics", self.metrics.endpoint, include_in_schema=False)
@@ -109,6 +118,34 @@ class Service:
         if any(known == name for known, _, _ in self._background):
             raise ValueError(f"{self.name} already runs a background task named {name!r}")
         self._background.append((name, run, grace))
+
+    def client(
+        self,
+        upstream: str,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> httpx.AsyncClient:
+        """The client of one upstream for the process's life, closed when the service stops: its policy is
+        ``settings.upstreams[upstream]`` (the defaults if not set), its counters go to ``/metrics``.
+
+        Args:
+            upstream: the other service's name, as settings, logs, metrics and problems name it.
+            base_url: where it answers.
+            auth: how calls prove who makes them, e.g. ``service.credentials``.
+            transport: replaces the network, for tests.
+        """
+        client = service_client(
+            base_url,
+            upstream=upstream,
+            policy=self.settings.upstreams.get(upstream),
+            auth=auth,
+            transport=transport,
+            metrics=self.metrics.upstreams,
+        )
+        self.on_stop(client.aclose)
+        return client
 
     def include_router(self, router: APIRouter, **kwargs: Any) -> None:
         self.app.include_router(router, **kwargs)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from paved._resilience import UpstreamPolicy
 
 Environment = Literal["development", "test", "production"]
 
@@ -14,10 +16,11 @@ class ServiceSettings(BaseSettings):
     """Settings every paved service has; a service subclasses it to add its own.
 
     Values come from ``PAVED_*`` environment variables (``paved up`` sets them), e.g.
-    ``PAVED_DATABASE_URL`` or ``PAVED_BROKER_URL``.
+    ``PAVED_DATABASE_URL`` or ``PAVED_BROKER_URL``; a nested one with ``__``, e.g.
+    ``PAVED_UPSTREAMS__CATALOG__TIMEOUT_SECONDS=2`` (or ``PAVED_UPSTREAMS='{"catalog": {...}}'``).
     """
 
-    model_config = SettingsConfigDict(env_prefix="PAVED_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="PAVED_", env_nested_delimiter="__", extra="ignore", frozen=True)
 
     environment: Environment = "development"
     host: str = "127.0.0.1"
@@ -38,6 +41,14 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # How long in-flight requests and message handlers get to finish on SIGTERM.
     shutdown_grace_seconds: float = 10.0
+    # The budget of a request whose caller gave none (docs/resilience.md); a caller's shorter one wins.
+    request_deadline_seconds: float = Field(default=10.0, gt=0)
+    # Load shedding: requests served at once, and how long one may wait for a turn before a 503.
+    max_in_flight: int = Field(default=64, ge=1)
+    queue_seconds: float = Field(default=0.1, ge=0)
+    # How this service calls each upstream, by the name its client gives (``Service.client``); an
+    # upstream not named here gets the defaults.
+    upstreams: dict[str, UpstreamPolicy] = {}
 
     @model_validator(mode="after")
     def _refuse_a_key_set_without_issuer_and_audience(self) -> ServiceSettings:

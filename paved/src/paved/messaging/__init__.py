@@ -2,7 +2,15 @@
 
 from paved.messaging._brokers import connected, connection_for
 from paved.messaging._consumer import Consumer, Handling
-from paved.messaging._contracts import Command, Event, Message, MessageTypes, Reply, UnacceptableMessage
+from paved.messaging._contracts import (
+    Command,
+    DeadlineExpired,
+    Event,
+    Message,
+    MessageTypes,
+    Reply,
+    UnacceptableMessage,
+)
 from paved.messaging._outbox import Announce, Announcer, MessageWriter, Outbox
 from paved.messaging._requests import PendingRequest, Requests
 from paved.messaging._runtime import Followed, Messaging
@@ -27,6 +35,7 @@ __all__ = [
     "Connection",
     "Consumer",
     "DeadLetter",
+    "DeadlineExpired",
     "Delivery",
     "Event",
     "Followed",

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
+from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -27,7 +29,7 @@ from paved import _context as context
 from paved._database import Database
 from paved._envelope import Envelope
 from paved._times import utc_now
-from paved.messaging._contracts import Message, MessageTypes, Reply, UnacceptableMessage
+from paved.messaging._contracts import Command, DeadlineExpired, Message, MessageTypes, Reply, UnacceptableMessage
 from paved.messaging._outbox import MessageWriter, Outbox
 from paved.messaging._transport import Delivery, StreamNotFound, Subscription, Transport
 
@@ -77,6 +79,9 @@ class Consumer:
     # 1 keeps an aggregate's events in order even across retries on JetStream, at the cost of
     # throughput (on RabbitMQ a retried message is overtaken: see docs/messaging.md).
     max_ack_pending: int = 1000
+    # Its bulkhead: at most this many handlers at once, each taking its own batches (a slow message
+    # type on another consumer takes none of these). Above 1, messages are handled out of order.
+    concurrency: int = 1
     handlers: dict[type[Message], Handler] = field(default_factory=dict)
     # Takes every message, typed or not, in place of the handlers: for observers such as a saga view,
     # which record what passes by and must not park the types they do not know.
@@ -112,9 +117,17 @@ class ConsumerRunner:
     """Fetches, handles and acknowledges messages for one ``Consumer`` until told to stop."""
 
     def __init__(
-        self, consumer: Consumer, *, transport: Transport, database: Database, inbox: Table, outbox: Outbox
+        self,
+        consumer: Consumer,
+        *,
+        transport: Transport,
+        database: Database,
+        inbox: Table,
+        outbox: Outbox,
+        expired: Counter | None = None,
     ) -> None:
         self.consumer = consumer
+        self.expired = expired
         self.transport = transport
         self.database = database
         self.inbox = inbox
@@ -226,9 +239,14 @@ class ConsumerRunner:
                 log.info("duplicate delivery skipped", message_id=envelope.id, consumer=self.consumer.name)
                 continue
             new.discard(envelope.id)
+            handling = Handling(session=session, envelope=envelope, outbox=self.outbox)
+            left = None if envelope.deadline is None else (envelope.deadline - utc_now()).total_seconds()
+            if left is not None and left <= 0 and isinstance(message, Command):
+                await self._refuse_expired(handling)
+                continue
             token = context.correlation_id.set(envelope.correlation_id)
+            deadline = context.deadline.set(None if left is None else time.monotonic() + left)
             try:
-                handling = Handling(session=session, envelope=envelope, outbox=self.outbox)
                 if message is None:
                     assert self.consumer.observer is not None
                     await self.consumer.observer(handling)
@@ -236,6 +254,23 @@ class ConsumerRunner:
                     await self.consumer.handlers[type(message)](handling, message)
             finally:
                 context.correlation_id.reset(token)
+                context.deadline.reset(deadline)
+
+    async def _refuse_expired(self, handling: Handling) -> None:
+        """A command past its deadline: not carried out; its sender is told so (if it asked for an answer)."""
+        envelope = handling.envelope
+        assert envelope.deadline is not None
+        log.warning(
+            "command not carried out: its deadline had passed",
+            consumer=self.consumer.name,
+            message_type=envelope.type,
+            message_id=envelope.id,
+            deadline=envelope.deadline.isoformat(),
+            correlation_id=envelope.correlation_id,
+        )
+        if self.expired is not None:
+            self.expired.labels(self.consumer.name).inc()
+        await handling.reply(DeadlineExpired(command_type=envelope.type, deadline=envelope.deadline))
 
     async def _handle_alone(self, msg: Delivery, envelope: Envelope, message: Message | None) -> None:
         attempts = msg.attempts

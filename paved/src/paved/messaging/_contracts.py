@@ -14,9 +14,10 @@ reason, never dropped.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from paved._envelope import Cause, Envelope
 
@@ -61,7 +62,12 @@ class Message(BaseModel):
             cls.message_subject = f"{owner}.{cls._subject_kind}.{_kebab(name)}"
 
     def envelope(
-        self, *, caused_by: Cause | None = None, reply_to: str | None = None, correlation_id: str | None = None
+        self,
+        *,
+        caused_by: Cause | None = None,
+        reply_to: str | None = None,
+        correlation_id: str | None = None,
+        deadline: datetime | None = None,
     ) -> Envelope:
         """This message in a new envelope; ``caused_by`` is the message being handled, if any."""
         return Envelope.new(
@@ -71,6 +77,7 @@ class Message(BaseModel):
             caused_by=caused_by,
             reply_to=reply_to,
             correlation_id=correlation_id,
+            deadline=deadline,
         )
 
 
@@ -88,6 +95,14 @@ class Command(Message):
 
 class Reply(Message):
     """The outcome of a command, sent back to whoever asked."""
+
+
+class DeadlineExpired(Reply, type="paved.DeadlineExpired"):
+    """paved's answer to a command that arrived after its deadline: it was not carried out. The asker
+    continues as from a timeout (``Requests.on_timeout``), at once rather than at its own deadline."""
+
+    command_type: str
+    deadline: AwareDatetime
 
 
 class UnacceptableMessage(Exception):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Generic, TypeVar
 
 import structlog
@@ -45,6 +46,7 @@ class MessageWriter:
         caused_by: Cause | None = None,
         correlation_id: str | None = None,
         reply_to: str | None = None,
+        deadline: datetime | None = None,
     ) -> Envelope:
         """Write ``message`` on its subject in the caller's transaction; it is sent after commit.
 
@@ -52,10 +54,13 @@ class MessageWriter:
             caused_by: the message being handled (or an ``Asker`` kept since), whose ids it carries on.
             correlation_id: the business process it belongs to, when not the cause's (an order's id).
             reply_to: where the answer to this command goes (``Requests`` sets it).
+            deadline: when a command is no longer worth carrying out (``Requests`` sets it).
         """
         if message.message_subject is None:
             raise ValueError(f"{message.message_type} has no subject of its own: a reply goes with reply()")
-        envelope = message.envelope(caused_by=caused_by, correlation_id=correlation_id, reply_to=reply_to)
+        envelope = message.envelope(
+            caused_by=caused_by, correlation_id=correlation_id, reply_to=reply_to, deadline=deadline
+        )
         await self._write(session, envelope, subject=message.message_subject, message=message)
         return envelope
 

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from paved._database import Database
 from paved._envelope import Envelope
-from paved._times import now_ms
+from paved._times import now_ms, utc_now
 from paved.messaging._consumer import Consumer, Handling
-from paved.messaging._contracts import Command, Reply
+from paved.messaging._contracts import Command, DeadlineExpired, Reply
 from paved.messaging._outbox import Outbox
 from paved.messaging._tables import MessagingTables
 
@@ -63,6 +63,13 @@ class Requests:
             .returning(self.table.c.id, self.table.c.command_type, self.table.c.correlation_id)
         )
 
+        @replies.handles(DeadlineExpired)
+        async def expired(handling: Handling, _: DeadlineExpired) -> None:
+            # The handler did not carry the command out: continue as from a timeout, now.
+            request = await self._settle(handling.session, handling.envelope.causation_id, "timed_out")
+            if request is not None:
+                await self._continue_from_timeout(handling.session, request)
+
     async def send(
         self,
         session: AsyncSession,
@@ -72,9 +79,17 @@ class Requests:
         caused_by: Envelope | None = None,
         correlation_id: str | None = None,
     ) -> Envelope:
-        """Send ``command`` on its subject through the outbox and remember it, both in the caller's transaction."""
+        """Send ``command`` on its subject through the outbox and remember it, both in the caller's transaction.
+
+        ``deadline`` travels with it: a handler that gets it later does not carry it out.
+        """
         envelope = await self.outbox.put(
-            session, command, caused_by=caused_by, correlation_id=correlation_id, reply_to=self.reply_subject
+            session,
+            command,
+            caused_by=caused_by,
+            correlation_id=correlation_id,
+            reply_to=self.reply_subject,
+            deadline=utc_now() + deadline,
         )
         await session.execute(
             self._remember,
@@ -155,17 +170,20 @@ class Requests:
                 request = await self._settle(session, row.id, "timed_out")
                 if request is None:
                     continue  # replied meanwhile, or another instance timed it out
-                handler = self._on_timeout.get(request.command_type, self._on_any_timeout)
-                if handler is not None:
-                    timeout = Envelope(
-                        type="paved.RequestTimedOut",
-                        correlation_id=request.correlation_id,
-                        causation_id=request.id,
-                        data={"request_id": request.id, "command_type": request.command_type},
-                    )
-                    await handler(Handling(session=session, envelope=timeout, outbox=self.outbox), request)
+                await self._continue_from_timeout(session, request)
                 timed_out += 1
         return timed_out
+
+    async def _continue_from_timeout(self, session: AsyncSession, request: PendingRequest) -> None:
+        handler = self._on_timeout.get(request.command_type, self._on_any_timeout)
+        if handler is not None:
+            timeout = Envelope(
+                type="paved.RequestTimedOut",
+                correlation_id=request.correlation_id,
+                causation_id=request.id,
+                data={"request_id": request.id, "command_type": request.command_type},
+            )
+            await handler(Handling(session=session, envelope=timeout, outbox=self.outbox), request)
 
     async def time_out_due_step(self) -> None:
         """One round of the deadlines' poll (``paved._background.poller``)."""

@@ -15,6 +15,7 @@ import structlog
 
 from paved._background import Background, poller
 from paved._database import Database
+from paved._metrics import ServiceMetrics
 from paved.messaging._consumer import Consumer, ConsumerRunner
 from paved.messaging._outbox import Outbox
 from paved.messaging._requests import Requests
@@ -34,8 +35,11 @@ class Followed:
 class Messaging:
     """The streams a service owns and follows, the consumers it runs, its outbox and its requests."""
 
-    def __init__(self, tables: MessagingTables, *, database: Database, service: str) -> None:
+    def __init__(
+        self, tables: MessagingTables, *, database: Database, service: str, metrics: ServiceMetrics | None = None
+    ) -> None:
         self.tables = tables
+        self.metrics = metrics
         self.database = database
         self.service = service
         self.outbox = Outbox(tables.outbox, database=database)
@@ -103,8 +107,17 @@ class Messaging:
         if self.requests is not None:
             deadlines = poller(self.requests.time_out_due_step, every=0.2)
             background.add("paved-request-deadlines", deadlines, grace=5.0)
+        expired = self.metrics.messages_expired if self.metrics is not None else None
         for consumer in self.consumers:
-            runner = ConsumerRunner(
-                consumer, transport=transport, database=self.database, inbox=self.tables.inbox, outbox=self.outbox
-            )
-            background.add(f"paved-consumer-{consumer.name}", runner.run, grace=5.0)
+            # The consumer's bulkhead: ``concurrency`` handlers at most, each with a subscription of its own.
+            for worker in range(consumer.concurrency):
+                runner = ConsumerRunner(
+                    consumer,
+                    transport=transport,
+                    database=self.database,
+                    inbox=self.tables.inbox,
+                    outbox=self.outbox,
+                    expired=expired,
+                )
+                suffix = f"-{worker + 1}" if consumer.concurrency > 1 else ""
+                background.add(f"paved-consumer-{consumer.name}{suffix}", runner.run, grace=5.0)
