@@ -340,7 +340,9 @@ class ResilientTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         now = self.clock()
-        ends = now + self.policy.timeout_seconds
+        # The call's own timeout (httpx's ``timeout=``; the client's is the policy's), within the deadline.
+        asked = request.extensions.get("timeout", {}).get("read") or self.policy.timeout_seconds
+        ends = now + asked
         if (deadline := context.deadline.get()) is not None:
             ends = min(ends, deadline - self.policy.deadline_margin_seconds)
         if ends <= now:

@@ -81,15 +81,14 @@ def create_service(
     service.background("order-fulfilment-wake-ups", orchestration.wake_ups())
     choreography.register(service.messaging, stores=uow, clock=clock, tables=tables.sagas)
     timeout = settings.order_lookup_timeout_seconds
-    catalog = CatalogOverHttp(settings.catalog_url, timeout=timeout, transport=catalog_transport)
-    customers = CustomersOverHttp(
-        settings.customer_url,
-        timeout=timeout,
-        auth=credentials if credentials is not None else service.credentials,
-        transport=customer_transport,
-    )
-    service.on_stop(catalog.aclose)
-    service.on_stop(customers.aclose)
+    auth = credentials if credentials is not None else service.credentials
+    catalog_client = customer_client = None
+    if settings.catalog_url:
+        catalog_client = service.client("catalog", settings.catalog_url, transport=catalog_transport)
+    if settings.customer_url:
+        customer_client = service.client("customer", settings.customer_url, auth=auth, transport=customer_transport)
+    catalog = CatalogOverHttp(catalog_client, timeout=timeout)
+    customers = CustomersOverHttp(customer_client, timeout=timeout)
     orders = Orders(
         uow=uow,
         catalog=catalog,

@@ -1,9 +1,11 @@
 """What order asks other services over HTTP while a customer waits: prices at the catalog, the delivery
-address at the customer service. Through paved's client, each with a deadline for the whole lookup.
+address at the customer service. Through paved's client (``Service.client``: retries, a breaker and a
+bulkhead per service), each with a deadline for the whole lookup.
 
-Each keeps one client for the process's life (closed when the service stops), so its connections are
-kept open between orders: a client per lookup was a new client, a new TCP connection and a new
-connection on the callee's side for every order placed (bench/README.md, issue 5).
+Each uses one client for the process's life (paved closes it when the service stops), so its connections
+are kept open between orders: a client per lookup was a new client, a new TCP connection and a new
+connection on the callee's side for every order placed (bench/README.md, issue 5). While the catalog's
+circuit is open, paved answers for it at once (a 503), so an order fails fast instead of waiting.
 
 Anything but a clear answer in time (no connection, a timeout, a 5xx, a body that is not what the
 contract says) is ``UpstreamUnavailableError``: the order is not placed, and the customer may try again.
@@ -17,7 +19,7 @@ from typing import Annotated
 
 import httpx
 import structlog
-from paved import TokenUnavailableError, service_client
+from paved import TokenUnavailableError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from order.domain import CatalogItem, DeliveryAddress, Money
@@ -57,51 +59,26 @@ class _Address(BaseModel):
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
-class _Upstream:
-    """Another service at ``base_url``, through one kept client, opened at the first call."""
+class CatalogOverHttp:
+    """The catalog's prices, one ``GET /albums/{sku}`` per line, all at once, within ``timeout`` seconds;
+    ``client`` is None when order was not told where the catalog is."""
 
-    def __init__(
-        self,
-        base_url: str | None,
-        *,
-        timeout: float,
-        auth: httpx.Auth | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url
+    def __init__(self, client: httpx.AsyncClient | None, *, timeout: float) -> None:
+        self.client = client
         self.timeout = timeout
-        self.auth = auth
-        self.transport = transport
-        self._client: httpx.AsyncClient | None = None
-
-    def client(self, base_url: str) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = service_client(base_url, timeout=self.timeout, auth=self.auth, transport=self.transport)
-        return self._client
-
-    async def aclose(self) -> None:
-        """Close the kept client's connections (when the service stops)."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-
-class CatalogOverHttp(_Upstream):
-    """The catalog's prices, one ``GET /albums/{sku}`` per line, all at once."""
 
     async def items(self, skus: Collection[str]) -> dict[str, CatalogItem]:
         """The albums of ``skus`` the catalog sells, at today's prices (see ``ports.Catalog``)."""
-        if self.base_url is None:
+        if self.client is None:
             raise UpstreamUnavailableError("order does not know where the catalog is (PAVED_CATALOG_URL is not set)")
         try:
             async with asyncio.timeout(self.timeout):
-                found = await self._albums(self.base_url, skus)
+                found = await self._albums(self.client, skus)
         except TimeoutError as exc:
             raise UpstreamUnavailableError(f"the catalog did not answer within {self.timeout:g} s") from exc
         return {item.sku: item for item in found if item is not None}
 
-    async def _albums(self, base_url: str, skus: Collection[str]) -> list[CatalogItem | None]:
-        client = self.client(base_url)
+    async def _albums(self, client: httpx.AsyncClient, skus: Collection[str]) -> list[CatalogItem | None]:
         try:
             async with asyncio.TaskGroup() as group:
                 asked = [group.create_task(self._album(client, sku)) for sku in skus]
@@ -126,23 +103,28 @@ class CatalogOverHttp(_Upstream):
         return CatalogItem(sku=sku, title=album.title, artist=album.artist, price=price)
 
 
-class CustomersOverHttp(_Upstream):
-    """A customer's delivery address, read with order's own access token (scope ``customers:read``)."""
+class CustomersOverHttp:
+    """A customer's delivery address, read with order's own access token (scope ``customers:read``, the
+    client's ``auth``) within ``timeout`` seconds; ``client`` is None when order was not told where it is."""
+
+    def __init__(self, client: httpx.AsyncClient | None, *, timeout: float) -> None:
+        self.client = client
+        self.timeout = timeout
 
     async def address(self, customer_id: str, address_id: str) -> DeliveryAddress | None:
         """The customer's delivery address, or None (see ``ports.Customers``)."""
-        if self.base_url is None:
+        if self.client is None:
             raise UpstreamUnavailableError(
                 "order does not know where the customer service is (PAVED_CUSTOMER_URL is not set)"
             )
-        if self.auth is None:
+        if self.client.auth is None:
             raise UpstreamUnavailableError(
                 "order has no client credentials to read addresses with (PAVED_TOKEN_URL, PAVED_CLIENT_ID, "
                 "PAVED_CLIENT_SECRET)"
             )
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self.client(self.base_url).get(f"/customers/{customer_id}/addresses/{address_id}")
+                response = await self.client.get(f"/customers/{customer_id}/addresses/{address_id}")
         except (httpx.HTTPError, TokenUnavailableError, TimeoutError) as exc:
             raise UpstreamUnavailableError(f"the customer service did not answer ({type(exc).__name__})") from exc
         if response.status_code == httpx.codes.NOT_FOUND:

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from paved import ClientCredentials
+from paved import ClientCredentials, service_client
 
 from order.clients import CatalogOverHttp, CustomersOverHttp
 from order.domain import Money
@@ -42,7 +42,7 @@ ADDRESS = {
 
 
 def catalog_answering(handler: httpx.MockTransport, *, timeout: float = 1.0) -> CatalogOverHttp:
-    return CatalogOverHttp("http://catalog", timeout=timeout, transport=handler)
+    return CatalogOverHttp(service_client("http://catalog", transport=handler), timeout=timeout)
 
 
 async def test_prices_come_from_the_catalog_all_asked_at_once() -> None:
@@ -66,29 +66,6 @@ async def test_prices_come_from_the_catalog_all_asked_at_once() -> None:
         "ALB-00002": Money(999, "GBP"),
     }
     assert found["ALB-00001"].title == "Blue Train"
-
-
-async def test_one_client_serves_every_lookup_until_closed_and_a_closed_one_opens_again() -> None:
-    """The client (and its connections) is kept from order to order, closed once at stop; a lookup after
-    that opens a new one rather than failing."""
-
-    class CountingTransport(httpx.MockTransport):
-        closed = 0
-
-        async def aclose(self) -> None:
-            CountingTransport.closed += 1
-
-    transport = CountingTransport(lambda request: httpx.Response(200, json=ALBUMS["ALB-00001"]))
-    catalog = catalog_answering(transport)
-    for _ in range(3):
-        assert set(await catalog.items(["ALB-00001"])) == {"ALB-00001"}
-    assert CountingTransport.closed == 0
-    await catalog.aclose()
-    await catalog.aclose()  # a second stop closes nothing twice
-    assert CountingTransport.closed == 1
-    assert set(await catalog.items(["ALB-00001"])) == {"ALB-00001"}
-    await catalog.aclose()
-    assert CountingTransport.closed == 2
 
 
 @pytest.mark.parametrize(
@@ -157,7 +134,7 @@ async def test_the_address_is_read_with_orders_own_token() -> None:
         return httpx.Response(200, json=ADDRESS)
 
     customers = CustomersOverHttp(
-        "http://customer", timeout=1, auth=credentials(issued), transport=httpx.MockTransport(customer)
+        service_client("http://customer", auth=credentials(issued), transport=httpx.MockTransport(customer)), timeout=1
     )
     address = await customers.address("acc_ann", "adr_home")
     assert address is not None and (address.name, address.lines, address.country) == (
@@ -172,7 +149,10 @@ async def test_the_address_is_read_with_orders_own_token() -> None:
 async def test_an_address_the_customer_does_not_have_is_none() -> None:
     """404 from the customer service means no such address of theirs."""
     customers = CustomersOverHttp(
-        "http://customer", timeout=1, auth=credentials([]), transport=httpx.MockTransport(lambda r: httpx.Response(404))
+        service_client(
+            "http://customer", auth=credentials([]), transport=httpx.MockTransport(lambda r: httpx.Response(404))
+        ),
+        timeout=1,
     )
     assert await customers.address("acc_ann", "adr_nope") is None
 
@@ -181,10 +161,10 @@ async def test_an_address_the_customer_does_not_have_is_none() -> None:
 async def test_a_refusal_of_orders_credentials_or_a_server_error_is_unavailability(status: int) -> None:
     """Order's own set-up being wrong is not the customer's fault: 503, not 422."""
     customers = CustomersOverHttp(
-        "http://customer",
+        service_client(
+            "http://customer", auth=credentials([]), transport=httpx.MockTransport(lambda r: httpx.Response(status))
+        ),
         timeout=1,
-        auth=credentials([]),
-        transport=httpx.MockTransport(lambda r: httpx.Response(status)),
     )
     with pytest.raises(UpstreamUnavailableError):
         await customers.address("acc_ann", "adr_home")
@@ -196,7 +176,9 @@ async def test_without_client_credentials_order_does_not_call_the_customer_servi
     def never(request: httpx.Request) -> httpx.Response:
         raise AssertionError("called without credentials")
 
-    customers = CustomersOverHttp("http://customer", timeout=1, auth=None, transport=httpx.MockTransport(never))
+    customers = CustomersOverHttp(
+        service_client("http://customer", auth=None, transport=httpx.MockTransport(never)), timeout=1
+    )
     with pytest.raises(UpstreamUnavailableError, match="PAVED_CLIENT_ID"):
         await customers.address("acc_ann", "adr_home")
 
@@ -211,10 +193,10 @@ async def test_a_token_issuer_that_does_not_answer_is_unavailability() -> None:
         "http://identity/oauth/token", client_id="order", client_secret="s" * 32, transport=httpx.MockTransport(down)
     )
     customers = CustomersOverHttp(
-        "http://customer",
+        service_client(
+            "http://customer", auth=auth, transport=httpx.MockTransport(lambda r: httpx.Response(200, json=ADDRESS))
+        ),
         timeout=1,
-        auth=auth,
-        transport=httpx.MockTransport(lambda r: httpx.Response(200, json=ADDRESS)),
     )
     with pytest.raises(UpstreamUnavailableError, match="TokenUnavailableError"):
         await customers.address("acc_ann", "adr_home")

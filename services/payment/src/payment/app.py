@@ -40,13 +40,13 @@ def create_service(
 
     if provider is None:
         api_key = settings.payment_provider_api_key
-        provider = http_provider = HttpPaymentProvider(
+        provider = HttpPaymentProvider(
             settings.payment_provider_url,
             timeout=settings.payment_provider_timeout_seconds,
             api_key=api_key.get_secret_value() if api_key else None,
+            # Closed by a stop step, so once the worker has stopped: no call is cut off by its client closing.
+            client=service.client("payment-provider", settings.payment_provider_url),
         )
-        # Stop steps run once the worker has stopped: no call is cut off by its client closing.
-        service.on_stop(http_provider.aclose)
     vault = AesGcmVault(settings.card_key)
     cashier = Cashier(
         uow=store.DatabaseUnitOfWork(service.database, messaging.outbox, clock=clock),

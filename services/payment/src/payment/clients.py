@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import structlog
-from paved import service_client
+from paved import DeadlineExceeded, service_client
 
 from payment.cards import CardNumber
 from payment.money import Money
@@ -37,7 +37,7 @@ _REASON_LENGTH = 200
 
 
 def _no_answer(exc: httpx.HTTPError) -> NoAnswer:
-    never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, DeadlineExceeded))
     return NoAnswer(f"{type(exc).__name__}: {exc}"[:_REASON_LENGTH], maybe_done=not never_sent)
 
 
@@ -61,13 +61,16 @@ def _unanswered_or_refused(response: httpx.Response) -> NoAnswer | Refused:
 
 class HttpPaymentProvider:
     """The payment-provider service (or any processor speaking its API) at ``base_url``, through one kept
-    client (and its connections), opened at the first call and closed by ``aclose`` when the service stops.
+    client (and its connections): the service's (``Service.client``: a breaker, a bulkhead, retries of
+    what is safe to send again, a charge being keyed), or one opened at the first call and closed by
+    ``aclose``. While its circuit is open a call is answered at once with a 503: not carried out.
 
     Args:
         base_url: where it answers, e.g. ``http://127.0.0.1:8109``.
         timeout: every call's deadline in seconds.
         api_key: its secret key, sent as a bearer token, if it wants one.
         transport: replaces the network, for tests.
+        client: the service's client of it, which the service closes.
     """
 
     def __init__(
@@ -77,15 +80,19 @@ class HttpPaymentProvider:
         timeout: float,
         api_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
     ) -> None:
         self.base_url = base_url
         self.timeout = timeout
         self.transport = transport
         self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client: httpx.AsyncClient | None = None
+        self._client = client
+        self._owns_client = client is None
 
     async def aclose(self) -> None:
         """Close the kept client's connections; a call after this opens a new one."""
+        if not self._owns_client:
+            return  # the service's: it closes it
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -94,7 +101,7 @@ class HttpPaymentProvider:
         if self._client is None:
             self._client = service_client(self.base_url, timeout=self.timeout, transport=self.transport)
         headers = self._auth | ({"Idempotency-Key": key} if key else {})
-        return await self._client.request(method, path, headers=headers, **kwargs)
+        return await self._client.request(method, path, headers=headers, timeout=self.timeout, **kwargs)
 
     async def charge(self, *, idempotency_key: str, amount: Money, card: CardNumber, reference: str) -> ChargeResult:
         """POST /charges under ``idempotency_key``."""

@@ -16,15 +16,19 @@ from web_bff.settings import DOWNSTREAM_SERVICES, WebBffSettings
 from web_bff.use_cases import Storefront
 
 
-def _downstreams(settings: WebBffSettings, transports: Mapping[str, httpx.AsyncBaseTransport]) -> Downstreams:
+def _downstreams(
+    service: Service, settings: WebBffSettings, transports: Mapping[str, httpx.AsyncBaseTransport]
+) -> Downstreams:
     unknown = set(transports) - set(DOWNSTREAM_SERVICES)
     if unknown:
         raise ValueError(f"no such service to replace: {', '.join(sorted(unknown))}")
     timeout = settings.web_bff_call_timeout_seconds
-    clients = {
-        name: Downstream(name, settings.url_of(name), timeout=timeout, transport=transports.get(name))
-        for name in DOWNSTREAM_SERVICES
-    }
+    clients = {}
+    for name in DOWNSTREAM_SERVICES:
+        url = settings.url_of(name)
+        # paved's client of each: its retries, breaker and bulkhead per service (PAVED_UPSTREAMS__<NAME>__…).
+        client = service.client(name, url, transport=transports.get(name)) if url else None
+        clients[name] = Downstream(name, client, timeout=timeout)
     return Downstreams(deadlines=settings.deadlines, **clients)
 
 
@@ -44,9 +48,8 @@ def create_service(
     settings = settings if settings is not None else WebBffSettings()
     # It keeps nothing and sends no messages: no database, no broker, ready whenever it runs.
     service = Service(name="web-bff", version=__version__, settings=settings, database=False)
-    downstreams = _downstreams(settings, transports or {})
+    downstreams = _downstreams(service, settings, transports or {})
     service.provide(Storefront, Storefront(downstreams))
-    service.on_stop(downstreams.aclose)
     service.include_router(api.router)
     service.include_router(page.router())
     service.app.add_exception_handler(DownstreamError, _downstream_failed)

@@ -1,4 +1,6 @@
-"""The BFF's HTTP clients: one ``Downstream`` per service it calls, over paved's client.
+"""The BFF's HTTP clients: one ``Downstream`` per service it calls, over paved's client (``Service.client``:
+retries, a circuit breaker and a bulkhead per service; a refusal of paved's own, an open circuit, is a 503
+like the service's, and so unavailable).
 
 Every call has a deadline for the whole exchange: ``asyncio.timeout`` around the request and the reading
 of its body, because httpx's timeout bounds each connect, read and write, not the call. Whatever goes
@@ -19,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 import structlog
-from paved import Problem, service_client
+from paved import Problem
 from pydantic import BaseModel, ValidationError
 
 from web_bff.settings import Deadlines
@@ -115,18 +117,15 @@ class Downstream:
 
     Args:
         name: the service's name, as problems and logs show it.
-        base_url: where it answers; None if the BFF was not told (every call is then unavailable).
+        client: paved's client of it, kept for the process (its connections reused between calls); None if
+            the BFF was not told where it is (every call is then unavailable).
         timeout: the deadline of a call that gives none, in seconds.
-        transport: replaces the network, for tests (``httpx.MockTransport``).
     """
 
-    def __init__(
-        self, name: str, base_url: str | None, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+    def __init__(self, name: str, client: httpx.AsyncClient | None, *, timeout: float) -> None:
         self.name = name
         self.timeout = timeout
-        # One client per service for the process: its connections are kept and reused between calls.
-        self._client = service_client(base_url, timeout=timeout, transport=transport) if base_url else None
+        self._client = client
 
     async def get(
         self,
@@ -198,11 +197,6 @@ class Downstream:
             )
         raise DownstreamFailedError(self.name, f"failed ({status})")
 
-    async def aclose(self) -> None:
-        """Close the kept connections."""
-        if self._client is not None:
-            await self._client.aclose()
-
 
 @dataclass(frozen=True)
 class Downstreams:
@@ -216,19 +210,6 @@ class Downstreams:
     warehouse: Downstream
     loyalty: Downstream
     payment: Downstream
-
-    async def aclose(self) -> None:
-        """Close every service's kept connections."""
-        for downstream in (
-            self.identity,
-            self.catalog,
-            self.customer,
-            self.order,
-            self.warehouse,
-            self.loyalty,
-            self.payment,
-        ):
-            await downstream.aclose()
 
 
 def problem_of(error: DownstreamError) -> Problem:

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from paved import service_client
 from pydantic import BaseModel
 
 from web_bff.clients import (
@@ -27,7 +28,8 @@ def warehouse(answer: Callable[[httpx.Request], httpx.Response]) -> Downstream:
     async def handle(request: httpx.Request) -> httpx.Response:
         return answer(request)
 
-    return Downstream("warehouse", "http://warehouse.test", timeout=0.5, transport=httpx.MockTransport(handle))
+    client = service_client("http://warehouse.test", upstream="warehouse", transport=httpx.MockTransport(handle))
+    return Downstream("warehouse", client, timeout=0.5)
 
 
 async def failure_of(downstream: Downstream) -> DownstreamError:
@@ -129,7 +131,8 @@ async def test_the_deadline_bounds_the_whole_call() -> None:
         await asyncio.sleep(5)
         return httpx.Response(200, json={"sku": "ALB-00001", "available": 1})
 
-    downstream = Downstream("warehouse", "http://warehouse.test", timeout=5, transport=httpx.MockTransport(slow))
+    client = service_client("http://warehouse.test", upstream="warehouse", transport=httpx.MockTransport(slow))
+    downstream = Downstream("warehouse", client, timeout=5)
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(DownstreamTimeoutError) as raised:
@@ -141,14 +144,14 @@ async def test_the_deadline_bounds_the_whole_call() -> None:
 
 async def test_a_calls_deadline_is_also_the_transports_timeout() -> None:
     """A call given longer than the service's default deadline is not cut short by the client's read timeout."""
-    timeouts: list[object] = []
+    timeouts: list[dict[str, float]] = []
 
     def record(request: httpx.Request) -> httpx.Response:
         timeouts.append(request.extensions["timeout"])
         return httpx.Response(200, json={"sku": "ALB-00001", "available": 1})
 
     await warehouse(record).get("/stock/ALB-00001", read=Level, timeout=10)
-    assert timeouts == [{"connect": 10, "read": 10, "write": 10, "pool": 10}]
+    assert len(timeouts) == 1 and 9 < timeouts[0]["read"] <= 10
 
 
 async def test_a_service_without_a_url_is_unavailable_without_a_call() -> None:
@@ -156,4 +159,3 @@ async def test_a_service_without_a_url_is_unavailable_without_a_call() -> None:
     downstream = Downstream("loyalty", None, timeout=1)
     with pytest.raises(DownstreamUnavailableError, match="PAVED_LOYALTY_URL is not set"):
         await downstream.get("/me/points", read=Level)
-    await downstream.aclose()
