@@ -335,3 +335,45 @@ def test_policies_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.upstreams["catalog"].timeout_seconds == 2.5
     assert settings.upstreams["catalog"].breaker.open_seconds == 1
     assert settings.upstreams["catalog"].retry.attempts == 3, "what is not set keeps its default"
+
+
+async def test_a_service_s_client_has_its_upstream_s_policy_counts_in_metrics_and_closes_at_stop() -> None:
+    from paved import Service, ServiceSettings
+
+    closed = []
+
+    class Network(httpx.MockTransport):
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    settings = ServiceSettings(upstreams={"catalog": UpstreamPolicy(retry=RetryPolicy(attempts=1))})
+    service = Service(name="shop", version="0", settings=settings, database=False)
+    upstream = Upstream(503)
+    client = service.client("catalog", "http://catalog", transport=Network(upstream))
+    async with service.running():
+        assert (await client.get("/albums")).status_code == 503
+        assert upstream.attempts == 1, "the catalog's own policy: one attempt"
+        exposition = generate_latest(service.metrics.registry).decode()
+        assert 'upstream_attempts_total{outcome="5xx",upstream="catalog"} 1.0' in exposition
+    assert closed == [True]
+
+
+async def test_a_route_s_deadline_shortens_the_service_s() -> None:
+    from fastapi import FastAPI
+
+    from paved import route_deadline
+    from paved._middleware import RequestContextMiddleware
+
+    app = FastAPI()
+    app.add_middleware(RequestContextMiddleware, metrics=ServiceMetrics(service="t", version="1"))
+
+    @app.get("/quick", dependencies=[route_deadline(0.5)])
+    async def quick() -> dict[str, float]:
+        deadline = context.deadline.get()
+        assert deadline is not None
+        return {"left": deadline - time.monotonic()}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        assert 0 < (await client.get("/quick")).json()["left"] <= 0.5
+        asked = await client.get("/quick", headers={TIMEOUT_HEADER: "100"})
+        assert 0 < asked.json()["left"] <= 0.1, "a caller's shorter deadline wins"

@@ -240,7 +240,10 @@ class RabbitTransport:
     async def subscribe(self, consumer: Consumer) -> _RabbitSubscription:
         await self.declare([], [consumer])  # no streams to wait for here: a queue binds to the exchange
         channel = await self._channel(f"consumer:{consumer.name}")
-        await channel.set_qos(prefetch_count=consumer.max_ack_pending)
+        # A consumer with several handlers has a subscription each: each holds no more than it handles at
+        # once, so what one holds back the others take.
+        prefetch = consumer.max_ack_pending if consumer.concurrency == 1 else consumer.batch_size
+        await channel.set_qos(prefetch_count=prefetch)
         queue = await self._consumer_queue(channel, consumer)
         subscription = _RabbitSubscription(queue, self, consumer)
         await subscription.start()
