@@ -93,6 +93,9 @@ class CatalogOverHttp:
             raise UpstreamUnavailableError(f"the catalog did not answer ({type(exc).__name__})") from exc
         if response.status_code == httpx.codes.NOT_FOUND:
             return None
+        if response.status_code == httpx.codes.SERVICE_UNAVAILABLE:
+            # The catalog's own, or paved's while its circuit is open: nothing was placed, so again is safe.
+            raise UpstreamUnavailableError("the catalog is unavailable now: try again in a few seconds")
         if response.status_code != httpx.codes.OK:
             raise UpstreamUnavailableError(f"the catalog answered {response.status_code} for {sku}")
         try:

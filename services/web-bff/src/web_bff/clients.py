@@ -192,9 +192,10 @@ class Downstream:
             raise DownstreamRefusedError(self.name, status=status, members=_refusal_members(response), headers=headers)
         log.warning("downstream failed", service=self.name, method=method, path=path, status=status, elapsed=elapsed)
         if status == 503:
-            raise DownstreamUnavailableError(
-                self.name, "is unavailable (503)", retry_after=response.headers.get("retry-after")
-            )
+            # What the service says of it (a partner of its own unavailable, say) is what the page shows.
+            said = _refusal_members(response).get("detail")
+            reason = f"is unavailable (503): {said}" if said else "is unavailable (503)"
+            raise DownstreamUnavailableError(self.name, reason, retry_after=response.headers.get("retry-after"))
         raise DownstreamFailedError(self.name, f"failed ({status})")
 
 
