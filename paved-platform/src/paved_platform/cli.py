@@ -1,4 +1,4 @@
-"""The ``paved`` command: the local platform (``paved up``, ``status``, ``logs``, ``dlq``, ``sagas``…).
+"""The ``paved`` command: the local platform (``paved up``, ``status``, ``logs``, ``chaos``, ``dlq``, ``sagas``…).
 
 What runs inside a service's own environment (``migrate``, ``prepare``, ``serve``) is the library's
 ``python -m paved``, which ``paved up`` starts with each service's interpreter.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -24,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from paved_platform import processes
+from paved_platform.faults import FaultProxy, FaultProxyError
 from paved_platform.state import StateDir
 from paved_platform.up import Platform, default_console
 
@@ -138,7 +140,7 @@ def status(root: RootOption = None, state_dir: StateOption = None) -> None:
         console.print("paved is not running (start it with `paved up`)")
         raise typer.Exit(3)
     table = Table(title=f"paved up (pid {run['pid']})")
-    for column in ("service", "url", "pid", "state", "restarts", "database"):
+    for column in ("service", "url", "called via", "pid", "state", "restarts", "database"):
         table.add_column(column)
     with httpx.Client(timeout=1.0) as http:
         for name, service in run["services"].items():
@@ -149,13 +151,16 @@ def status(root: RootOption = None, state_dir: StateOption = None) -> None:
             table.add_row(
                 name,
                 service["url"],
+                service.get("proxy_url", ""),
                 str(service["pid"]),
                 "[green]ready[/]" if ready else "[red]not ready[/]",
                 str(service["restarts"]),
                 service["database"],
             )
     if run.get("nats"):
-        table.add_row("nats", run["nats"]["url"], str(run["nats"]["pid"]), "", "", "")
+        table.add_row("nats", run["nats"]["url"], "", str(run["nats"]["pid"]), "", "", "")
+    if run.get("proxy"):
+        table.add_row("envoy", run["proxy"]["admin_url"], "", str(run["proxy"]["pid"]), "", "", "")
     console.print(table)
 
 
@@ -182,6 +187,80 @@ def logs(
                 sys.stdout.flush()
             else:
                 time.sleep(0.2)
+
+
+def _running_proxy(root: Path | None, state_dir: Path | None) -> FaultProxy:
+    run = _state(root, state_dir).read_run()
+    if not run or not processes.is_alive(int(run["pid"])):
+        raise _fail("paved is not running here: start the shop with `paved up`, then add faults")
+    if not run.get("proxy"):
+        raise _fail("this `paved up` runs no fault proxy (it predates `paved chaos`): restart it with `paved up`")
+    try:
+        return FaultProxy.attach(str(run["proxy"]["admin_url"]))
+    except FaultProxyError as error:
+        raise _fail(f"{error}; see `paved logs envoy`", 1) from error
+
+
+def _seconds(delay: str) -> float:
+    """``2s``, ``1.5s`` or ``500ms`` in seconds."""
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s)", delay.strip())
+    if not found:
+        raise _fail(f"--delay {delay!r}: write it as 2s, 1.5s or 500ms")
+    return float(found[1]) / (1000 if found[2] == "ms" else 1)
+
+
+@app.command()
+def chaos(
+    service: Annotated[
+        str | None,
+        typer.Argument(help="The service whose incoming calls to change; without one, list the faults."),
+    ] = None,
+    delay: Annotated[str | None, typer.Option(help="Hold calls this long first: 2s, 500ms.")] = None,
+    abort: Annotated[
+        int | None, typer.Option(min=200, max=599, help="Answer calls with this HTTP status instead.")
+    ] = None,
+    percent: Annotated[int, typer.Option(min=0, max=100, help="The share of calls the fault hits.")] = 100,
+    clear: Annotated[bool, typer.Option("--clear", help="Take the service's faults away.")] = False,
+    clear_all: Annotated[bool, typer.Option("--clear-all", help="Take every service's faults away.")] = False,
+    root: RootOption = None,
+    state_dir: StateOption = None,
+) -> None:
+    """Delay or fail a share of the calls services make to SERVICE in the running shop, or take that away."""
+    changes = delay is not None or abort is not None
+    if clear_all and (service or changes or clear):
+        raise _fail("--clear-all takes no service and no other option")
+    if (changes or clear) and not service:
+        raise _fail("name the service: `paved chaos SERVICE --delay 2s` (see `paved chaos` for the services)")
+    if clear and changes:
+        raise _fail("--clear takes faults away: give it without --delay and --abort")
+    seconds = _seconds(delay) if delay is not None else None
+    proxy = _running_proxy(root, state_dir)
+    if service is not None and service not in proxy.names:
+        raise _fail(f"no service {service!r} in the running shop; it has: {', '.join(proxy.names)}")
+    try:
+        if clear_all:
+            proxy.clear_all()
+        elif service is not None:
+            if clear:
+                proxy.clear(service)
+            if seconds is not None:
+                proxy.delay(service, seconds, percent=percent)
+            if abort is not None:
+                proxy.abort(service, abort, percent=percent)
+        table = Table(title="faults on calls between services")
+        for column in ("service", "faults", "calls", "reached it"):
+            table.add_column(column)
+        faults = proxy.faults()
+        for name in [service] if service else proxy.names:
+            table.add_row(
+                name,
+                f"[yellow]{faults[name]}[/]" if faults[name].active else str(faults[name]),
+                str(proxy.downstream_requests(name)),
+                str(proxy.upstream_requests(name)),
+            )
+    except FaultProxyError as error:
+        raise _fail(f"{error}; see `paved logs envoy`", 1) from error
+    console.print(table)
 
 
 BrokerOption = Annotated[

@@ -1,7 +1,9 @@
-"""``paved up``: start the broker; prepare (migrate, declare streams), start and supervise every service.
+"""``paved up``: start the broker and the fault proxy; prepare (migrate, declare streams), start and supervise
+every service.
 
-Everything happens in this one foreground process, so one Ctrl-C (or ``paved down``) stops it all,
-in order: services first (they drain in-flight work), then the broker.
+Services call each other through the fault proxy (Envoy), so that ``paved chaos`` can delay or fail a share of
+the calls to one service. Everything happens in this one foreground process, so one Ctrl-C (or ``paved down``)
+stops it all, in order: services first (they drain in-flight work), then the proxy, then the broker.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rich.table import Table
 from sqlalchemy import make_url
 
 from paved_platform import processes
+from paved_platform.faults import FaultProxy, FaultProxyError, start_fault_proxy
 from paved_platform.nats import BrokerError, EmbeddedNats, start_nats
 from paved_platform.state import StateDir
 
@@ -53,6 +56,8 @@ class Supervised:
     port: int
     database_url: str
     log_path: Path
+    # Where the other services call it: the fault proxy's listener for it.
+    proxy_port: int = 0
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     ready: bool = False
@@ -68,6 +73,10 @@ class Supervised:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.proxy_port}"
 
     def start(self) -> None:
         argv = [
@@ -129,6 +138,7 @@ class Platform:
         # A broker of the user's (e.g. RabbitMQ); without one, paved starts and looks after its own NATS.
         self.external_broker_url = broker_url
         self.nats: EmbeddedNats | None = None
+        self.proxy: FaultProxy | None = None
         self._stop = threading.Event()
         self._owns_run_file = False
         self._http = httpx.Client(timeout=0.5)
@@ -142,6 +152,7 @@ class Platform:
         try:
             self._preflight()
             self._start_broker()
+            self._start_proxy()
             self._write_run()
             for service in self.services:
                 self._prepare(service)
@@ -197,6 +208,7 @@ class Platform:
                 port=port,
                 database_url=database_url,
                 log_path=self.state.log(manifest.name),
+                proxy_port=processes.free_port(),
             )
             service.env = {
                 **os.environ,
@@ -213,8 +225,9 @@ class Platform:
         """Local service discovery: ``PAVED_<NAME>_URL`` for every service, and the token issuer's keys.
 
         A service's settings read what it needs, e.g. a ``catalog_url`` field reads ``PAVED_CATALOG_URL``.
+        Each service reaches the others through the fault proxy, and itself directly. The token issuer is
+        named by its own URL wherever it is reached, as the tokens it signs name it.
         """
-        shared = {f"PAVED_{s.name.upper().replace('-', '_')}_URL": s.url for s in self.services}
         issuers = [s for s in self.services if s.manifest.token_audience]
         if len(issuers) > 1:
             names = ", ".join(s.name for s in issuers)
@@ -222,16 +235,17 @@ class Platform:
                 f"more than one service sets token_audience in its service.toml: {names}",
                 exit_code=2,
             )
-        for issuer in issuers:
-            shared |= {
-                "PAVED_JWT_ISSUER": issuer.url,
-                "PAVED_JWT_AUDIENCE": str(issuer.manifest.token_audience),
-                "PAVED_JWKS_URL": f"{issuer.url}/.well-known/jwks.json",
-                "PAVED_TOKEN_URL": f"{issuer.url}/oauth/token",
-            }
         clients = {}
         for service in self.services:
-            service.env |= shared
+            reach = {s.name: s.url if s is service else s.proxy_url for s in self.services}
+            service.env |= {f"PAVED_{name.upper().replace('-', '_')}_URL": url for name, url in reach.items()}
+            for issuer in issuers:
+                service.env |= {
+                    "PAVED_JWT_ISSUER": issuer.url,
+                    "PAVED_JWT_AUDIENCE": str(issuer.manifest.token_audience),
+                    "PAVED_JWKS_URL": f"{reach[issuer.name]}/.well-known/jwks.json",
+                    "PAVED_TOKEN_URL": f"{reach[issuer.name]}/oauth/token",
+                }
             if issuers and service.manifest.client_scopes:
                 # Each service signs in as itself (OAuth2 client credentials) with a secret of its own.
                 secret = self.state.secret(f"client-{service.name}")
@@ -265,6 +279,18 @@ class Platform:
             raise SetupError(str(error)) from error
         for service in self.services:
             service.env["PAVED_BROKER_URL"] = self.nats.url
+
+    def _start_proxy(self) -> None:
+        """Envoy in front of every service, each listener on the port its callers were told in preflight."""
+        self._check_interrupted()
+        try:
+            self.proxy = start_fault_proxy(
+                {s.name: s.url for s in self.services},
+                log_path=self.state.log("envoy"),
+                ports={s.name: s.proxy_port for s in self.services},
+            )
+        except (FaultProxyError, ValueError) as error:
+            raise SetupError(f"the fault proxy (Envoy) did not start: {error}") from error
 
     def _prepare(self, service: Supervised) -> None:
         self._check_interrupted()
@@ -333,16 +359,21 @@ class Platform:
 
     def _show_table(self) -> None:
         table = Table(title="MusicCorp on paved: running")
-        for column in ("service", "url", "pid", "database"):
+        for column in ("service", "url", "called via", "pid", "database"):
             table.add_column(column, overflow="fold")
         for s in self.services:
             assert s.process is not None
-            table.add_row(s.name, s.url, str(s.process.pid), _redacted(s.database_url))
+            table.add_row(s.name, s.url, s.proxy_url, str(s.process.pid), _redacted(s.database_url))
         if self.nats is not None:
-            table.add_row("nats", self.nats.url, str(self.nats.process.pid), "")
+            table.add_row("nats", self.nats.url, "", str(self.nats.process.pid), "")
         else:
-            table.add_row("broker", _redacted(self.broker_url), "(yours)", "")
+            table.add_row("broker", _redacted(self.broker_url), "", "(yours)", "")
+        if self.proxy is not None and self.proxy.process is not None:
+            table.add_row("envoy", self.proxy.admin_url, "", str(self.proxy.process.pid), "")
         self.console.print(table)
+        self.console.print(
+            "Services call each other through Envoy: `paved chaos` delays or fails a share of the calls."
+        )
         self.console.print(
             f"Logs: `paved logs SERVICE` (in {self.state.path / 'logs'}). Ctrl-C (or `paved down`) stops everything."
         )
@@ -352,6 +383,7 @@ class Platform:
     def _supervise(self) -> None:
         while not self._stop.wait(0.25):
             self._keep_broker_running()
+            self._keep_proxy_running()
             now = time.monotonic()
             for service in self.services:
                 self._look_after(service, now)
@@ -364,6 +396,14 @@ class Platform:
         self.console.print(f"[yellow]nats {processes.describe_exit(code)}; restarting it on port {port}[/]")
         # Same port, same store: services reconnect by themselves and JetStream keeps its data.
         self._start_broker(port=port)
+        self._write_run()
+
+    def _keep_proxy_running(self) -> None:
+        if self.proxy is None or self.proxy.process is None or self.proxy.process.poll() is None:
+            return
+        how = processes.describe_exit(self.proxy.process.returncode)
+        self.console.print(f"[yellow]envoy {how}; restarting it on the same ports, without the faults set before[/]")
+        self._start_proxy()
         self._write_run()
 
     def _look_after(self, service: Supervised, now: float) -> None:
@@ -410,10 +450,16 @@ class Platform:
                 "pid": os.getpid(),
                 "nats": {"pid": self.nats.process.pid, "url": self.nats.url} if self.nats else None,
                 "broker_url": self.broker_url if self.nats or self.external_broker_url else None,
+                "proxy": (
+                    {"pid": self.proxy.process.pid, "admin_url": self.proxy.admin_url}
+                    if self.proxy and self.proxy.process
+                    else None
+                ),
                 "services": {
                     s.name: {
                         "pid": s.process.pid if s.process else None,
                         "url": s.url,
+                        "proxy_url": s.proxy_url,
                         "database": _redacted(s.database_url),
                         "log": str(s.log_path),
                         "restarts": s.restarts,
@@ -425,7 +471,7 @@ class Platform:
 
     def _stop_everything(self) -> None:
         running = [s for s in self.services if s.process is not None and s.process.poll() is None]
-        if running or self.nats:
+        if running or self.nats or self.proxy:
             self.console.print("stopping...")
         for service in running:
             assert service.process is not None
@@ -434,6 +480,9 @@ class Platform:
             assert service.process is not None
             grace = float(service.env.get("PAVED_SHUTDOWN_GRACE_SECONDS", "10")) + 5
             processes.stop(service.process, grace=grace)
+        if self.proxy is not None:
+            self.proxy.stop()
+            self.proxy = None
         if self.nats is not None:
             self.nats.stop()
             self.nats = None

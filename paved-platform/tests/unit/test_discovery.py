@@ -39,12 +39,27 @@ def test_every_service_learns_the_others_urls_and_the_token_issuer(
     env = prepared(tmp_path)
     identity = env["identity"]["PAVED_IDENTITY_URL"]
     for service in env.values():
-        assert service["PAVED_ORDER_URL"] == env["order"]["PAVED_ORDER_URL"]
-        assert service["PAVED_JWKS_URL"] == f"{identity}/.well-known/jwks.json"
+        assert service["PAVED_ORDER_URL"] in (env["customer"]["PAVED_ORDER_URL"], env["order"]["PAVED_ORDER_URL"])
+        assert service["PAVED_JWKS_URL"].endswith("/.well-known/jwks.json")
         assert (service["PAVED_JWT_ISSUER"], service["PAVED_JWT_AUDIENCE"]) == (
             identity,
             "shop",
         )
+
+
+def test_services_call_each_other_through_the_fault_proxy_and_themselves_directly(
+    tmp_path: Path,
+) -> None:
+    """Another service's URL is its listener on the proxy; a service's own URL, and the token issuer's name, are not."""
+    env = prepared(tmp_path)
+    own = {name: f"http://127.0.0.1:{e['PAVED_PORT']}" for name, e in env.items()}
+    for name, service in env.items():
+        for other in env:
+            url = service[f"PAVED_{other.upper()}_URL"]
+            assert (url == own[other]) is (other == name), (name, other, url)
+        assert service["PAVED_JWT_ISSUER"] == own["identity"]
+    assert env["order"]["PAVED_TOKEN_URL"] == f"{env['order']['PAVED_IDENTITY_URL']}/oauth/token"
+    assert env["identity"]["PAVED_TOKEN_URL"] == f"{own['identity']}/oauth/token"
 
 
 def test_a_service_with_client_scopes_gets_credentials_the_issuer_knows(
