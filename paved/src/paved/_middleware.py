@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paved import _context as context
 from paved._metrics import ServiceMetrics
+from paved._resilience import SHED
 
 REQUEST_ID = "x-request-id"
 CORRELATION_ID = "x-correlation-id"
@@ -163,6 +164,6 @@ class RequestContextMiddleware:
         body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
         headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
         if status == 503:
-            headers.append((b"retry-after", b"1"))
+            headers += [(b"retry-after", b"1"), (SHED.encode(), reason.replace("_", "-").encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

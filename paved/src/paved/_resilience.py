@@ -40,6 +40,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Answers that say "not now" rather than "no": worth another attempt of an idempotent request.
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 REJECTED = "x-paved-rejected"
+# Set by paved's middleware on a request it shed: the server is over its capacity (a failure to the breaker).
+SHED = "x-paved-shed"
 PROBLEM_JSON = "application/problem+json"
 # The remaining budget of the call, in milliseconds, for the callee's own deadline (paved's middleware
 # reads it, and Envoy's x-envoy-expected-rq-timeout-ms, which an edge sets).
@@ -57,7 +59,7 @@ class RetryPolicy(BaseModel):
     # Retries at most this share of the calls over the window, plus the floor, so that an upstream in
     # trouble sees at most ~1.2x its normal traffic (Finagle's RetryBudget, Envoy's retry_budget).
     budget_ratio: float = Field(default=0.2, ge=0)
-    budget_floor_per_second: float = Field(default=1.0, ge=0)
+    budget_floor_per_second: float = Field(default=0.5, ge=0)
     budget_window_seconds: float = Field(default=10.0, gt=0)
 
 
@@ -309,8 +311,15 @@ def _is_idempotent(request: httpx.Request) -> bool:
 
 
 def _failed(outcome: httpx.Response | BaseException) -> bool:
-    """What the breaker counts as a failure: no answer, or a 5xx."""
-    return not isinstance(outcome, httpx.Response) or outcome.status_code >= 500
+    """What the breaker counts as a failure: no answer, a 5xx; but not a 503 problem a service answers
+    because a partner of its own is unavailable (order's while the catalog is down): that service is well,
+    and its other calls must not be cut off. A 503 it sheds, or one not from a service (a proxy's), counts."""
+    if not isinstance(outcome, httpx.Response):
+        return True
+    if outcome.status_code == 503:
+        answered = outcome.headers.get("content-type", "").startswith(PROBLEM_JSON)
+        return SHED in outcome.headers or not answered
+    return outcome.status_code >= 500
 
 
 class ResilientTransport(httpx.AsyncBaseTransport):

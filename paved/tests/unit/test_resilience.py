@@ -7,6 +7,7 @@ network faked, the policy real). Real upstreams and real faults are in system-te
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 
@@ -377,3 +378,24 @@ async def test_a_route_s_deadline_shortens_the_service_s() -> None:
         assert 0 < (await client.get("/quick")).json()["left"] <= 0.5
         asked = await client.get("/quick", headers={TIMEOUT_HEADER: "100"})
         assert 0 < asked.json()["left"] <= 0.1, "a caller's shorter deadline wins"
+
+
+async def test_a_503_a_service_answers_for_a_partner_of_its_own_does_not_break_its_circuit() -> None:
+    """order says 503 while the catalog is down: order is well, and its other calls must go on; a 503 it
+    sheds, or a proxy's plain one, counts."""
+
+    def answer(kind: str) -> httpx.Response:
+        if kind == "partner-down":
+            return httpx.Response(503, headers={"content-type": "application/problem+json"}, content=b"{}")
+        if kind == "shed":
+            headers = {"content-type": "application/problem+json", "x-paved-shed": "over-capacity"}
+            return httpx.Response(503, headers=headers, content=b"{}")
+        return httpx.Response(503, content=b"upstream connect error")
+
+    once = policy(retry=FAST.model_copy(update={"attempts": 1}), breaker=BreakerPolicy(consecutive_failures=3))
+    for kind, opens in (("partner-down", False), ("shed", True), ("proxy", True)):
+        transport = httpx.MockTransport(functools.partial(lambda kind, _: answer(kind), kind))
+        async with service_client("http://order", policy=once, transport=transport) as client:
+            for _ in range(4):
+                last = await client.get("/orders")
+        assert (REJECTED in last.headers) is opens, kind
