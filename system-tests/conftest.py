@@ -10,6 +10,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,17 @@ class PavedUp:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         return self.process.wait(timeout=timeout)
+
+
+@contextmanager
+def whole_shop(state: Path, *, env: dict[str, str] | None = None) -> Iterator[PavedUp]:
+    """Every service as `paved up` runs them, on free ports, for a module's tests; stopped after."""
+    shop = PavedUp(state, "--free-ports", "--ready-timeout", "120", env=env).start()
+    try:
+        shop.wait_until_running(timeout=180)
+        yield shop
+    finally:
+        shop.stop()
 
 
 def wait_ready(url: str, timeout: float = 60) -> None:

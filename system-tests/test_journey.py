@@ -11,17 +11,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import DECLINED_CARD, IN_STOCK, SOLD_OUT, Customer, PavedUp, eventually
+from conftest import DECLINED_CARD, IN_STOCK, SOLD_OUT, Customer, PavedUp, eventually, whole_shop
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PavedUp]:
-    shop = PavedUp(tmp_path_factory.mktemp("journey") / "state", "--free-ports", "--ready-timeout", "120").start()
-    try:
-        shop.wait_until_running(timeout=180)
+    with whole_shop(tmp_path_factory.mktemp("journey") / "state") as shop:
         yield shop
-    finally:
-        shop.stop()
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import httpx
 import pytest
 from paved_platform.faults import FaultProxy
 
-from conftest import IN_STOCK, Customer, PavedUp, eventually, wait_ready
+from conftest import IN_STOCK, Customer, PavedUp, eventually, wait_ready, whole_shop
 
 # A warehouse that cannot answer a command within 3 s does not get to carry it out (the expired command
 # test); its breaker counts nothing but failures in a row, so that the 50% of 503s test measures the
@@ -36,13 +36,8 @@ SHOP_ENV = {
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PavedUp]:
-    state = tmp_path_factory.mktemp("resilience") / "state"
-    shop = PavedUp(state, "--free-ports", "--ready-timeout", "120", env=SHOP_ENV).start()
-    try:
-        shop.wait_until_running(timeout=180)
+    with whole_shop(tmp_path_factory.mktemp("resilience") / "state", env=SHOP_ENV) as shop:
         yield shop
-    finally:
-        shop.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,13 @@ does not buffer streamed bodies.
 The deadline is the budget of everything the request causes (``paved._resilience`` gives each call what
 is left): the caller's (``X-Request-Timeout-Ms``, or Envoy's ``X-Envoy-Expected-Rq-Timeout-Ms`` from an
 edge), capped by the service's ``request_deadline_seconds``. Shedding keeps the queue short: at most
-``max_in_flight`` requests are served at once, and one that waits longer than ``queue_seconds`` for a
+``max_in_flight`` requests are served at once and as many wait, and one that waits longer than ``queue_seconds`` for a
 turn is answered 503 with ``Retry-After`` at once, so a service over its capacity keeps serving what it
 can in good time instead of serving everything late. Health and metrics are never shed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -26,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paved import _context as context
 from paved._metrics import ServiceMetrics
-from paved._resilience import SHED
+from paved._resilience import SHED, Bulkhead, BulkheadPolicy
 
 REQUEST_ID = "x-request-id"
 CORRELATION_ID = "x-correlation-id"
@@ -86,20 +85,9 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
         self.deadline_seconds = deadline_seconds
-        self.slots = asyncio.Semaphore(max_in_flight)
+        # The client's bulkhead, in front of the app: as many may wait as are served, none for long.
+        self.slots = Bulkhead(BulkheadPolicy(max_concurrent=max_in_flight, max_queued=max_in_flight))
         self.queue_seconds = queue_seconds
-
-    async def _turn(self) -> bool:
-        """A serving slot, waiting at most ``queue_seconds``; False if none came free (shed)."""
-        if not self.slots.locked():
-            await self.slots.acquire()  # free: no wait
-            return True
-        try:
-            async with asyncio.timeout(self.queue_seconds):
-                await self.slots.acquire()
-        except TimeoutError:
-            return False
-        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -131,7 +119,7 @@ class RequestContextMiddleware:
                 await self._refuse(send_with_ids, 504, "no_time_left", "the caller left no time to answer in")
             elif exempt:
                 await self.app(scope, receive, send_with_ids)
-            elif not await self._turn():
+            elif not await self.slots.enter(within=self.queue_seconds):
                 await self._refuse(send_with_ids, 503, "over_capacity", "too many requests at once; try again")
             else:
                 self.metrics.in_flight.inc()
@@ -139,7 +127,7 @@ class RequestContextMiddleware:
                     await self.app(scope, receive, send_with_ids)
                 finally:
                     self.metrics.in_flight.dec()
-                    self.slots.release()
+                    self.slots.leave()
         finally:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "<unmatched>")
