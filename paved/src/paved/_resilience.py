@@ -9,7 +9,8 @@ why (``circuit-open``, ``bulkhead-full``); a call with no time left raises ``Dea
 
 The breaker and the budget are our own (no maintained Python library has a breaker on a failure rate
 over a window with a minimum of calls, or a retry budget); the backoff is tenacity's full jitter. Each is
-small and tested against failure in ``tests/unit/test_resilience.py``.
+small and tested against failure in ``tests/unit/test_resilience.py``. So is the retry loop: tenacity's
+``AsyncRetrying`` cost ~100 µs of CPU per call, most of what the client added to a call.
 """
 
 from __future__ import annotations
@@ -343,6 +344,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         self.budget = RetryBudget(policy.retry, clock)
         self.bulkhead = Bulkhead(policy.bulkhead)
         self.breakers: dict[str, CircuitBreaker] = {}
+        self._retrying = tenacity.Retrying()  # what a RetryCallState, which the backoff reads, belongs to
         self._backoff = tenacity.wait_random_exponential(
             multiplier=policy.retry.backoff_initial_seconds, max=policy.retry.backoff_max_seconds
         )
@@ -361,59 +363,47 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         if self.metrics is not None:
             self.metrics.calls.labels(self.upstream).inc()
         retry_any = _is_idempotent(request)
-
-        def should_retry(state: tenacity.RetryCallState) -> bool:
-            outcome = state.outcome
-            assert outcome is not None
-            if outcome.failed:
-                error = outcome.exception()
-                # Never sent: safe to send again whatever the method.
+        # The loop is ours and the first attempt costs nothing of it: tenacity's own machinery (its
+        # AsyncRetrying) was ~100 µs of CPU a call (bench/README.md, issue 13); the backoff is tenacity's.
+        attempt = 1
+        while True:
+            try:
+                response = await self._attempt(request, ends)
+            except httpx.TransportError as error:
+                # Never sent (refused): safe to send again whatever the method.
                 never_sent = isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
-                return (
-                    not isinstance(error, DeadlineExceeded)
-                    and isinstance(error, httpx.TransportError)
-                    and (never_sent or retry_any)
+                retryable = not isinstance(error, DeadlineExceeded) and (never_sent or retry_any)
+                if not retryable or (pause := self._pause_before_retry(attempt, ends, None)) is None:
+                    raise
+            else:
+                retryable = (
+                    retry_any and response.status_code in RETRYABLE_STATUSES and REJECTED not in response.headers
                 )
-            response: httpx.Response = outcome.result()
-            return retry_any and response.status_code in RETRYABLE_STATUSES and REJECTED not in response.headers
+                if not retryable or (pause := self._pause_before_retry(attempt, ends, response)) is None:
+                    return response
+                await response.aclose()  # the answer given up on: its connection goes back to the pool
+            await asyncio.sleep(pause)
+            attempt += 1
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            backoff = self._backoff(state)
-            outcome = state.outcome
-            if outcome is not None and not outcome.failed:
-                asked = _retry_after_seconds(outcome.result())
-                if asked is not None:
-                    return max(backoff, asked)
-            return backoff
-
-        def stop(state: tenacity.RetryCallState) -> bool:
-            if state.attempt_number >= self.policy.retry.attempts:
-                return True
-            if self.clock() + state.upcoming_sleep >= ends:
-                return True  # the next attempt would start too late to be of use
-            if not self.budget.try_spend():
-                if self.metrics is not None:
-                    self.metrics.budget_exhausted.labels(self.upstream).inc()
-                return True
+    def _pause_before_retry(self, attempt: int, ends: float, response: httpx.Response | None) -> float | None:
+        """How long to wait before attempt ``attempt + 1``: full jitter, at least ``Retry-After``; None if
+        it is not to be made (out of attempts, of time, or of the upstream's retry budget)."""
+        if attempt >= self.policy.retry.attempts:
+            return None
+        state = tenacity.RetryCallState(self._retrying, None, (), {})
+        state.attempt_number = attempt
+        pause = self._backoff(state)
+        if response is not None and (asked := _retry_after_seconds(response)) is not None:
+            pause = max(pause, asked)
+        if self.clock() + pause >= ends:
+            return None  # the next attempt would start too late to be of use
+        if not self.budget.try_spend():
             if self.metrics is not None:
-                self.metrics.retries.labels(self.upstream).inc()
-            return False
-
-        async def before_sleep(state: tenacity.RetryCallState) -> None:
-            outcome = state.outcome
-            if outcome is not None and not outcome.failed:
-                await outcome.result().aclose()  # the answer given up on: its connection goes back to the pool
-
-        retrying = tenacity.AsyncRetrying(
-            retry=should_retry,
-            wait=wait,
-            stop=stop,
-            before_sleep=before_sleep,
-            # Out of attempts, time or budget: the last answer is the answer (a failure is raised again).
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
-        )
-        response: httpx.Response = await retrying(self._attempt, request, ends)
-        return response
+                self.metrics.budget_exhausted.labels(self.upstream).inc()
+            return None
+        if self.metrics is not None:
+            self.metrics.retries.labels(self.upstream).inc()
+        return pause
 
     async def _attempt(self, request: httpx.Request, ends: float) -> httpx.Response:
         breaker = self._breaker(request.url)
@@ -430,7 +420,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             breaker.release()
             self._count_rejected("no_time_left")
             raise DeadlineExceeded(f"no time left for a call to {self.upstream}", request=request)
-        request.extensions["timeout"] = httpx.Timeout(left).as_dict()
+        request.extensions["timeout"] = {"connect": left, "read": left, "write": left, "pool": left}
         request.headers[TIMEOUT_HEADER] = str(int(left * 1000))
         try:
             async with asyncio.timeout(left):
