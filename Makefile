@@ -45,6 +45,7 @@ bench: install ## benchmarks (not part of test); results go to bench/results/, a
 	.venv/bin/python bench/messaging.py
 	.venv/bin/python bench/sagas.py
 	.venv/bin/python bench/broker_clients.py
+	.venv/bin/python bench/resilience.py
 
 demo: ## a handful of customers shop through the running shop (start `make run` first)
 	.venv/bin/python scripts/demo.py
