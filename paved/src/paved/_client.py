@@ -64,7 +64,11 @@ def service_client(
     if timeout is not None:
         policy = policy.model_copy(update={"timeout_seconds": timeout})
     name = upstream or httpx.URL(base_url).netloc.decode()
-    network = transport or httpx.AsyncHTTPTransport(verify=_tls())
+    # As many kept connections as calls may be in flight: httpx keeps 20, and a busier client (the
+    # bulkhead lets 32 through) made a new connection per call beyond them (bench/README.md, issue 13).
+    in_flight = policy.bulkhead.max_concurrent
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    network = transport or httpx.AsyncHTTPTransport(verify=_tls(), limits=limits)
     return httpx.AsyncClient(
         base_url=base_url,
         # The transport keeps the deadline (what is left of the request's, at most the policy's): httpx's
