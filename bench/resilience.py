@@ -373,6 +373,7 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=2.0, help="seconds a call may take to count")
     parser.add_argument("--replicas", type=int, default=8, help="the caller's replicas, each with its own client")
     parser.add_argument("--service-ms", type=float, default=10.0, help="CPU per request of the upstream")
+    parser.add_argument("--cost-only", action="store_true", help="the cost per call alone, printed, not written")
     arguments = parser.parse_args()
     started = datetime.now(UTC)
     header = machine()
@@ -383,6 +384,8 @@ def main() -> None:
     with running([PYTHON, str(BENCH / "resilience_upstream.py"), str(port)], f"{url}/album"):
         samples = uvloop.run(client_cost(url, arguments.cost_repeats))
     print("\n".join(cost_table(samples)), file=sys.stderr)
+    if arguments.cost_only:
+        return
     print("overload…", file=sys.stderr)
     by_loop = {loop: overload(arguments, loop, VARIANTS[loop]) for loop in LOOPS}
     took = datetime.now(UTC) - started
