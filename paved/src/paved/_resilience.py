@@ -19,6 +19,7 @@ import asyncio
 import email.utils
 import enum
 import json
+import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -74,6 +75,9 @@ class BreakerPolicy(BaseModel):
     window_seconds: float = Field(default=10.0, gt=0)
     consecutive_failures: int = Field(default=5, ge=1)
     open_seconds: float = Field(default=3.0, gt=0)
+    # Each opening lasts open_seconds × uniform(1, 1 + open_jitter): replicas that saw the same overload
+    # open together, and would otherwise probe together and leave the upstream idle in between (bench).
+    open_jitter: float = Field(default=0.5, ge=0)
     # Calls let through while half-open; as many successes close it, one failure opens it again.
     probes: int = Field(default=2, ge=1)
 
@@ -185,13 +189,14 @@ class CircuitBreaker:
         self.window = _Window(policy.window_seconds, 2, clock)
         self.consecutive = 0
         self.opened_at = 0.0
+        self.open_for = policy.open_seconds
         self.probing = 0  # probes let through and not yet answered
         self.probed = 0  # probes that succeeded
 
     def allow(self) -> bool:
         """Whether a call may go now; a half-open breaker counts it as a probe (``record`` or ``release`` it)."""
         if self.state is CircuitState.OPEN:
-            if self.clock() < self.opened_at + self.policy.open_seconds:
+            if self.clock() < self.opened_at + self.open_for:
                 return False
             self._move(CircuitState.HALF_OPEN)
         if self.state is CircuitState.HALF_OPEN:
@@ -225,7 +230,7 @@ class CircuitBreaker:
 
     def retry_after(self) -> float:
         """Seconds until an open circuit lets a probe through."""
-        return max(self.opened_at + self.policy.open_seconds - self.clock(), 0.0)
+        return max(self.opened_at + self.open_for - self.clock(), 0.0)
 
     def _should_open(self) -> bool:
         if self.consecutive >= self.policy.consecutive_failures:
@@ -239,6 +244,7 @@ class CircuitBreaker:
         self.probing = self.probed = 0
         if state is CircuitState.OPEN:
             self.opened_at = self.clock()
+            self.open_for = self.policy.open_seconds * random.uniform(1.0, 1.0 + self.policy.open_jitter)
         elif state is CircuitState.CLOSED:
             self.window.clear()
             self.consecutive = 0

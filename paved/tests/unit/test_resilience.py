@@ -55,7 +55,7 @@ def test_the_breaker_opens_on_consecutive_failures_and_refuses_until_it_half_ope
     clock = Clock()
     changes: list[CircuitState] = []
     breaker = CircuitBreaker(
-        BreakerPolicy(consecutive_failures=3, open_seconds=5), on_change=changes.append, clock=clock
+        BreakerPolicy(consecutive_failures=3, open_seconds=5, open_jitter=0), on_change=changes.append, clock=clock
     )
     for _ in range(3):
         assert breaker.allow()
@@ -71,7 +71,9 @@ def test_the_breaker_opens_on_consecutive_failures_and_refuses_until_it_half_ope
 
 def test_a_half_open_breaker_lets_only_its_probes_through_and_closes_on_their_success() -> None:
     clock = Clock()
-    breaker = CircuitBreaker(BreakerPolicy(consecutive_failures=1, open_seconds=1, probes=2), clock=clock)
+    breaker = CircuitBreaker(
+        BreakerPolicy(consecutive_failures=1, open_seconds=1, open_jitter=0, probes=2), clock=clock
+    )
     breaker.record(ok=False)
     clock.now += 1
     assert breaker.allow() and breaker.allow()
@@ -85,7 +87,9 @@ def test_a_half_open_breaker_lets_only_its_probes_through_and_closes_on_their_su
 
 def test_a_failed_probe_opens_the_circuit_again_and_a_cancelled_one_frees_its_slot() -> None:
     clock = Clock()
-    breaker = CircuitBreaker(BreakerPolicy(consecutive_failures=1, open_seconds=1, probes=1), clock=clock)
+    breaker = CircuitBreaker(
+        BreakerPolicy(consecutive_failures=1, open_seconds=1, open_jitter=0, probes=1), clock=clock
+    )
     breaker.record(ok=False)
     clock.now += 1
     assert breaker.allow()
@@ -399,3 +403,14 @@ async def test_a_503_a_service_answers_for_a_partner_of_its_own_does_not_break_i
             for _ in range(4):
                 last = await client.get("/orders")
         assert (REJECTED in last.headers) is opens, kind
+
+
+def test_breakers_that_open_together_half_open_apart() -> None:
+    """Replicas that saw the same overload open in the same moment; their openings last different times."""
+    clock = Clock()
+    breakers = [CircuitBreaker(BreakerPolicy(consecutive_failures=1, open_seconds=2), clock=clock) for _ in range(8)]
+    for breaker in breakers:
+        breaker.record(ok=False)
+    waits = sorted(breaker.retry_after() for breaker in breakers)
+    assert all(2 <= wait <= 3 for wait in waits)
+    assert waits[-1] - waits[0] > 0.1
