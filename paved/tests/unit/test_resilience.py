@@ -384,9 +384,9 @@ async def test_a_route_s_deadline_shortens_the_service_s() -> None:
         assert 0 < asked.json()["left"] <= 0.1, "a caller's shorter deadline wins"
 
 
-async def test_a_503_a_service_answers_for_a_partner_of_its_own_does_not_break_its_circuit() -> None:
-    """order says 503 while the catalog is down: order is well, and its other calls must go on; a 503 it
-    sheds, or a proxy's plain one, counts."""
+async def test_a_503_a_service_answers_does_not_break_its_circuit_and_a_proxy_s_does() -> None:
+    """order says 503 while the catalog is down, or sheds: order is well ("not now", "slow down"), and its
+    other calls must go on; a proxy's plain 503 counts."""
 
     def answer(kind: str) -> httpx.Response:
         if kind == "partner-down":
@@ -397,7 +397,7 @@ async def test_a_503_a_service_answers_for_a_partner_of_its_own_does_not_break_i
         return httpx.Response(503, content=b"upstream connect error")
 
     once = policy(retry=FAST.model_copy(update={"attempts": 1}), breaker=BreakerPolicy(consecutive_failures=3))
-    for kind, opens in (("partner-down", False), ("shed", True), ("proxy", True)):
+    for kind, opens in (("partner-down", False), ("shed", False), ("proxy", True)):
         transport = httpx.MockTransport(functools.partial(lambda kind, _: answer(kind), kind))
         async with service_client("http://order", policy=once, transport=transport) as client:
             for _ in range(4):
