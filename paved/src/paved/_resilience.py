@@ -42,7 +42,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Answers that say "not now" rather than "no": worth another attempt of an idempotent request.
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 REJECTED = "x-paved-rejected"
-# Set by paved's middleware on a request it shed: the server is over its capacity (a failure to the breaker).
+# Set by paved's middleware on a request it shed: the server is over its capacity ("slow down", not "down").
 SHED = "x-paved-shed"
 PROBLEM_JSON = "application/problem+json"
 # The remaining budget of the call, in milliseconds, for the callee's own deadline (paved's middleware
