@@ -25,6 +25,7 @@ DEV_ADMIN = ("admin@musiccorp.example.com", "development-admin-password")
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"  # the provider's published test card that always declines
 IN_STOCK, SOLD_OUT = "ALB-00002", "ALB-00010"  # warehouse's opening stock: 17 and 0
+PASSWORD = "correct horse battery staple"  # every test customer's
 
 
 class PavedUp:
@@ -159,7 +160,7 @@ class Customer:
 
     def __init__(self, bff: httpx.Client, name: str) -> None:
         self.bff = bff
-        email, password = f"{name}-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery staple"
+        email, password = f"{name}-{uuid.uuid4().hex[:8]}@example.com", PASSWORD
         assert bff.post("/register", json={"email": email, "password": password}).status_code == 201
         tokens = bff.post("/sign-in", json={"email": email, "password": password})
         assert tokens.status_code == 200, tokens.text

@@ -11,7 +11,18 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import DECLINED_CARD, IN_STOCK, SOLD_OUT, Customer, PavedUp, eventually, whole_shop
+from conftest import (
+    DECLINED_CARD,
+    DEV_ADMIN,
+    GOOD_CARD,
+    IN_STOCK,
+    PASSWORD,
+    SOLD_OUT,
+    Customer,
+    PavedUp,
+    eventually,
+    whole_shop,
+)
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +108,34 @@ def test_every_service_is_ready(shop: PavedUp) -> None:
     } <= names
     for name in names:
         assert httpx.get(f"{shop.url(name)}/health/ready", timeout=5).status_code == 200, name
+
+
+def test_no_secret_reaches_any_log(shop: PavedUp, bff: httpx.Client) -> None:
+    """Card numbers, passwords, access tokens and the services' client secrets: after a journey that used each,
+    none is in any log of the shop (every service's, Envoy's, NATS's), nor anything that looks like a JWT."""
+    eve = Customer(bff, "Eve")
+    placed = eve.check_out(IN_STOCK)
+    assert placed.status_code == 201, placed.text
+    assert eve.settled(placed.json()["id"])["status"] == "dispatched"
+    declined = eve.check_out(IN_STOCK, card=DECLINED_CARD)
+    assert eve.settled(declined.json()["id"])["status"] == "rejected"
+    admin = shop.admin_headers()
+    secrets = {
+        "a card number": GOOD_CARD,
+        "a declined card number": DECLINED_CARD,
+        "a customer's password": PASSWORD,
+        "the admin's password": DEV_ADMIN[1],
+        "a customer's access token": eve.headers["Authorization"].removeprefix("Bearer "),
+        "the admin's access token": admin["Authorization"].removeprefix("Bearer "),
+        "a JWT": "eyJ",  # every JWT's header starts so (base64 of '{"')
+    }
+    secrets |= {f"{path.name}'s secret": path.read_text().strip() for path in (shop.state / "secrets").iterdir()}
+    logs = sorted((shop.state / "logs").iterdir())
+    assert len(logs) >= 10
+    leaks = [
+        f"{what} in {log.name}"
+        for log in logs
+        for what, secret in secrets.items()
+        if secret and secret in log.read_text(errors="replace")
+    ]
+    assert leaks == []
