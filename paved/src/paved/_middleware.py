@@ -25,13 +25,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paved import _context as context
 from paved._metrics import ServiceMetrics
-from paved._resilience import SHED, Bulkhead, BulkheadPolicy
+from paved._problems import PROBLEM_JSON
+from paved._resilience import SHED, TIMEOUT_HEADER, Bulkhead, BulkheadPolicy
 
 REQUEST_ID = "x-request-id"
 CORRELATION_ID = "x-correlation-id"
 # Requests made by probes and scrapers: measured, but not logged, so the log stays readable.
 QUIET_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
-TIMEOUT_HEADERS = (b"x-request-timeout-ms", b"x-envoy-expected-rq-timeout-ms")
+TIMEOUT_HEADERS = (TIMEOUT_HEADER.encode(), b"x-envoy-expected-rq-timeout-ms")
 
 log = structlog.get_logger(logger_name="paved.access")
 
@@ -150,7 +151,7 @@ class RequestContextMiddleware:
         self.metrics.shed.labels(reason).inc()
         title = "Service Unavailable" if status == 503 else "Gateway Timeout"
         body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
-        headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
         if status == 503:
             headers += [(b"retry-after", b"1"), (SHED.encode(), reason.replace("_", "-").encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})

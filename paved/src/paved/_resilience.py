@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from paved import _context as context
 from paved._metrics import UpstreamMetrics
+from paved._problems import PROBLEM_JSON
 
 log = structlog.get_logger(logger_name="paved.resilience")
 
@@ -44,7 +45,6 @@ RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 REJECTED = "x-paved-rejected"
 # Set by paved's middleware on a request it shed: the server is over its capacity ("slow down", not "down").
 SHED = "x-paved-shed"
-PROBLEM_JSON = "application/problem+json"
 # The remaining budget of the call, in milliseconds, for the callee's own deadline (paved's middleware
 # reads it, and Envoy's x-envoy-expected-rq-timeout-ms, which an edge sets).
 TIMEOUT_HEADER = "x-request-timeout-ms"
