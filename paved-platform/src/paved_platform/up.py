@@ -185,9 +185,19 @@ class Platform:
                 f"--database-url names no service with a database: {', '.join(sorted(unknown))}",
                 exit_code=2,
             )
+        taken = {manifest.port for manifest in self.manifests}
+
+        def another_free_port() -> int:
+            # Each asked port is free now, but nothing holds it until its server binds: one asked twice in a
+            # run (a service's and another's listener on the proxy) took a journey's web-bff calls elsewhere.
+            while (port := processes.free_port()) in taken:
+                pass
+            taken.add(port)
+            return port
+
         for manifest in self.manifests:
             if self.free_ports:
-                port = processes.free_port()
+                port = another_free_port()
             elif _port_is_free(manifest.port):
                 port = manifest.port
             else:
@@ -208,7 +218,7 @@ class Platform:
                 port=port,
                 database_url=database_url,
                 log_path=self.state.log(manifest.name),
-                proxy_port=processes.free_port(),
+                proxy_port=another_free_port(),
             )
             service.env = {
                 **os.environ,
