@@ -8,6 +8,7 @@ passes through.
 
 from paved._auth import CurrentPrincipal, install_token_verifier, require_scopes
 from paved._background import Run, poller
+from paved._callers import callers
 from paved._client import ClientCredentials, TokenUnavailableError, service_client
 from paved._context import new_id
 from paved._database import Database
@@ -47,6 +48,7 @@ __all__ = [
     "TokenVerifier",
     "UpstreamPolicy",
     "UtcDateTime",
+    "callers",
     "install_token_verifier",
     "new_id",
     "poller",

@@ -41,13 +41,14 @@ def _token_verifier(request: Request) -> TokenVerifier:
     verifier: TokenVerifier | None = getattr(request.app.state, _VERIFIER, None)
     if verifier is not None:
         return verifier
-    settings = request.app.state.paved.settings
+    service = request.app.state.paved
+    settings = service.settings
     if settings.jwks_url is None:
         # The service's set-up is wrong, not the caller's token: not a 401.
         raise Problem(500, "Internal Server Error", "this service cannot verify tokens: PAVED_JWKS_URL is not set")
     # Built on first use and kept: the key set it caches is shared by every request of the process.
     verifier = TokenVerifier(
-        keys=JwksUrl(settings.jwks_url), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        keys=JwksUrl(settings.jwks_url, tls=service.tls), issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
     install_token_verifier(request.app, verifier)
     return verifier

@@ -21,6 +21,7 @@ from paved._metrics import UpstreamMetrics
 from paved._middleware import CORRELATION_ID
 from paved._resilience import ResilientTransport, UpstreamPolicy
 from paved._settings import ServiceSettings
+from paved._tls import WorkloadTls
 
 
 async def _propagate_ids(request: httpx.Request) -> None:
@@ -47,6 +48,7 @@ def service_client(
     auth: httpx.Auth | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     metrics: UpstreamMetrics | None = None,
+    tls: WorkloadTls | None = None,
 ) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for calling another service at ``base_url``, with ``policy``'s deadline,
     retries, breaker and bulkhead (``Service.client`` makes one with the service's settings and metrics).
@@ -59,6 +61,7 @@ def service_client(
         auth: how calls prove who makes them, e.g. this service's ``ClientCredentials``.
         transport: replaces the network, for tests (e.g. ``httpx.MockTransport``); still behind the policy.
         metrics: where the policy's counters go (a service's ``metrics.upstreams``).
+        tls: this workload's certificate, presented to the callee, and the authority it trusts (``Service.tls``).
     """
     policy = policy or UpstreamPolicy()
     if timeout is not None:
@@ -68,7 +71,8 @@ def service_client(
     # bulkhead lets 32 through) made a new connection per call beyond them (bench/README.md, issue 13).
     in_flight = policy.bulkhead.max_concurrent
     limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
-    network = transport or httpx.AsyncHTTPTransport(verify=_tls(), limits=limits)
+    verify = tls.client if tls is not None else _tls()
+    network = transport or httpx.AsyncHTTPTransport(verify=verify, limits=limits)
     return httpx.AsyncClient(
         base_url=base_url,
         # The transport keeps the deadline (what is left of the request's, at most the policy's): httpx's
@@ -97,6 +101,7 @@ class ClientCredentials(httpx.Auth):
         scope: the scopes to ask for (space-separated); the issuer's default when omitted.
         timeout: the token request's deadline in seconds.
         transport: replaces the network, for tests.
+        tls: this workload's certificate, for an issuer that serves mutual TLS.
     """
 
     def __init__(
@@ -110,7 +115,9 @@ class ClientCredentials(httpx.Auth):
         timeout: float = 2.0,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        tls: WorkloadTls | None = None,
     ) -> None:
+        self.tls = tls
         self.token_url = token_url
         self._credentials = (client_id, client_secret)
         self.scope = scope
@@ -130,7 +137,9 @@ class ClientCredentials(httpx.Auth):
                 return self._token
             form = {"grant_type": "client_credentials"} | ({"scope": self.scope} if self.scope else {})
             try:
-                async with service_client(self.token_url, timeout=self.timeout, transport=self.transport) as client:
+                async with service_client(
+                    self.token_url, timeout=self.timeout, transport=self.transport, tls=self.tls
+                ) as client:
                     answer = await client.post(self.token_url, data=form, auth=httpx.BasicAuth(*self._credentials))
                 answer.raise_for_status()
                 body = answer.json()
@@ -148,11 +157,14 @@ class ClientCredentials(httpx.Auth):
             yield request
 
 
-def client_credentials(settings: ServiceSettings) -> ClientCredentials | None:
+def client_credentials(settings: ServiceSettings, *, tls: WorkloadTls | None = None) -> ClientCredentials | None:
     """The service's ``ClientCredentials`` from its settings (``PAVED_TOKEN_URL``, ``PAVED_CLIENT_ID``,
     ``PAVED_CLIENT_SECRET``), or None when it has none."""
     if not (settings.token_url and settings.client_id and settings.client_secret):
         return None
     return ClientCredentials(
-        settings.token_url, client_id=settings.client_id, client_secret=settings.client_secret.get_secret_value()
+        settings.token_url,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret.get_secret_value(),
+        tls=tls,
     )

@@ -24,6 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paved import _context as context
+from paved._callers import CALLER, caller_of
 from paved._metrics import ServiceMetrics
 from paved._problems import PROBLEM_JSON
 from paved._resilience import SHED, TIMEOUT_HEADER, Bulkhead, BulkheadPolicy
@@ -82,8 +83,10 @@ class RequestContextMiddleware:
         deadline_seconds: float = 10.0,
         max_in_flight: int = 64,
         queue_seconds: float = 0.1,
+        trusted_proxies: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
+        self.trusted_proxies = trusted_proxies
         self.metrics = metrics
         self.deadline_seconds = deadline_seconds
         # The client's bulkhead, in front of the app: as many may wait as are served, none for long.
@@ -97,6 +100,7 @@ class RequestContextMiddleware:
         rid = _header(scope, REQUEST_ID.encode()) or context.new_id()
         cid = _header(scope, CORRELATION_ID.encode()) or rid
         scope["paved.request_id"] = rid
+        scope[CALLER] = caller_of(scope, trusted_proxies=self.trusted_proxies)
         started = time.perf_counter()
         asked = _timeout_asked(scope)
         budget = self.deadline_seconds if asked is None else min(asked, self.deadline_seconds)

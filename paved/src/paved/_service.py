@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.responses import JSONResponse
 
 from paved._background import Background, Run
+from paved._callers import callers, check_caller
 from paved._client import client_credentials, service_client
 from paved._database import Database
 from paved._metrics import ServiceMetrics
@@ -19,6 +20,7 @@ from paved._middleware import RequestContextMiddleware
 from paved._problems import PROBLEM_JSON, install_problem_handlers, map_error
 from paved._registry import Registry
 from paved._settings import ServiceSettings
+from paved._tls import WorkloadTls
 from paved.messaging._brokers import connection_for
 from paved.messaging._outbox import Outbox
 from paved.messaging._runtime import Messaging
@@ -63,9 +65,15 @@ class Service:
         self.settings = settings if settings is not None else ServiceSettings()
         self.metrics = ServiceMetrics(service=name, version=version)
         self.registry = Registry()
+        # This workload's certificate (mutual TLS), when its settings name one; reloaded while it runs.
+        self.tls = (
+            WorkloadTls(self.settings.tls_cert_file, self.settings.tls_key_file, self.settings.tls_ca_file)
+            if self.settings.tls_cert_file and self.settings.tls_key_file and self.settings.tls_ca_file
+            else None
+        )
         self._database = Database(self.settings.database_url) if database else None
         # This service's own access token for calls to others, when it has client credentials.
-        self.credentials = client_credentials(self.settings)
+        self.credentials = client_credentials(self.settings, tls=self.tls)
         self._connection: Connection | None = None
         self._messaging = (
             Messaging(messaging, database=self.database, service=name, metrics=self.metrics) if messaging else None
@@ -73,9 +81,18 @@ class Service:
         self._start_steps: list[Callable[[], Awaitable[None]]] = []
         self._stop_steps: list[Callable[[], Awaitable[None]]] = []
         self._background: list[tuple[str, Run, float]] = []
+        if self.tls is not None:
+            self._background.append(("certificate-reload", self.tls.watch, 1.0))
         # No redirect to the path with(out) its trailing slash: an API answers what was asked, and an id that
         # ends in an encoded "/" would otherwise get a 307 instead of a problem (a hypothesis test found one).
-        self.app = FastAPI(title=name, version=version, lifespan=self._lifespan, redirect_slashes=False)
+        # Every route passes check_caller: with mutual TLS on, only the callers its allow-list names get in.
+        self.app = FastAPI(
+            title=name,
+            version=version,
+            lifespan=self._lifespan,
+            redirect_slashes=False,
+            dependencies=[Depends(check_caller)],
+        )
         self.app.state.paved = self
         self.app.add_middleware(
             RequestContextMiddleware,
@@ -83,6 +100,7 @@ class Service:
             deadline_seconds=self.settings.request_deadline_seconds,
             max_in_flight=self.settings.max_in_flight,
             queue_seconds=self.settings.queue_seconds,
+            trusted_proxies=self.settings.tls_trusted_proxies,
         )
         install_problem_handlers(self.app)
         self.app.include_router(self._health_router())
@@ -143,6 +161,7 @@ class Service:
             auth=auth,
             transport=transport,
             metrics=self.metrics.upstreams,
+            tls=self.tls,
         )
         self.on_stop(client.aclose)
         return client
@@ -178,7 +197,8 @@ class Service:
         return checks
 
     def _health_router(self) -> APIRouter:
-        router = APIRouter(prefix="/health", tags=["health"])
+        # Open to probes that present no certificate (a kubelet's): they learn only that the service is up.
+        router = APIRouter(prefix="/health", tags=["health"], dependencies=[callers(public=True)])
 
         @router.get("/live", summary="The process is up and serving")
         async def live() -> dict[str, str]:

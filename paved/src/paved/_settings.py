@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -38,6 +39,15 @@ class ServiceSettings(BaseSettings):
     token_url: str | None = None
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    # Mutual TLS (docs/zero-trust.md): this workload's certificate and key, and the authority it trusts; all
+    # three or none. With them the service serves HTTPS, asks every caller for its certificate, checks each
+    # route's allow-list (``paved.callers``), and presents its own on every call.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None
+    # The SPIFFE IDs of mesh proxies (``paved up``'s Envoy) whose X-Forwarded-Client-Cert names the caller.
+    tls_trusted_proxies: frozenset[str] = frozenset()
+    trust_domain: str = "musiccorp.local"
     log_level: str = "INFO"
     # How long in-flight requests and message handlers get to finish on SIGTERM.
     shutdown_grace_seconds: float = 10.0
@@ -55,4 +65,14 @@ class ServiceSettings(BaseSettings):
         # Without both, any token the issuer ever signed for anyone would be accepted here.
         if self.jwks_url is not None and (self.jwt_issuer is None or self.jwt_audience is None):
             raise ValueError("PAVED_JWKS_URL needs PAVED_JWT_ISSUER and PAVED_JWT_AUDIENCE set too")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_half_a_workload_identity(self) -> ServiceSettings:
+        given = [f is not None for f in (self.tls_cert_file, self.tls_key_file, self.tls_ca_file)]
+        if any(given) and not all(given):
+            raise ValueError("PAVED_TLS_CERT_FILE, PAVED_TLS_KEY_FILE and PAVED_TLS_CA_FILE go together: set all three")
+        if self.environment == "production" and not any(given):
+            # Plain HTTP, open to any process that reaches the port, is for development and tests only.
+            raise ValueError("in production a service serves mutual TLS: set PAVED_TLS_CERT_FILE, _KEY_FILE, _CA_FILE")
         return self

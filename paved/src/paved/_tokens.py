@@ -22,6 +22,7 @@ from joserfc.jwk import Key, KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
 from paved._client import service_client
+from paved._tls import WorkloadTls
 
 # Asymmetric signatures only: a verifier holds no secret, and "none" or HMAC ("HS256" with the public key
 # as the secret) are the classic forgeries. "Ed25519" is RFC 9864's name for EdDSA over Ed25519.
@@ -83,18 +84,27 @@ class JwksUrl:
         url: e.g. ``http://127.0.0.1:8102/.well-known/jwks.json``.
         timeout: the fetch's deadline in seconds.
         transport: replaces the network, for tests.
+        tls: this workload's certificate, for an issuer that serves mutual TLS (``Service.tls``).
     """
 
-    def __init__(self, url: str, *, timeout: float = 2.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 2.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        tls: WorkloadTls | None = None,
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self.transport = transport
+        self.tls = tls
 
     async def fetch(self) -> Mapping[str, Any]:
         """GET the key set; any failure (network, status, body) is :class:`KeysUnavailableError`."""
         # A client per fetch: fetches are rare (start, rotation), and nothing is left open to close.
         try:
-            async with service_client(self.url, timeout=self.timeout, transport=self.transport) as client:
+            async with service_client(self.url, timeout=self.timeout, transport=self.transport, tls=self.tls) as client:
                 response = await client.get(self.url)
                 response.raise_for_status()
                 document = response.json()

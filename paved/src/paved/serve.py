@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from sqlalchemy import make_url
@@ -14,6 +15,7 @@ from paved._database import Database
 from paved._logs import configure_logging
 from paved._service import Service
 from paved._settings import ServiceSettings
+from paved._tls import IdentifyingProtocol
 from paved.manifest import MANIFEST, load_manifest
 from paved.migrations import upgrade
 
@@ -100,5 +102,15 @@ def serve(service_dir: Path) -> None:
         # one just as a client reuses it (uvicorn's default is also 5 s: the race failed a call in the bench).
         timeout_keep_alive=30,
         lifespan="on",
+        **_mutual_tls(service),
     )
     uvicorn.Server(config).run()
+
+
+def _mutual_tls(service: Service) -> dict[str, Any]:
+    """uvicorn's settings for serving the service's workload certificate: its own live context (reloaded in
+    place when the certificate is renewed), and a protocol that tells the app whose certificate came."""
+    tls = service.tls
+    if tls is None:
+        return {}
+    return {"ssl_context_factory": lambda _config, _default: tls.server, "http": IdentifyingProtocol}

@@ -375,7 +375,7 @@ def settings_app(settings: ServiceSettings) -> FastAPI:
     """An app whose verifier comes from its settings, as a paved Service's does."""
     app = FastAPI()
     install_problem_handlers(app)
-    app.state.paved = SimpleNamespace(settings=settings)
+    app.state.paved = SimpleNamespace(settings=settings, tls=None)
 
     @app.get("/me")
     async def me(principal: CurrentPrincipal) -> str:
