@@ -46,6 +46,7 @@ bench: install ## benchmarks (not part of test); results go to bench/results/, a
 	.venv/bin/python bench/sagas.py
 	.venv/bin/python bench/broker_clients.py
 	.venv/bin/python bench/resilience.py
+	.venv/bin/python bench/mtls.py
 
 demo: ## a handful of customers shop through the running shop (start `make run` first)
 	.venv/bin/python scripts/demo.py

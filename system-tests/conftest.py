@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import signal
+import ssl
 import subprocess
 import time
 import uuid
@@ -60,16 +61,29 @@ class PavedUp:
     def url(self, service: str) -> str:
         return self.run_info()["services"][service]["url"]
 
+    def tls(self, workload: str = "operator") -> ssl.SSLContext:
+        """What a caller presents to the shop's services: the certificate `paved up` gave ``workload`` (a
+        service's name, or "operator" for the operator's tools), trusting the shop's authority."""
+        pki = self.state / "pki"
+        context = ssl.create_default_context(cafile=pki / "ca.pem")
+        context.load_cert_chain(pki / workload / "cert.pem", pki / workload / "key.pem")
+        return context
+
+    def client(self, service: str, *, as_: str = "operator", **options: Any) -> httpx.Client:
+        """A client of one service (at its own port), calling as ``as_``: the operator's tools by default;
+        a route of the storefront's takes calls as "web-bff" only."""
+        return httpx.Client(base_url=self.url(service), verify=self.tls(as_), **({"timeout": 10} | options))
+
     def pid(self, service: str) -> int:
         return int(self.run_info()["services"][service]["pid"])
 
     def admin_headers(self) -> dict[str, str]:
         """An admin's access token, from identity's password grant (the development admin it seeds)."""
-        token = httpx.post(
-            f"{self.url('identity')}/oauth/token",
-            data={"grant_type": "password", "username": DEV_ADMIN[0], "password": DEV_ADMIN[1], "scope": "admin"},
-            timeout=10,
-        )
+        with self.client("identity") as identity:
+            token = identity.post(
+                "/oauth/token",
+                data={"grant_type": "password", "username": DEV_ADMIN[0], "password": DEV_ADMIN[1], "scope": "admin"},
+            )
         token.raise_for_status()
         return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
@@ -102,16 +116,18 @@ def whole_shop(state: Path, *, env: dict[str, str] | None = None) -> Iterator[Pa
         shop.stop()
 
 
-def wait_ready(url: str, timeout: float = 60) -> None:
+def wait_ready(shop: PavedUp, service: str, timeout: float = 60) -> None:
+    """Until the service answers ready (health takes calls without a certificate: the shop's authority is enough)."""
+    url, verify = shop.url(service), ssl.create_default_context(cafile=shop.state / "pki" / "ca.pem")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/health/ready", timeout=1, verify=verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise AssertionError(f"{url} not ready within {timeout}s")
+    raise AssertionError(f"{service} ({url}) not ready within {timeout}s")
 
 
 def processes_using(state: Path) -> list[str]:

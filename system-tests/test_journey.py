@@ -107,7 +107,8 @@ def test_every_service_is_ready(shop: PavedUp) -> None:
         "web-bff",
     } <= names
     for name in names:
-        assert httpx.get(f"{shop.url(name)}/health/ready", timeout=5).status_code == 200, name
+        with shop.client(name) as probe:
+            assert probe.get("/health/ready").status_code == 200, name
 
 
 def test_no_secret_reaches_any_log(shop: PavedUp, bff: httpx.Client) -> None:

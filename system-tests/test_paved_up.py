@@ -6,8 +6,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
-
 from conftest import PAVED, ROOT, PavedUp, processes_using, wait_ready
 
 NEW_ALBUM = {
@@ -22,7 +20,8 @@ NEW_ALBUM = {
 
 def test_up_serves_the_catalogue_and_reports_status(shop: PavedUp) -> None:
     """After `paved up`, the catalog lists albums, and `paved status` and `paved logs` show it running."""
-    albums = httpx.get(f"{shop.url('catalog')}/albums").json()
+    with shop.client("catalog", as_="web-bff") as catalog:
+        albums = catalog.get("/albums").json()
     assert len(albums["items"]) == 20 and albums["next_cursor"]
     status = subprocess.run(
         [PAVED, "status", "--state-dir", shop.state], capture_output=True, text=True, check=True
@@ -37,8 +36,8 @@ def test_up_serves_the_catalogue_and_reports_status(shop: PavedUp) -> None:
 
 def test_a_killed_service_is_restarted_and_keeps_its_data(shop: PavedUp) -> None:
     """SIGKILL of the catalog: paved up says so, restarts it, and what was written is still there."""
-    catalog = shop.url("catalog")
-    created = httpx.post(f"{catalog}/albums", json=NEW_ALBUM, headers=shop.admin_headers())
+    with shop.client("catalog") as operator:
+        created = operator.post("/albums", json=NEW_ALBUM, headers=shop.admin_headers())
     assert created.status_code == 201
     old_pid = shop.pid("catalog")
     os.kill(old_pid, signal.SIGKILL)
@@ -46,8 +45,9 @@ def test_a_killed_service_is_restarted_and_keeps_its_data(shop: PavedUp) -> None
     while shop.pid("catalog") == old_pid:
         assert time.monotonic() < deadline, shop.output
         time.sleep(0.1)
-    wait_ready(catalog)
-    assert httpx.get(f"{catalog}/albums/SYS-0001").json() == NEW_ALBUM
+    wait_ready(shop, "catalog")
+    with shop.client("catalog", as_="web-bff") as catalog:
+        assert catalog.get("/albums/SYS-0001").json() == NEW_ALBUM
     assert "catalog killed by SIGKILL; restarting" in shop.output
     assert shop.run_info()["services"]["catalog"]["restarts"] == 1
 
@@ -65,19 +65,21 @@ def test_ctrl_c_stops_everything(state: Path) -> None:
 def test_paved_down_stops_it_and_data_survives_the_next_up(state: Path) -> None:
     """Data written before `paved down` is there after the next `paved up` (state lives in .paved/)."""
     first = PavedUp(state, "--free-ports").start().wait_until_running()
-    httpx.post(f"{first.url('catalog')}/albums", json=NEW_ALBUM, headers=first.admin_headers()).raise_for_status()
+    with first.client("catalog") as operator:
+        operator.post("/albums", json=NEW_ALBUM, headers=first.admin_headers()).raise_for_status()
     down = subprocess.run([PAVED, "down", "--state-dir", state], capture_output=True, text=True, timeout=90)
     assert down.returncode == 0 and "stopped" in down.stdout
     assert first.process is not None and first.process.wait(timeout=5) == 0
     assert processes_using(state) == []
     second = PavedUp(state, "--free-ports").start().wait_until_running()
     try:
-        assert httpx.get(f"{second.url('catalog')}/albums/SYS-0001").json() == NEW_ALBUM
+        catalog = second.client("catalog", as_="web-bff")
+        assert catalog.get("/albums/SYS-0001").json() == NEW_ALBUM
         # Migrations ran again at start-up and changed nothing: the seed is not loaded twice.
-        listed = httpx.get(f"{second.url('catalog')}/albums", params={"q": "Blue Train"}).json()["items"]
+        listed = catalog.get("/albums", params={"q": "Blue Train"}).json()["items"]
         assert [a["sku"] for a in listed].count("SYS-0001") == 1
-        first_seeded = httpx.get(f"{second.url('catalog')}/albums/ALB-00001").json()
-        same_title = httpx.get(f"{second.url('catalog')}/albums", params={"q": first_seeded["title"]}).json()
+        first_seeded = catalog.get("/albums/ALB-00001").json()
+        same_title = catalog.get("/albums", params={"q": first_seeded["title"]}).json()
         assert [a["sku"] for a in same_title["items"]].count("ALB-00001") == 1
     finally:
         second.stop()
@@ -109,7 +111,7 @@ def test_a_second_up_on_the_same_state_is_refused(shop: PavedUp) -> None:
     code, output = PavedUp(shop.state, "--free-ports").run_to_exit()
     assert code == 2
     assert "already running" in output and "paved down" in output
-    wait_ready(shop.url("catalog"))
+    wait_ready(shop, "catalog")
 
 
 def test_the_project_root_is_found_from_a_subfolder(tmp_path: Path) -> None:

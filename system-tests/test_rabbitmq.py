@@ -6,7 +6,6 @@ import socket
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 from paved_platform.testing import running_rabbitmq
 
@@ -23,11 +22,11 @@ def test_paved_up_runs_the_shop_on_a_rabbitmq_broker(tmp_path: Path) -> None:
         try:
             shop.wait_until_running()
             assert "nats" not in shop.run_info() or shop.run_info()["nats"] is None  # no NATS of its own
-            catalog = shop.url("catalog")
-            wait_ready(catalog)
-            assert httpx.get(f"{catalog}/health/ready").json()["checks"]["broker"] == "up"
-            changed = httpx.put(
-                f"{catalog}/albums/ALB-00001/price",
+            wait_ready(shop, "catalog")
+            catalog = shop.client("catalog")
+            assert catalog.get("/health/ready").json()["checks"]["broker"] == "up"
+            changed = catalog.put(
+                "/albums/ALB-00001/price",
                 json={"price": {"amount_minor": 1299, "currency": "GBP"}},
                 headers=shop.admin_headers(),
             )

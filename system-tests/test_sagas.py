@@ -56,7 +56,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PavedUp]:
     try:
         shop.wait_until_running(timeout=180)
         admin = shop.admin_headers()
-        with httpx.Client(base_url=shop.url("warehouse"), headers=admin, timeout=10) as warehouse:
+        with shop.client("warehouse", headers=admin) as warehouse:
             for sku in SKUS:  # enough for every order of the run
                 received = warehouse.put(f"/stock/{sku}/receipts/rcpt-{sku}", json={"quantity": 500})
                 assert received.status_code in (200, 201), received.text
@@ -79,7 +79,8 @@ class Customer:
             self.address_id = bff.post("/account/addresses", json=address, headers=self.headers).json()["id"]
         payload = token.split(".")[1]
         self.id = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
-        self.order_url = shop.url("order")
+        # Straight at order, as the storefront calls it (the fulfilment style is not a storefront choice).
+        self.order_url, self.tls = shop.url("order"), shop.tls("web-bff")
 
     def place(self, style: str, sku: str, *, card: str = GOOD_CARD, quantity: int = 1) -> str:
         body = {
@@ -91,7 +92,7 @@ class Customer:
         headers = self.headers | {"Idempotency-Key": uuid.uuid4().hex}
         for _ in range(30):  # the order service may be down for a moment (killed): the client retries, same key
             try:
-                placed = httpx.post(f"{self.order_url}/orders", json=body, headers=headers, timeout=15)
+                placed = httpx.post(f"{self.order_url}/orders", json=body, headers=headers, timeout=15, verify=self.tls)
             except httpx.HTTPError:
                 time.sleep(0.5)
                 continue
@@ -105,7 +106,7 @@ class Customer:
 
     def status(self, order_id: str) -> str | None:
         try:
-            answer = httpx.get(f"{self.order_url}/orders/{order_id}", headers=self.headers, timeout=10)
+            answer = httpx.get(f"{self.order_url}/orders/{order_id}", headers=self.headers, timeout=10, verify=self.tls)
         except httpx.HTTPError:
             return None
         return str(answer.json()["status"]) if answer.status_code == 200 else None
@@ -137,7 +138,7 @@ def _kill_and_wait(shop: PavedUp, service: str) -> None:
     os.kill(pid, signal.SIGKILL)
     # paved up notices, restarts it with backoff, and it is ready again.
     assert eventually(lambda: shop.pid(service) != pid, timeout=60, every=0.2), f"{service} was not restarted"
-    wait_ready(shop.url(service), timeout=90)
+    wait_ready(shop, service, timeout=90)
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -167,9 +168,9 @@ def test_100_orders_survive_kill_9_of_order_payment_and_warehouse(
 def _check_invariants(shop: PavedUp, placed: list[tuple[Customer, str]], outcomes: dict[str, str]) -> None:
     admin = shop.admin_headers()
     with (
-        httpx.Client(base_url=shop.url("warehouse"), headers=admin, timeout=10) as warehouse,
-        httpx.Client(base_url=shop.url("payment"), headers=admin, timeout=10) as payment,
-        httpx.Client(base_url=shop.url("loyalty"), headers=admin, timeout=10) as loyalty,
+        shop.client("warehouse", headers=admin) as warehouse,
+        shop.client("payment", headers=admin) as payment,
+        shop.client("loyalty", headers=admin) as loyalty,
     ):
         # Stock is conserved, and nothing stays held once every order has settled (compensations done).
         def accounts() -> list[dict[str, Any]] | None:

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -89,6 +90,14 @@ def up(
         ),
     ] = None,
     ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every service to be ready.")] = 60.0,
+    cert_lifetime: Annotated[
+        float,
+        typer.Option(
+            envvar="PAVED_CERT_LIFETIME_SECONDS",
+            min=10,
+            help="Seconds each workload certificate is valid; renewed at two thirds of it, with no restart.",
+        ),
+    ] = 3600.0,
     broker_url: Annotated[
         str | None,
         typer.Option(
@@ -113,6 +122,7 @@ def up(
         database_urls=urls,
         ready_timeout=ready_timeout,
         broker_url=broker_url,
+        cert_lifetime=timedelta(seconds=cert_lifetime),
     )
     raise typer.Exit(platform.run())
 
@@ -142,7 +152,9 @@ def status(root: RootOption = None, state_dir: StateOption = None) -> None:
     table = Table(title=f"paved up (pid {run['pid']})")
     for column in ("service", "url", "called via", "pid", "state", "restarts", "database"):
         table.add_column(column)
-    with httpx.Client(timeout=1.0) as http:
+    ca_file = run.get("tls", {}).get("ca_file")
+    verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
+    with httpx.Client(timeout=1.0, verify=verify) as http:
         for name, service in run["services"].items():
             try:
                 ready = http.get(f"{service['url']}/health/ready").status_code == 200
@@ -196,7 +208,7 @@ def _running_proxy(root: Path | None, state_dir: Path | None) -> FaultProxy:
     if not run.get("proxy"):
         raise _fail("this `paved up` runs no fault proxy (it predates `paved chaos`): restart it with `paved up`")
     try:
-        return FaultProxy.attach(str(run["proxy"]["admin_url"]))
+        return FaultProxy.attach(str(run["proxy"]["admin_url"]), scheme="https")
     except FaultProxyError as error:
         raise _fail(f"{error}; see `paved logs envoy`", 1) from error
 

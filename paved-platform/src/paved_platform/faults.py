@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from paved_platform import processes
-from paved_platform.envoy_bootstrap import bootstrap, envoy_binary, runtime_keys
+from paved_platform.envoy_bootstrap import MeshTls, bootstrap, envoy_binary, runtime_keys
 
 
 class FaultProxyError(Exception):
@@ -71,13 +71,14 @@ class FaultProxy:
         self.process = process
 
     @classmethod
-    def attach(cls, admin_url: str) -> FaultProxy:
-        """The proxy whose admin interface is at ``admin_url`` (started by another process), its upstreams read from Envoy."""
+    def attach(cls, admin_url: str, *, scheme: str = "http") -> FaultProxy:
+        """The proxy whose admin interface is at ``admin_url`` (started by another process), its upstreams read from
+        Envoy; ``scheme`` is "https" for one with mutual TLS (``paved up``'s)."""
         statuses = _admin("GET", admin_url, "/listeners", {"format": "json"})["listener_statuses"]
         listeners = {}
         for status in statuses:
             address = status["local_address"]["socket_address"]
-            listeners[status["name"]] = f"http://{address['address']}:{address['port_value']}"
+            listeners[status["name"]] = f"{scheme}://{address['address']}:{address['port_value']}"
         return cls(admin_url=admin_url, listeners=listeners)
 
     @property
@@ -180,15 +181,18 @@ def start_fault_proxy(
     log_path: Path,
     ports: Mapping[str, int] | None = None,
     timeout: float = 15.0,
+    tls: MeshTls | None = None,
 ) -> FaultProxy:
-    """Start Envoy in front of ``routes`` (name -> ``http://HOST:PORT``) and wait until every listener is up.
+    """Start Envoy in front of ``routes`` (name -> ``http://HOST:PORT``, ``https://`` with ``tls``) and wait until
+    every listener is up.
 
     Each listener is on loopback, on ``ports[name]`` if given, else on a port Envoy picks; the admin
     interface is on a port Envoy picks. Raises FaultProxyError if Envoy exits or is not ready in time.
     """
     config_path, admin_file = log_path.with_suffix(".json"), log_path.with_suffix(".admin")
     config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(json.dumps(bootstrap(routes, ports or {}), indent=2))
+    secret = tls.write_secret(log_path.with_suffix(".secret.json")) if tls else None
+    config_path.write_text(json.dumps(bootstrap(routes, ports or {}, tls=tls, secret=secret), indent=2))
     admin_file.unlink(missing_ok=True)
     binary = envoy_binary()
     if binary is None:
@@ -209,7 +213,7 @@ def start_fault_proxy(
         if address and _is_live(f"http://{address}"):
             admin_file.unlink(missing_ok=True)
             try:
-                proxy = FaultProxy.attach(f"http://{address}")
+                proxy = FaultProxy.attach(f"http://{address}", scheme="https" if tls else "http")
             except FaultProxyError:
                 processes.stop(process, grace=2)
                 raise

@@ -20,6 +20,11 @@ class StateDir:
     def run_file(self) -> Path:
         return self.path / "run.json"
 
+    @property
+    def pki(self) -> Path:
+        """The local certificate authority, and a folder of certificate, key and CA per workload."""
+        return self.path / "pki"
+
     def log(self, name: str) -> Path:
         return self.path / "logs" / f"{name}.log"
 

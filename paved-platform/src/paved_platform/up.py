@@ -8,10 +8,12 @@ stops it all, in order: services first (they drain in-flight work), then the pro
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -27,13 +29,18 @@ from rich.table import Table
 from sqlalchemy import make_url
 
 from paved_platform import processes
+from paved_platform.envoy_bootstrap import MeshTls
 from paved_platform.faults import FaultProxy, FaultProxyError, start_fault_proxy
 from paved_platform.nats import BrokerError, EmbeddedNats, start_nats
+from paved_platform.pki import TRUST_DOMAIN, CertificateAuthority, WorkloadFiles, spiffe_id
 from paved_platform.state import StateDir
 
 MAX_BACKOFF_SECONDS = 30.0
 # A service that stayed up this long is healthy again: its next crash restarts it at once.
 STABLE_AFTER_SECONDS = 60.0
+PROXY_ID = spiffe_id("platform", "envoy")
+# The operator's tools (`paved` itself, the system tests, an admin's curl) present this identity.
+OPERATOR = "operator"
 
 
 class SetupError(Exception):
@@ -72,11 +79,13 @@ class Supervised:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        # The edge answers browsers on plain HTTP (on loopback; an ingress terminates TLS in production).
+        return f"{'http' if self.manifest.edge else 'https'}://127.0.0.1:{self.port}"
 
     @property
     def proxy_url(self) -> str:
-        return f"http://127.0.0.1:{self.proxy_port}"
+        # Nothing calls the edge but browsers: it is not behind the proxy.
+        return self.url if self.manifest.edge else f"https://127.0.0.1:{self.proxy_port}"
 
     def start(self) -> None:
         argv = [
@@ -127,6 +136,7 @@ class Platform:
         database_urls: dict[str, str] | None = None,
         ready_timeout: float = 60.0,
         broker_url: str | None = None,
+        cert_lifetime: dt.timedelta = dt.timedelta(hours=1),
     ) -> None:
         self.manifests = manifests
         self.state = state
@@ -141,6 +151,10 @@ class Platform:
         self.proxy: FaultProxy | None = None
         self._stop = threading.Event()
         self._owns_run_file = False
+        # Workload identity: the state folder's authority, and when each workload's certificate is renewed.
+        self.cert_lifetime = cert_lifetime
+        self._renew_at: dict[str, float] = {}
+        self.authority: CertificateAuthority | None = None
         self._http = httpx.Client(timeout=0.5)
 
     # -- the run --------------------------------------------------------------------------------
@@ -151,10 +165,13 @@ class Platform:
             signal.signal(signum, lambda *_: self._stop.set())
         try:
             self._preflight()
+            self._issue_certificates()
             self._start_broker()
             self._start_proxy()
             self._write_run()
             for service in self.services:
+                # Certificates may live less than the start-up takes (seconds, in tests): renewed throughout.
+                self._renew_certificates(time.monotonic())
                 self._prepare(service)
             for service in self.services:
                 service.start()
@@ -220,6 +237,7 @@ class Platform:
                 log_path=self.state.log(manifest.name),
                 proxy_port=another_free_port(),
             )
+            files = self._workload_files(manifest.name)
             service.env = {
                 **os.environ,
                 "PYTHONUNBUFFERED": "1",
@@ -227,9 +245,39 @@ class Platform:
                 "PAVED_HOST": "127.0.0.1",
                 "PAVED_PORT": str(port),
                 **({"PAVED_DATABASE_URL": database_url} if database_url else {}),
+                "PAVED_TLS_CERT_FILE": str(files.cert_file),
+                "PAVED_TLS_KEY_FILE": str(files.key_file),
+                "PAVED_TLS_CA_FILE": str(files.ca_file),
+                "PAVED_TLS_TRUSTED_PROXIES": json.dumps([PROXY_ID]),
+                "PAVED_TLS_SERVE": "false" if manifest.edge else "true",
             }
             self.services.append(service)
         self._tell_services_about_each_other()
+
+    def _workload_files(self, name: str) -> WorkloadFiles:
+        return WorkloadFiles(self.state.pki / name)
+
+    def _workloads(self) -> dict[str, str]:
+        """Every workload of the run, by its folder under ``pki/``: its SPIFFE ID."""
+        ids = {s.name: spiffe_id("service", s.name) for s in self.services}
+        return ids | {"envoy": PROXY_ID, OPERATOR: spiffe_id("operator", "paved")}
+
+    def _issue_certificates(self) -> None:
+        """A certificate for every workload (renewed by the supervisor at two thirds of its life)."""
+        self.authority = CertificateAuthority(self.state.pki)
+        for folder, workload in self._workloads().items():
+            self.authority.issue(workload, self._workload_files(folder), lifetime=self.cert_lifetime)
+            self._renew_at[folder] = time.monotonic() + self.cert_lifetime.total_seconds() * 2 / 3
+        # Health answers anyone: the supervisor's probes need only to trust the authority.
+        self._http.close()
+        self._http = httpx.Client(timeout=0.5, verify=ssl.create_default_context(cafile=self.state.pki / "ca.pem"))
+
+    def _renew_certificates(self, now: float) -> None:
+        assert self.authority is not None
+        for folder, workload in self._workloads().items():
+            if now >= self._renew_at.get(folder, 0.0):
+                self.authority.issue(workload, self._workload_files(folder), lifetime=self.cert_lifetime)
+                self._renew_at[folder] = now + self.cert_lifetime.total_seconds() * 2 / 3
 
     def _tell_services_about_each_other(self) -> None:
         """Local service discovery: ``PAVED_<NAME>_URL`` for every service, and the token issuer's keys.
@@ -294,10 +342,12 @@ class Platform:
         """Envoy in front of every service, each listener on the port its callers were told in preflight."""
         self._check_interrupted()
         try:
+            envoy = self._workload_files("envoy")
             self.proxy = start_fault_proxy(
-                {s.name: s.url for s in self.services},
+                {s.name: s.url for s in self.services if not s.manifest.edge},
                 log_path=self.state.log("envoy"),
                 ports={s.name: s.proxy_port for s in self.services},
+                tls=MeshTls(envoy.cert_file, envoy.key_file, envoy.ca_file, trust_domain=TRUST_DOMAIN),
             )
         except (FaultProxyError, ValueError) as error:
             raise SetupError(f"the fault proxy (Envoy) did not start: {error}") from error
@@ -347,6 +397,7 @@ class Platform:
             waiting = list(self.services)
             while waiting:
                 self._check_interrupted()
+                self._renew_certificates(time.monotonic())
                 for service in list(waiting):
                     assert service.process is not None
                     if service.process.poll() is not None:
@@ -382,7 +433,8 @@ class Platform:
             table.add_row("envoy", self.proxy.admin_url, "", str(self.proxy.process.pid), "")
         self.console.print(table)
         self.console.print(
-            "Services call each other through Envoy: `paved chaos` delays or fails a share of the calls."
+            "Services call each other through Envoy, over mutual TLS (certificates in "
+            f"{self.state.pki}): `paved chaos` delays or fails a share of the calls."
         )
         self.console.print(
             f"Logs: `paved logs SERVICE` (in {self.state.path / 'logs'}). Ctrl-C (or `paved down`) stops everything."
@@ -395,6 +447,7 @@ class Platform:
             self._keep_broker_running()
             self._keep_proxy_running()
             now = time.monotonic()
+            self._renew_certificates(now)
             for service in self.services:
                 self._look_after(service, now)
 
@@ -465,6 +518,14 @@ class Platform:
                     if self.proxy and self.proxy.process
                     else None
                 ),
+                # What a tool presents to call the services as the operator (`paved`, the system tests).
+                "tls": {
+                    "ca_file": str(self.state.pki / "ca.pem"),
+                    "operator": {
+                        "cert_file": str(self._workload_files(OPERATOR).cert_file),
+                        "key_file": str(self._workload_files(OPERATOR).key_file),
+                    },
+                },
                 "services": {
                     s.name: {
                         "pid": s.process.pid if s.process else None,

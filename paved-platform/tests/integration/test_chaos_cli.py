@@ -106,6 +106,7 @@ def platform_of(tmp_path: Path) -> Platform:
         free_ports=True,
     )
     platform._preflight()
+    platform._issue_certificates()
     return platform
 
 
@@ -117,7 +118,7 @@ def test_paved_ups_proxy_listens_where_the_services_were_told_and_stops_with_it(
     assert proxy is not None and proxy.process is not None
     catalog, order = platform.services
     assert proxy.url("catalog") == order.env["PAVED_CATALOG_URL"] == catalog.proxy_url
-    assert FaultProxy.attach(proxy.admin_url).url("order") == catalog.env["PAVED_ORDER_URL"]
+    assert FaultProxy.attach(proxy.admin_url, scheme="https").url("order") == catalog.env["PAVED_ORDER_URL"]
     process = proxy.process
     platform._stop_everything()
     assert process.poll() is not None

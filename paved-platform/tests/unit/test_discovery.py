@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cryptography import x509
 from paved.manifest import discover
 from rich.console import Console
 
@@ -29,6 +30,7 @@ def prepared(tmp_path: Path) -> dict[str, dict[str, str]]:
         free_ports=True,
     )
     platform._preflight()
+    platform._issue_certificates()
     return {service.name: service.env for service in platform.services}
 
 
@@ -52,7 +54,7 @@ def test_services_call_each_other_through_the_fault_proxy_and_themselves_directl
 ) -> None:
     """Another service's URL is its listener on the proxy; a service's own URL, and the token issuer's name, are not."""
     env = prepared(tmp_path)
-    own = {name: f"http://127.0.0.1:{e['PAVED_PORT']}" for name, e in env.items()}
+    own = {name: f"https://127.0.0.1:{e['PAVED_PORT']}" for name, e in env.items()}
     for name, service in env.items():
         for other in env:
             url = service[f"PAVED_{other.upper()}_URL"]
@@ -90,3 +92,20 @@ def prepared_again_keeps(tmp_path: Path, secret: str) -> bool:
     )
     platform._preflight()
     return next(s for s in platform.services if s.name == "order").env["PAVED_CLIENT_SECRET"] == secret
+
+
+def test_every_service_gets_its_own_workload_certificate_and_trusts_envoy_to_forward_callers(tmp_path: Path) -> None:
+    """Each service's PAVED_TLS_* name files of its own, whose certificate names it; keys only its owner reads."""
+    env = prepared(tmp_path)
+    for name, service in env.items():
+        cert, key = Path(service["PAVED_TLS_CERT_FILE"]), Path(service["PAVED_TLS_KEY_FILE"])
+        assert cert.parent.name == name and key.parent == cert.parent
+        assert json.loads(service["PAVED_TLS_TRUSTED_PROXIES"]) == ["spiffe://musiccorp.local/platform/envoy"]
+        assert f"spiffe://musiccorp.local/service/{name}".encode() in _sans(cert)
+        assert key.stat().st_mode & 0o077 == 0 and key.parent.stat().st_mode & 0o077 == 0
+
+
+def _sans(cert: Path) -> bytes:
+    loaded = x509.load_pem_x509_certificate(cert.read_bytes())
+    names = loaded.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return " ".join(names.get_values_for_type(x509.UniformResourceIdentifier)).encode()

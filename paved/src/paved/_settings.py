@@ -48,6 +48,8 @@ class ServiceSettings(BaseSettings):
     # The SPIFFE IDs of mesh proxies (``paved up``'s Envoy) whose X-Forwarded-Client-Cert names the caller.
     tls_trusted_proxies: frozenset[str] = frozenset()
     trust_domain: str = "musiccorp.local"
+    # Serve HTTPS with the certificate (else only present it on calls): off for the edge behind an ingress.
+    tls_serve: bool = True
     log_level: str = "INFO"
     # How long in-flight requests and message handlers get to finish on SIGTERM.
     shutdown_grace_seconds: float = 10.0

@@ -37,6 +37,11 @@ class ServiceManifest(BaseModel):
         description="scopes the service needs as an OAuth2 client when it calls others (client-credentials "
         "tokens from the token issuer)",
     )
+    edge: bool = Field(
+        default=False,
+        description="set on the service browsers call (web-bff): `paved up` serves it on plain HTTP on loopback, "
+        "as an ingress would terminate TLS before it; it still calls the others with its certificate",
+    )
     directory: Path = Field(default=Path(), exclude=True)
 
     @property

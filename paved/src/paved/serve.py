@@ -111,6 +111,6 @@ def _mutual_tls(service: Service) -> dict[str, Any]:
     """uvicorn's settings for serving the service's workload certificate: its own live context (reloaded in
     place when the certificate is renewed), and a protocol that tells the app whose certificate came."""
     tls = service.tls
-    if tls is None:
+    if tls is None or not service.settings.tls_serve:
         return {}
     return {"ssl_context_factory": lambda _config, _default: tls.server, "http": IdentifyingProtocol}

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from paved import Provided, require_scopes
+from paved import Provided, callers, require_scopes
 
 from catalog.contract import SKU_PATTERN, AlbumDetails, AlbumOut, AlbumPage, NewAlbum, Price, PriceChange, Sku
 from catalog.domain import Album, AlbumFilter, Money
 from catalog.use_cases import Catalogue
 
-router = APIRouter(prefix="/albums", tags=["albums"])
+# Who may call (deny by default, docs/zero-trust.md): the storefront browses, order prices what it sells;
+# the admin routes also take the operators' tools.
+router = APIRouter(prefix="/albums", tags=["albums"], dependencies=[callers("web-bff", "order")])
 
 CurrentCatalogue = Annotated[Catalogue, Provided(Catalogue)]
 SkuPath = Annotated[str, Path(pattern=SKU_PATTERN, description="the album's stock-keeping id")]
@@ -52,9 +54,10 @@ async def get_album(sku: SkuPath, catalogue: CurrentCatalogue) -> AlbumOut:
 
 # Writes need an access token with the admin scope, verified here against identity's published keys.
 ADMIN = require_scopes("admin")
+OPERATORS = callers(operators=True)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[ADMIN], summary="Add an album (admin)")
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[ADMIN, OPERATORS], summary="Add an album (admin)")
 async def add_album(new: NewAlbum, catalogue: CurrentCatalogue, response: Response) -> AlbumOut:
     album = await catalogue.add_album(
         sku=new.sku,
@@ -68,7 +71,7 @@ async def add_album(new: NewAlbum, catalogue: CurrentCatalogue, response: Respon
     return _out(album)
 
 
-@router.put("/{sku}", dependencies=[ADMIN], summary="Correct an album's details (admin)")
+@router.put("/{sku}", dependencies=[ADMIN, OPERATORS], summary="Correct an album's details (admin)")
 async def describe_album(sku: SkuPath, details: AlbumDetails, catalogue: CurrentCatalogue) -> AlbumOut:
     album = await catalogue.describe_album(
         sku, title=details.title, artist=details.artist, genre=details.genre, released=details.released
@@ -76,6 +79,6 @@ async def describe_album(sku: SkuPath, details: AlbumDetails, catalogue: Current
     return _out(album)
 
 
-@router.put("/{sku}/price", dependencies=[ADMIN], summary="Change an album's price (admin)")
+@router.put("/{sku}/price", dependencies=[ADMIN, OPERATORS], summary="Change an album's price (admin)")
 async def change_price(sku: SkuPath, change: PriceChange, catalogue: CurrentCatalogue) -> AlbumOut:
     return _out(await catalogue.change_price(sku, _money(change.price)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
-from paved import CurrentPrincipal, Principal, Problem, Provided, require_scopes
+from paved import CurrentPrincipal, Principal, Problem, Provided, callers, require_scopes
 
 from customer import contract
 from customer.contract import (
@@ -56,7 +56,8 @@ async def service_client(principal: Annotated[Principal, require_scopes(READ_SCO
 AddressId = Annotated[str, Path(pattern=ADDRESS_ID_PATTERN, description="the address's id")]
 CustomerIdPath = Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN, description="the customer's id")]
 
-router = APIRouter(tags=["customers"])
+# Who may call (deny by default, docs/zero-trust.md): the storefront, and order for a delivery address.
+router = APIRouter(tags=["customers"], dependencies=[callers("web-bff", "order")])
 
 
 def _profile(customer: Customer) -> ProfileOut:

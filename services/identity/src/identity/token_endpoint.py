@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from paved import callers
 
 from identity.api import CurrentAuthority
 from identity.contract import OAuthError, OAuthErrorCode, TokenRequest, TokenResponse
@@ -128,7 +129,9 @@ async def _grant(authority: Authority, form: dict[str, str], client: ClientCrede
     raise OAuthFailure("unsupported_grant_type", "grant_type is password, client_credentials or refresh_token")
 
 
-router = APIRouter(tags=["oauth"])
+# Any workload of the shop may ask for tokens (the storefront for its customers, services for themselves,
+# the operators' tools): the grant's credentials decide what it gets.
+router = APIRouter(tags=["oauth"], dependencies=[callers(any_workload=True, operators=True)])
 
 
 @router.post(

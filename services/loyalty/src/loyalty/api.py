@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from paved import CurrentPrincipal, Problem, Provided, require_scopes
+from paved import CurrentPrincipal, Problem, Provided, callers, require_scopes
 
 from loyalty.contract import ADMIN_SCOPE, CUSTOMER_SCOPE, ID_PATTERN, EntryOut, Money, PointsStatement
 from loyalty.domain import Statement
@@ -34,7 +34,8 @@ async def signed_in_customer(principal: CurrentPrincipal) -> str:
 SignedInCustomer = Annotated[str, Depends(signed_in_customer)]
 Limit = Annotated[int, Query(ge=1, le=100, description="how many of the most recent entries")]
 
-router = APIRouter(tags=["points"])
+# Who may call (deny by default, docs/zero-trust.md): the storefront; any customer's points, the operators.
+router = APIRouter(tags=["points"], dependencies=[callers("web-bff")])
 
 
 def _statement(statement: Statement) -> PointsStatement:
@@ -65,7 +66,7 @@ async def my_points(customer_id: SignedInCustomer, ledger: CurrentLedger, limit:
 
 @router.get(
     "/customers/{customer_id}/points",
-    dependencies=[require_scopes(ADMIN_SCOPE)],
+    dependencies=[require_scopes(ADMIN_SCOPE), callers(operators=True)],
     summary="Any customer's points (admin)",
 )
 async def customer_points(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
-from paved import CurrentPrincipal, Problem, Provided, require_scopes
+from paved import CurrentPrincipal, Problem, Provided, callers, require_scopes
 
 from notification.contract import (
     MESSAGE_ID_PATTERN,
@@ -30,6 +30,7 @@ CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 MAX_CURSOR = 2**63 - 1
 
 ADMIN = require_scopes("admin")
+OPERATORS = callers(operators=True)
 """Admin-only: an access token with the admin scope, verified against identity's published keys."""
 
 
@@ -55,7 +56,8 @@ After = Annotated[int | None, Query(ge=1, le=MAX_CURSOR, description="the `next_
 Limit = Annotated[int, Query(ge=1, le=100)]
 MessageId = Annotated[str, Path(pattern=MESSAGE_ID_PATTERN, description="the message's id")]
 
-router = APIRouter()
+# Who may call (deny by default, docs/zero-trust.md): the storefront; the admin routes, the operators.
+router = APIRouter(dependencies=[callers("web-bff")])
 
 
 def customer_message(email: Email) -> CustomerMessage:
@@ -95,7 +97,10 @@ async def my_messages(
 
 
 @router.get(
-    "/messages", dependencies=[ADMIN], tags=["messages"], summary="Every customer's messages, newest first (admin)"
+    "/messages",
+    dependencies=[ADMIN, OPERATORS],
+    tags=["messages"],
+    summary="Every customer's messages, newest first (admin)",
 )
 async def list_messages(
     notifications: NotificationsDep,
@@ -109,14 +114,14 @@ async def list_messages(
     return MessagePage(items=[message_out(e) for e in page.emails], next_cursor=page.next_cursor)
 
 
-@router.get("/messages/{message_id}", dependencies=[ADMIN], tags=["messages"], summary="One message (admin)")
+@router.get("/messages/{message_id}", dependencies=[ADMIN, OPERATORS], tags=["messages"], summary="One message (admin)")
 async def get_message(message_id: MessageId, notifications: NotificationsDep) -> MessageOut:
     return message_out(await notifications.message(message_id))
 
 
 @router.get(
     "/admin/outbox",
-    dependencies=[ADMIN],
+    dependencies=[ADMIN, OPERATORS],
     response_class=HTMLResponse,
     tags=["admin"],
     summary="The latest messages, as a page for people (admin)",

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
-from paved import CurrentPrincipal, Problem, Provided
+from paved import CurrentPrincipal, Problem, Provided, callers
 
 from order.contract import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -37,7 +37,9 @@ CUSTOMER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
 IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 IDEMPOTENCY_KEY_FIELD = "header.Idempotency-Key"
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+# Who may call (deny by default, docs/zero-trust.md): the storefront, for the customer whose token it
+# forwards; an admin's look at any order comes from the operators' tools.
+router = APIRouter(prefix="/orders", tags=["orders"], dependencies=[callers("web-bff", operators=True)])
 
 
 CurrentOrders = Annotated[Orders, Provided(Orders)]

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from paved import Problem, Provided
+from paved import Problem, Provided, callers
 
 from payment_provider.behaviour import Failure, Fate, Fates
 from payment_provider.contract import (
@@ -69,7 +69,12 @@ CurrentFate = Annotated[Fate, Depends(_meet_fate)]
 IdempotencyKey = Annotated[str, Header(alias=IDEMPOTENCY_KEY, pattern=KEY_PATTERN, description="one per operation")]
 ChargeId = Annotated[str, Path(pattern=CHARGE_ID_PATTERN, description="the id the processor gave the charge")]
 
-router = APIRouter(prefix="/charges", tags=["charges"], dependencies=[Depends(require_api_key)])
+# Who may call (deny by default, docs/zero-trust.md): payment, with its API key; the operators' tools too.
+router = APIRouter(
+    prefix="/charges",
+    tags=["charges"],
+    dependencies=[Depends(require_api_key), callers("payment", operators=True)],
+)
 
 
 async def _linger(fate: Fate) -> None:

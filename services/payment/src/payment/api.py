@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from paved import CurrentPrincipal, Principal, Problem, Provided
+from paved import CurrentPrincipal, Principal, Problem, Provided, callers
 
 from payment.contract import ID_PATTERN, HistoryEntryOut, PaymentOut
 from payment.domain import HistoryEntry, Payment, PaymentNotFoundError
@@ -13,7 +13,8 @@ from payment.use_cases import Cashier
 
 READ_SCOPE = "payments:read"
 
-router = APIRouter(tags=["payments"])
+# Who may call (deny by default, docs/zero-trust.md): the storefront; any order's payment, the operators.
+router = APIRouter(tags=["payments"], dependencies=[callers("web-bff")])
 
 OrderIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="the order the payment is for")]
 CashierDep = Annotated[Cashier, Provided(Cashier)]
@@ -50,7 +51,7 @@ def _out(payment: Payment, history: list[HistoryEntry]) -> PaymentOut:
 
 @router.get(
     "/payments/{order_id}",
-    dependencies=[Depends(_may_read_any_payment)],
+    dependencies=[Depends(_may_read_any_payment), callers(operators=True)],
     summary="An order's payment and its history (service clients with payments:read, and admins)",
 )
 async def get_payment(order_id: OrderIdPath, cashier: CashierDep) -> PaymentOut:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from paved import Provided, require_scopes
+from paved import Provided, callers, require_scopes
 
 from warehouse.announcements import lines_out
 from warehouse.contract import (
@@ -28,9 +28,11 @@ from warehouse.domain import Line, Reservation, Stock
 from warehouse.use_cases import Warehouse
 
 # Who may change stock and reservations, in one place: an access token with the admin scope.
-STAFF_ONLY = [require_scopes("admin")]
+STAFF_ONLY = [require_scopes("admin"), callers(operators=True)]
 
-router = APIRouter()
+# Who may call (deny by default, docs/zero-trust.md): the storefront asks what is in stock; the staff
+# routes take the operators' tools.
+router = APIRouter(dependencies=[callers("web-bff")])
 
 WarehouseDep = Annotated[Warehouse, Provided(Warehouse)]
 SkuPath = Annotated[str, Path(pattern=SKU_PATTERN, description="the catalog's stock-keeping id")]

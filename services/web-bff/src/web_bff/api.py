@@ -10,7 +10,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
-from paved import CurrentPrincipal, Problem, Provided
+from paved import CurrentPrincipal, Problem, Provided, callers
 
 from web_bff.clients import Customer
 from web_bff.contract import (
@@ -44,7 +44,8 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 IDEMPOTENCY_KEY_FIELD = "header.Idempotency-Key"
 
-router = APIRouter(prefix="/api")
+# The edge: browsers call it with no certificate, and prove who they are with their access tokens.
+router = APIRouter(prefix="/api", dependencies=[callers(public=True)])
 
 
 async def signed_in_customer(principal: CurrentPrincipal, request: Request) -> Customer:

@@ -12,6 +12,7 @@ from importlib.resources import files
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from paved import callers
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -38,7 +39,8 @@ def _serving(body: bytes, media_type: str) -> Callable[[], Awaitable[Response]]:
 def router() -> APIRouter:
     """Routes serving the page's files, read once, when the service is built."""
     static = files("web_bff") / "static"
-    serving = APIRouter(include_in_schema=False)
+    # The storefront's own page, for every browser.
+    serving = APIRouter(include_in_schema=False, dependencies=[callers(public=True)])
     for path, (name, media_type) in ASSETS.items():
         serving.add_api_route(path, _serving((static / name).read_bytes(), media_type), methods=["GET"])
     return serving
