@@ -35,6 +35,7 @@ import os
 import platform
 import re
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -109,12 +110,20 @@ def paved_up(state: Path) -> Iterator[dict[str, Any]]:
                 raise SystemExit(f"paved up did not start ({process.returncode}):\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
         run = json.loads((state / "run.json").read_text())
+        trusting = ssl.create_default_context(cafile=run["tls"]["ca_file"])
         for name, service in run["services"].items():
-            if httpx.get(f"{service['url']}/health/ready", timeout=5).status_code != 200:
+            if httpx.get(f"{service['url']}/health/ready", timeout=5, verify=trusting).status_code != 200:
                 raise SystemExit(f"{name} is not ready")
         yield run
     finally:
         stop(process, grace=60)
+
+
+def workload_tls(pki: Path, workload: str) -> ssl.SSLContext:
+    """What the bench presents as ``workload`` (its certificate from paved up's authority)."""
+    context = ssl.create_default_context(cafile=pki / "ca.pem")
+    context.load_cert_chain(pki / workload / "cert.pem", pki / workload / "key.pem")
+    return context
 
 
 def style_field(spec: dict[str, Any]) -> tuple[str, str] | None:
@@ -145,8 +154,9 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
 class Shop:
     """The running shop, its customers, and the order events seen on its broker."""
 
-    def __init__(self, run: dict[str, Any], http: httpx.AsyncClient) -> None:
-        self.run, self.http = run, http
+    def __init__(self, run: dict[str, Any], http: httpx.AsyncClient, operator: httpx.AsyncClient) -> None:
+        # The shop serves mutual TLS: the customers' calls go as the storefront's, the stock's as the operator's.
+        self.run, self.http, self.operator = run, http, operator
         self.urls = {name: s["url"] for name, s in run["services"].items()}
         self.pids = {name: int(s["pid"]) for name, s in run["services"].items()}
         self.pids |= {"nats": int(run["nats"]["pid"]), "paved up": int(run["pid"]), "bench client": os.getpid()}
@@ -188,7 +198,7 @@ class Shop:
         admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
         for sku in SKUS:
             url = f"{self.urls['warehouse']}/stock/{sku}/receipts/bench-{uuid.uuid4().hex}"
-            (await self.http.put(url, json={"quantity": 100_000}, headers=admin)).raise_for_status()
+            (await self.operator.put(url, json={"quantity": 100_000}, headers=admin)).raise_for_status()
 
     async def sign_in_again(self) -> None:
         """Access tokens live 10 minutes: every phase starts with new ones (outside what is measured)."""
@@ -532,8 +542,12 @@ async def main(args: argparse.Namespace) -> None:
     started, head = time.gmtime(), machine()
     with tempfile.TemporaryDirectory(prefix="paved-bench-sagas-") as name, paved_up(Path(name) / "state") as run:
         limits = httpx.Limits(max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2)
-        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-            shop = Shop(run, http)
+        pki = Path(run["tls"]["ca_file"]).parent
+        async with (
+            httpx.AsyncClient(timeout=30, limits=limits, verify=workload_tls(pki, "web-bff")) as http,
+            httpx.AsyncClient(timeout=30, verify=workload_tls(pki, "operator")) as operator,
+        ):
+            shop = Shop(run, http, operator)
             await shop.listen()
             await shop.set_up(args.customers)
             where = await shop.style_field()
