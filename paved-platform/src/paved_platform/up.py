@@ -28,7 +28,15 @@ from sqlalchemy import make_url
 
 from paved_platform import processes
 from paved_platform.faults import FaultProxy, FaultProxyError, start_fault_proxy
-from paved_platform.nats import BrokerError, EmbeddedNats, start_nats
+from paved_platform.nats import (
+    PLATFORM_USER,
+    BrokerError,
+    BrokerUser,
+    EmbeddedNats,
+    start_nats,
+    with_credentials,
+    write_config,
+)
 from paved_platform.state import StateDir
 
 MAX_BACKOFF_SECONDS = 30.0
@@ -138,6 +146,8 @@ class Platform:
         # A broker of the user's (e.g. RabbitMQ); without one, paved starts and looks after its own NATS.
         self.external_broker_url = broker_url
         self.nats: EmbeddedNats | None = None
+        # The embedded NATS's users, by name: one per service that uses messaging, and the platform's.
+        self.broker_users: dict[str, BrokerUser] = {}
         self.proxy: FaultProxy | None = None
         self._stop = threading.Event()
         self._owns_run_file = False
@@ -283,12 +293,62 @@ class Platform:
             for service in self.services:
                 service.env["PAVED_BROKER_URL"] = self.external_broker_url
             return
+        config = self._lock_broker()
         try:
-            self.nats = start_nats(state_dir=self.state.path, log_path=self.state.log("nats"), port=port)
+            self.nats = start_nats(state_dir=self.state.path, log_path=self.state.log("nats"), port=port, config=config)
         except BrokerError as error:
             raise SetupError(str(error)) from error
         for service in self.services:
-            service.env["PAVED_BROKER_URL"] = self.nats.url
+            service.env["PAVED_BROKER_URL"] = self._broker_url_of(service.name)
+
+    def _lock_broker(self) -> Path:
+        """The embedded NATS's configuration: a user per service, allowed what its own code declares (its
+        environment's ``python -m paved permissions``), and the platform's; none without credentials.
+
+        Asked once a run, all services at once (each loads its code: about a second); a restarted NATS reads
+        the same file.
+        """
+        config = self.state.path / "nats.conf"
+        if self.broker_users:
+            return config
+        asked = {
+            service.name: subprocess.Popen(
+                [
+                    service.manifest.python,
+                    "-m",
+                    "paved",
+                    "permissions",
+                    "--service-dir",
+                    str(service.manifest.directory),
+                ],
+                env=service.env,
+                cwd=service.manifest.directory,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            for service in self.services
+        }
+        users = {PLATFORM_USER: BrokerUser(PLATFORM_USER, self.state.secret(f"nats-{PLATFORM_USER}"))}
+        for name, process in asked.items():
+            out, err = process.communicate()
+            if process.returncode != 0:
+                headline = (err.strip() or "(no output)").splitlines()[-1].removeprefix("error: ")
+                raise SetupError(f"{name}: cannot tell what it may do on the broker: {headline}")
+            declared = json.loads(out)
+            if declared["messaging"]:
+                permissions = declared["nats"]["permissions"]
+                users[name] = BrokerUser(name, self.state.secret(f"nats-{name}"), permissions)
+        self.broker_users = users
+        return write_config(config, list(users.values()))
+
+    def _broker_url_of(self, user: str) -> str:
+        """The embedded NATS's URL with ``user``'s credentials; a service without messaging gets none (it
+        does not connect)."""
+        assert self.nats is not None
+        found = self.broker_users.get(user)
+        return self.nats.url if found is None else with_credentials(self.nats.url, found)
 
     def _start_proxy(self) -> None:
         """Envoy in front of every service, each listener on the port its callers were told in preflight."""
@@ -322,7 +382,7 @@ class Platform:
                 "--service-dir",
                 str(service.manifest.directory),
             ],
-            env=service.env,
+            env=self._preparing_env(service),
             cwd=service.manifest.directory,
             capture_output=True,
             text=True,
@@ -334,6 +394,13 @@ class Platform:
             headline = lines[-1].removeprefix("error: ")
             details = "".join(f"\n    {line}" for line in lines[-13:-1])
             raise SetupError(f"{service.name}: {headline}{details}")
+
+    def _preparing_env(self, service: Supervised) -> dict[str, str]:
+        # The platform declares every service's streams and consumers, and the dead letters' stream, which
+        # the services' own users may only find.
+        if self.nats is None:
+            return service.env
+        return {**service.env, "PAVED_BROKER_URL": self._broker_url_of(PLATFORM_USER)}
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
