@@ -92,7 +92,11 @@ def permissions(service_dir: Path) -> dict[str, Any]:
     service = load_service(service_dir)
     if not service.uses_messaging:
         return {"service": service.name, "messaging": False}
-    from paved.messaging._permissions import inbox_prefix, nats_permissions  # noqa: PLC0415 - only with messaging
+    from paved.messaging._permissions import (  # noqa: PLC0415 - only with messaging
+        inbox_prefix,
+        nats_permissions,
+        rabbitmq_permissions,
+    )
 
     access = service.messaging.access()
     return {
@@ -100,6 +104,7 @@ def permissions(service_dir: Path) -> dict[str, Any]:
         "messaging": True,
         "declared": dataclasses.asdict(access),
         "nats": {"inbox_prefix": inbox_prefix(service.name), "permissions": nats_permissions(access)},
+        "rabbitmq": rabbitmq_permissions(access),
     }
 
 

@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 import nats
 import nats.errors
@@ -26,7 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 
-from paved.messaging._permissions import DLQ_STREAM, inbox_prefix
+from paved.messaging._permissions import DLQ_STREAM, inbox_prefix, shown
 from paved.messaging._transport import (
     DLQ_SUBJECT_PREFIX,
     BrokerUnreachable,
@@ -47,14 +46,6 @@ log = structlog.get_logger(logger_name="paved.jetstream")
 # server's default of two minutes.
 DUPLICATE_WINDOW_SECONDS = 15 * 60.0
 PUBLISH_ACK_TIMEOUT_SECONDS = 10.0
-
-
-def shown(url: str) -> str:
-    """``url`` as logs and messages show it: a password in it (a locked broker's user) hidden."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{parts.hostname}:{parts.port}"))
 
 
 def _stream_config(stream: Stream) -> StreamConfig:

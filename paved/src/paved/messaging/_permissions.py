@@ -11,8 +11,10 @@ the filter appended when there is one, and ``CONSUMER.DURABLE.CREATE`` before).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from paved.messaging._transport import DLQ_SUBJECT_PREFIX
 
@@ -37,6 +39,15 @@ class BrokerAccess:
     consumers: list[tuple[str, str]]
     # Each consumer's subjects (RabbitMQ binds its queue to them).
     bindings: dict[str, list[str]]
+
+
+def shown(url: str) -> str:
+    """A broker ``url`` as logs and messages show it: a password in it (a locked broker's user) hidden."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    port = "" if parts.port is None else f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{parts.hostname}{port}"))
 
 
 def inbox_prefix(service: str) -> str:
@@ -68,3 +79,45 @@ def nats_permissions(access: BrokerAccess) -> dict[str, Any]:
             f"$JS.ACK.{stream}.{consumer}.>",
         ]
     return {"publish": {"allow": publish}, "subscribe": {"allow": [f"{inbox_prefix(access.service)}.>"]}}
+
+
+def _subject_regex(subject: str) -> str:
+    """A NATS subject filter as a regular expression over the routing keys it takes (``>``: one or more words)."""
+    words = {">": r"[^.]+(\.[^.]+)*", "*": r"[^.]+"}
+    return r"\.".join(words.get(word, re.escape(word)) for word in subject.split("."))
+
+
+def _either(*alternatives: str) -> str:
+    return "^(" + "|".join(alternatives) + ")$"
+
+
+def rabbitmq_permissions(access: BrokerAccess) -> dict[str, str]:
+    """The service's user on RabbitMQ: ``rabbitmqctl set_permissions`` (configure, write, read over exchange and
+    queue names) and ``set_topic_permissions`` on the ``paved`` exchange (write: the routing keys it may
+    publish; read: the binding keys it may bind its queues with)."""
+    # Imported here: naming RabbitMQ's parts needs the transport's names, not a connection.
+    from paved.messaging._rabbitmq import (  # noqa: PLC0415
+        EXCHANGE,
+        WAIT_PREFIX,
+        redelivery_key,
+        routing_pattern,
+    )
+
+    consumers = [name for _, name in access.consumers]
+    names = "|".join(re.escape(name) for name in consumers) or "(?!)"
+    # Its consumers' queues and the queues their retries wait in (``wait_queue``).
+    queues = rf"({names})(\.wait\.[0-9]+ms)?"
+    waits = rf"{re.escape(WAIT_PREFIX)}\.({names})\.[0-9]+ms"
+    bindings = [re.escape(routing_pattern(s)) for name in consumers for s in access.bindings[name]]
+    return {
+        # Declaring its queues (with the exchange as their dead-letter exchange), binding them, consuming.
+        "configure": _either(queues),
+        "write": _either(re.escape(EXCHANGE), queues),
+        "read": _either(re.escape(EXCHANGE), queues),
+        "topic_write": _either(
+            *(_subject_regex(subject) for subject in access.publishes),
+            rf"{re.escape(DLQ_SUBJECT_PREFIX)}\.({names})",
+            waits,
+        ),
+        "topic_read": _either(*bindings, waits, *(re.escape(redelivery_key(name)) for name in consumers)),
+    }
