@@ -11,8 +11,7 @@ from pathlib import Path
 import nats
 import nats.errors
 import pytest
-from paved.messaging import connected
-from paved.messaging._permissions import nats_permissions
+from paved.messaging import connected, nats_permissions
 from paved.testing import create_tables, eventually
 
 from locked_shop import ReserveStock, declarations, order, order_metadata, warehouse, warehouse_metadata

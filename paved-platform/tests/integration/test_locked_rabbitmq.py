@@ -11,13 +11,12 @@ from pathlib import Path
 import aio_pika
 import aiormq.exceptions
 import pytest
-from paved.messaging import connected
-from paved.messaging._permissions import rabbitmq_permissions
+from paved.messaging import connected, rabbitmq_permissions
 from paved.testing import create_tables, eventually
 
 from locked_shop import ReserveStock, declarations, order, order_metadata, warehouse, warehouse_metadata
 from paved_platform.rabbitmq import RabbitUser, as_user, lock, vhost_of
-from paved_platform.testing import RabbitNode, _rabbitmqctl, running_rabbitmq
+from paved_platform.testing import RabbitNode, running_rabbitmq
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -38,9 +37,9 @@ def declared() -> Iterator[RabbitNode]:
     """A RabbitMQ node whose guest is the platform's user, with a user per service made by `lock`, and the
     services' exchange, queues and bindings made as `paved up`'s preparation does (as the platform)."""
     with running_rabbitmq() as node:
-        ctl = [_rabbitmqctl(), "-n", node.name]
-        lock(list(USERS.values()), vhost=vhost_of(node.url), ctl=ctl, env=node._env())
-        lock(list(USERS.values()), vhost=vhost_of(node.url), ctl=ctl, env=node._env())  # again: idempotent
+        ctl, env = node.rabbitmqctl()
+        lock(list(USERS.values()), vhost=vhost_of(node.url), ctl=ctl, env=env)
+        lock(list(USERS.values()), vhost=vhost_of(node.url), ctl=ctl, env=env)  # again: idempotent
         asyncio.run(_declare(node.url))
         yield node
 

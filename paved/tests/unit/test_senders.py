@@ -10,9 +10,17 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from paved import Envelope, Service, ServiceSettings
-from paved.messaging import Command, Consumer, Event, Handling, Reply, Stream, messaging_tables
-from paved.messaging._outbox import UndeclaredCommandError
-from paved.messaging._permissions import nats_permissions
+from paved.messaging import (
+    Command,
+    Consumer,
+    Event,
+    Handling,
+    Reply,
+    Stream,
+    UndeclaredCommandError,
+    messaging_tables,
+    nats_permissions,
+)
 from paved.testing import RecordingOutbox
 
 
