@@ -13,12 +13,15 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import aio_pika
+import aiormq.exceptions
 import httpx
 import nats
 import nats.errors
 import pytest
 from paved import Envelope
 from paved.messaging import connected
+from paved_platform.testing import running_rabbitmq
 
 from conftest import PAVED, ROOT, PavedUp, eventually, whole_shop
 
@@ -147,3 +150,31 @@ def test_no_broker_password_is_in_a_log_or_in_paved_status(shop: PavedUp) -> Non
     shown |= {log.name: log.read_text(errors="replace") for log in Path(shop.state / "logs").glob("*.log")}
     leaks = [(where, name) for where, text in shown.items() for name, secret in secrets.items() if secret in text]
     assert leaks == []
+
+
+@pytest.mark.rabbitmq
+def test_on_rabbitmq_a_service_may_not_publish_a_command_it_does_not_send(tmp_path: Path) -> None:
+    """`paved up --broker-url amqp://…` on a local node makes a user per service: payment's may not publish the
+    warehouse's ReserveStock (RabbitMQ refuses it), and the warehouse, working on its own user, holds nothing."""
+    with running_rabbitmq() as node:
+        up = PavedUp(tmp_path / "state", "--free-ports", "--broker-url", node.url).start()
+        try:
+            up.wait_until_running()
+            assert "a user per service" in up.output
+            password = (up.state / "secrets" / "rabbitmq-payment").read_text().strip()
+            as_payment = node.url.replace("guest:guest@", f"payment:{password}@")
+            order_id, before = f"ord-{uuid.uuid4().hex}", available(up)
+
+            async def publish_as_payment() -> None:
+                envelope = reserve_stock(order_id, sender="payment")
+                async with await aio_pika.connect(as_payment) as connection:
+                    channel = await connection.channel(publisher_confirms=True)
+                    exchange = await channel.get_exchange("paved")
+                    await exchange.publish(aio_pika.Message(envelope.to_bytes()), routing_key=SUBJECT, timeout=5)
+
+            with pytest.raises(aiormq.exceptions.ChannelAccessRefused):
+                asyncio.run(publish_as_payment())
+            assert reservation(up, order_id) == 404
+            assert available(up) == before
+        finally:
+            assert up.stop() == 0, up.output

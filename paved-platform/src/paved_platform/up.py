@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from paved.manifest import ServiceManifest
@@ -26,7 +27,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import make_url
 
-from paved_platform import processes
+from paved_platform import processes, rabbitmq
 from paved_platform.faults import FaultProxy, FaultProxyError, start_fault_proxy
 from paved_platform.nats import (
     PLATFORM_USER,
@@ -37,6 +38,7 @@ from paved_platform.nats import (
     with_credentials,
     write_config,
 )
+from paved_platform.rabbitmq import RabbitMQLockError, RabbitUser
 from paved_platform.state import StateDir
 
 MAX_BACKOFF_SECONDS = 30.0
@@ -290,8 +292,9 @@ class Platform:
     def _start_broker(self, *, port: int = -1) -> None:
         self._check_interrupted()
         if self.external_broker_url:
+            urls = self._lock_rabbitmq(self.external_broker_url) if self.external_broker_url.startswith("amqp") else {}
             for service in self.services:
-                service.env["PAVED_BROKER_URL"] = self.external_broker_url
+                service.env["PAVED_BROKER_URL"] = urls.get(service.name, self.external_broker_url)
             return
         config = self._lock_broker()
         try:
@@ -301,16 +304,9 @@ class Platform:
         for service in self.services:
             service.env["PAVED_BROKER_URL"] = self._broker_url_of(service.name)
 
-    def _lock_broker(self) -> Path:
-        """The embedded NATS's configuration: a user per service, allowed what its own code declares (its
-        environment's ``python -m paved permissions``), and the platform's; none without credentials.
-
-        Asked once a run, all services at once (each loads its code: about a second); a restarted NATS reads
-        the same file.
-        """
-        config = self.state.path / "nats.conf"
-        if self.broker_users:
-            return config
+    def _declared_permissions(self) -> dict[str, dict[str, Any]]:
+        """What each service that uses messaging may do on the broker, as its own code declares it (its
+        environment's ``python -m paved permissions``), asked of all at once: each loads its code (~1 s)."""
         asked = {
             service.name: subprocess.Popen(
                 [
@@ -330,7 +326,7 @@ class Platform:
             )
             for service in self.services
         }
-        users = {PLATFORM_USER: BrokerUser(PLATFORM_USER, self.state.secret(f"nats-{PLATFORM_USER}"))}
+        found = {}
         for name, process in asked.items():
             out, err = process.communicate()
             if process.returncode != 0:
@@ -338,8 +334,46 @@ class Platform:
                 raise SetupError(f"{name}: cannot tell what it may do on the broker: {headline}")
             declared = json.loads(out)
             if declared["messaging"]:
-                permissions = declared["nats"]["permissions"]
-                users[name] = BrokerUser(name, self.state.secret(f"nats-{name}"), permissions)
+                found[name] = declared
+        return found
+
+    def _lock_rabbitmq(self, admin_url: str) -> dict[str, str]:
+        """A RabbitMQ user per service, allowed what its code declares, made with ``rabbitmqctl`` on the local
+        node that serves ``admin_url``; returns each service's URL with its own credentials. A broker that no
+        local ``rabbitmqctl`` reaches is left as it is (every service then uses ``admin_url``), and the
+        terminal says so."""
+        try:
+            rabbitmqctl = rabbitmq.rabbitmqctl()
+        except RabbitMQLockError as error:
+            self.console.print(f"[yellow]RabbitMQ not locked: {error}[/]")
+            return {}
+        node = rabbitmq.node_serving(admin_url, rabbitmqctl=rabbitmqctl)
+        if node is None:
+            self.console.print(
+                f"[yellow]RabbitMQ not locked: no local node that rabbitmqctl reaches serves {_redacted(admin_url)}; "
+                "every service uses that URL's user[/]"
+            )
+            return {}
+        users = [
+            RabbitUser(name, self.state.secret(f"rabbitmq-{name}"), declared["rabbitmq"])
+            for name, declared in self._declared_permissions().items()
+        ]
+        try:
+            rabbitmq.lock(users, vhost=rabbitmq.vhost_of(admin_url), ctl=[rabbitmqctl, "-n", node])
+        except RabbitMQLockError as error:
+            raise SetupError(f"RabbitMQ at {_redacted(admin_url)}: {error}") from error
+        self.console.print(f"RabbitMQ ({node}): a user per service ({', '.join(u.name for u in users)})")
+        return {user.name: rabbitmq.as_user(admin_url, user) for user in users}
+
+    def _lock_broker(self) -> Path:
+        """The embedded NATS's configuration: a user per service, allowed what its own code declares, and the
+        platform's; none without credentials. Made once a run: a restarted NATS reads the same file."""
+        config = self.state.path / "nats.conf"
+        if self.broker_users:
+            return config
+        users = {PLATFORM_USER: BrokerUser(PLATFORM_USER, self.state.secret(f"nats-{PLATFORM_USER}"))}
+        for name, declared in self._declared_permissions().items():
+            users[name] = BrokerUser(name, self.state.secret(f"nats-{name}"), declared["nats"]["permissions"])
         self.broker_users = users
         return write_config(config, list(users.values()))
 
@@ -398,8 +432,8 @@ class Platform:
     def _preparing_env(self, service: Supervised) -> dict[str, str]:
         # The platform declares every service's streams and consumers, and the dead letters' stream, which
         # the services' own users may only find.
-        if self.nats is None:
-            return service.env
+        if self.external_broker_url:
+            return {**service.env, "PAVED_BROKER_URL": self.external_broker_url}
         return {**service.env, "PAVED_BROKER_URL": self._broker_url_of(PLATFORM_USER)}
 
     def _wait_until_ready(self) -> None:

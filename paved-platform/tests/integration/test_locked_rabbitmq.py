@@ -15,7 +15,7 @@ from paved.messaging import connected, rabbitmq_permissions
 from paved.testing import create_tables, eventually
 
 from locked_shop import ReserveStock, declarations, order, order_metadata, warehouse, warehouse_metadata
-from paved_platform.rabbitmq import RabbitUser, as_user, lock, vhost_of
+from paved_platform.rabbitmq import RabbitUser, as_user, lock, node_serving, vhost_of
 from paved_platform.testing import RabbitNode, running_rabbitmq
 
 pytestmark = pytest.mark.rabbitmq
@@ -103,3 +103,11 @@ async def test_a_wrong_password_is_refused(declared: RabbitNode) -> None:
     wrong = RabbitUser("order", "not-its-password", USERS["order"].permissions)
     with pytest.raises(aio_pika.exceptions.ProbableAuthenticationError):
         await aio_pika.connect(as_user(declared.url, wrong))
+
+
+def test_the_node_that_serves_a_url_is_found(declared: RabbitNode) -> None:
+    """`rabbitmqctl` names a node, not an address: the local node whose AMQP listener is the URL's port is found."""
+    ctl, _ = declared.rabbitmqctl()
+    # In the environment `paved up` has: rabbitmqctl's own defaults, nothing of the node's.
+    assert node_serving(declared.url, rabbitmqctl=ctl[0]) == declared.name
+    assert node_serving("amqp://guest:guest@192.0.2.1:5672/", rabbitmqctl=ctl[0]) is None
