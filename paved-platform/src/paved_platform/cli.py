@@ -27,6 +27,7 @@ from rich.table import Table
 
 from paved_platform import processes
 from paved_platform.faults import FaultProxy, FaultProxyError
+from paved_platform.nats import PLATFORM_USER, BrokerUser, with_credentials
 from paved_platform.state import StateDir
 from paved_platform.up import Platform, default_console
 
@@ -290,9 +291,15 @@ app.add_typer(dlq, name="dlq")
 def _broker_url(url: str | None, root: Path | None, state_dir: Path | None) -> str:
     if url:
         return url
-    run = _state(root, state_dir).read_run()
+    state = _state(root, state_dir)
+    run = state.read_run()
     if not run or not run.get("broker_url") or not processes.is_alive(int(run["pid"])):
         raise _fail("paved is not running here: start it with `paved up`, or pass --broker-url")
+    if run.get("nats"):
+        # paved up's own NATS admits users only: these commands are the platform's.
+        return with_credentials(
+            str(run["broker_url"]), BrokerUser(PLATFORM_USER, state.secret(f"nats-{PLATFORM_USER}"))
+        )
     return str(run["broker_url"])
 
 

@@ -98,6 +98,10 @@ class RabbitNode:
             processes.stop(self.process, grace=30)
             self.process = None
 
+    def rabbitmqctl(self) -> tuple[list[str], dict[str, str]]:
+        """``rabbitmqctl``'s command line for this node, and the environment it runs in."""
+        return [_rabbitmqctl(), "-n", self.name], self._env()
+
     def queues(self) -> dict[str, tuple[int, int]]:
         """Each queue's (ready, unacknowledged) messages, as ``rabbitmqctl`` reports them."""
         listed = subprocess.run(

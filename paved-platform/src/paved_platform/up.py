@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from paved.manifest import ServiceManifest
@@ -28,11 +29,20 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import make_url
 
-from paved_platform import processes
+from paved_platform import processes, rabbitmq
 from paved_platform.envoy_bootstrap import MeshTls
 from paved_platform.faults import FaultProxy, FaultProxyError, start_fault_proxy
-from paved_platform.nats import BrokerError, EmbeddedNats, start_nats
+from paved_platform.nats import (
+    PLATFORM_USER,
+    BrokerError,
+    BrokerUser,
+    EmbeddedNats,
+    start_nats,
+    with_credentials,
+    write_config,
+)
 from paved_platform.pki import TRUST_DOMAIN, CertificateAuthority, WorkloadFiles, spiffe_id
+from paved_platform.rabbitmq import RabbitMQLockError, RabbitUser
 from paved_platform.state import StateDir
 
 MAX_BACKOFF_SECONDS = 30.0
@@ -148,6 +158,8 @@ class Platform:
         # A broker of the user's (e.g. RabbitMQ); without one, paved starts and looks after its own NATS.
         self.external_broker_url = broker_url
         self.nats: EmbeddedNats | None = None
+        # The embedded NATS's users, by name: one per service that uses messaging, and the platform's.
+        self.broker_users: dict[str, BrokerUser] = {}
         self.proxy: FaultProxy | None = None
         self._stop = threading.Event()
         self._owns_run_file = False
@@ -328,15 +340,97 @@ class Platform:
     def _start_broker(self, *, port: int = -1) -> None:
         self._check_interrupted()
         if self.external_broker_url:
+            urls = self._lock_rabbitmq(self.external_broker_url) if self.external_broker_url.startswith("amqp") else {}
             for service in self.services:
-                service.env["PAVED_BROKER_URL"] = self.external_broker_url
+                service.env["PAVED_BROKER_URL"] = urls.get(service.name, self.external_broker_url)
             return
+        config = self._lock_broker()
         try:
-            self.nats = start_nats(state_dir=self.state.path, log_path=self.state.log("nats"), port=port)
+            self.nats = start_nats(state_dir=self.state.path, log_path=self.state.log("nats"), port=port, config=config)
         except BrokerError as error:
             raise SetupError(str(error)) from error
         for service in self.services:
-            service.env["PAVED_BROKER_URL"] = self.nats.url
+            service.env["PAVED_BROKER_URL"] = self._broker_url_of(service.name)
+
+    def _declared_permissions(self) -> dict[str, dict[str, Any]]:
+        """What each service that uses messaging may do on the broker, as its own code declares it (its
+        environment's ``python -m paved permissions``), asked of all at once: each loads its code (~1 s)."""
+        asked = {
+            service.name: subprocess.Popen(
+                [
+                    service.manifest.python,
+                    "-m",
+                    "paved",
+                    "permissions",
+                    "--service-dir",
+                    str(service.manifest.directory),
+                ],
+                env=service.env,
+                cwd=service.manifest.directory,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            for service in self.services
+        }
+        found = {}
+        for name, process in asked.items():
+            out, err = process.communicate()
+            if process.returncode != 0:
+                headline = (err.strip() or "(no output)").splitlines()[-1].removeprefix("error: ")
+                raise SetupError(f"{name}: cannot tell what it may do on the broker: {headline}")
+            declared = json.loads(out)
+            if declared["messaging"]:
+                found[name] = declared
+        return found
+
+    def _lock_rabbitmq(self, admin_url: str) -> dict[str, str]:
+        """A RabbitMQ user per service, allowed what its code declares, made with ``rabbitmqctl`` on the local
+        node that serves ``admin_url``; returns each service's URL with its own credentials. A broker that no
+        local ``rabbitmqctl`` reaches is left as it is (every service then uses ``admin_url``), and the
+        terminal says so."""
+        try:
+            rabbitmqctl = rabbitmq.rabbitmqctl()
+        except RabbitMQLockError as error:
+            self.console.print(f"[yellow]RabbitMQ not locked: {error}[/]")
+            return {}
+        node = rabbitmq.node_serving(admin_url, rabbitmqctl=rabbitmqctl)
+        if node is None:
+            self.console.print(
+                f"[yellow]RabbitMQ not locked: no local node that rabbitmqctl reaches serves {_redacted(admin_url)}; "
+                "every service uses that URL's user[/]"
+            )
+            return {}
+        users = [
+            RabbitUser(name, self.state.secret(f"rabbitmq-{name}"), declared["rabbitmq"])
+            for name, declared in self._declared_permissions().items()
+        ]
+        try:
+            rabbitmq.lock(users, vhost=rabbitmq.vhost_of(admin_url), ctl=[rabbitmqctl, "-n", node])
+        except RabbitMQLockError as error:
+            raise SetupError(f"RabbitMQ at {_redacted(admin_url)}: {error}") from error
+        self.console.print(f"RabbitMQ ({node}): a user per service ({', '.join(u.name for u in users)})")
+        return {user.name: rabbitmq.as_user(admin_url, user) for user in users}
+
+    def _lock_broker(self) -> Path:
+        """The embedded NATS's configuration: a user per service, allowed what its own code declares, and the
+        platform's; none without credentials. Made once a run: a restarted NATS reads the same file."""
+        config = self.state.path / "nats.conf"
+        if self.broker_users:
+            return config
+        users = {PLATFORM_USER: BrokerUser(PLATFORM_USER, self.state.secret(f"nats-{PLATFORM_USER}"))}
+        for name, declared in self._declared_permissions().items():
+            users[name] = BrokerUser(name, self.state.secret(f"nats-{name}"), declared["nats"]["permissions"])
+        self.broker_users = users
+        return write_config(config, list(users.values()))
+
+    def _broker_url_of(self, user: str) -> str:
+        """The embedded NATS's URL with ``user``'s credentials; a service without messaging gets none (it
+        does not connect)."""
+        assert self.nats is not None
+        found = self.broker_users.get(user)
+        return self.nats.url if found is None else with_credentials(self.nats.url, found)
 
     def _start_proxy(self) -> None:
         """Envoy in front of every service, each listener on the port its callers were told in preflight."""
@@ -372,7 +466,7 @@ class Platform:
                 "--service-dir",
                 str(service.manifest.directory),
             ],
-            env=service.env,
+            env=self._preparing_env(service),
             cwd=service.manifest.directory,
             capture_output=True,
             text=True,
@@ -384,6 +478,13 @@ class Platform:
             headline = lines[-1].removeprefix("error: ")
             details = "".join(f"\n    {line}" for line in lines[-13:-1])
             raise SetupError(f"{service.name}: {headline}{details}")
+
+    def _preparing_env(self, service: Supervised) -> dict[str, str]:
+        # The platform declares every service's streams and consumers, and the dead letters' stream, which
+        # the services' own users may only find.
+        if self.external_broker_url:
+            return {**service.env, "PAVED_BROKER_URL": self.external_broker_url}
+        return {**service.env, "PAVED_BROKER_URL": self._broker_url_of(PLATFORM_USER)}
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout

@@ -1,4 +1,4 @@
-"""``python -m paved migrate|prepare|serve --service-dir DIR``: what runs inside one service's environment.
+"""``python -m paved migrate|prepare|permissions|serve --service-dir DIR``: what runs inside one service's environment.
 
 ``paved up`` (the platform's CLI, distribution ``paved-platform``) and a production container both start a
 service this way, with the service's own interpreter. It is argparse, not the platform's Typer CLI, so
@@ -11,11 +11,12 @@ declaration failed. The last line on stderr is ``error: …``, which ``paved up`
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 from pathlib import Path
 
-from paved.serve import CannotReachBroker, CannotReachDatabase, declare, serve
+from paved.serve import CannotReachBroker, CannotReachDatabase, declare, permissions, serve
 from paved.serve import migrate as run_migrations
 
 
@@ -46,9 +47,14 @@ def _prepare(service_dir: Path) -> None:
         raise _Failed(f"declaring streams failed: {type(error).__name__}: {error}", 4) from error
 
 
+def _permissions(service_dir: Path) -> None:
+    print(json.dumps(permissions(service_dir), indent=2))
+
+
 _COMMANDS = {
     "migrate": (_migrate, "apply the service's migrations to PAVED_DATABASE_URL"),
     "prepare": (_prepare, "migrate, then declare the service's streams and consumers (what `paved up` runs first)"),
+    "permissions": (_permissions, "print as JSON what the service's broker user may do (what `paved up` grants it)"),
     "serve": (serve, "run the service's HTTP app with its database and broker until SIGTERM"),
 }
 

@@ -58,6 +58,11 @@ class Envelope(BaseModel):
     # When a command's answer is no longer of use to its sender: a handler that gets it later does not
     # carry it out (it answers ``paved.DeadlineExpired``), and the calls it makes get what is left.
     deadline: AwareDatetime | None = None
+    # The service that sent it, set by paved's outbox from the sending ``Service``'s name, never by service
+    # code. None is unknown: a message written before paved named senders, or not sent through an outbox.
+    # A consumer refuses a command from a sender it does not name as allowed, unknown included
+    # (docs/messaging.md, "Who sent it").
+    sender: str | None = None
     data: dict[str, Any]
 
     @classmethod
@@ -71,6 +76,7 @@ class Envelope(BaseModel):
         reply_to: str | None = None,
         correlation_id: str | None = None,
         deadline: datetime | None = None,
+        sender: str | None = None,
     ) -> Envelope:
         """A new message; ``caused_by`` is what it follows from (the message being handled), if any.
 
@@ -87,6 +93,7 @@ class Envelope(BaseModel):
                 traceparent=caused_by.traceparent,
                 reply_to=reply_to,
                 deadline=deadline,
+                sender=sender,
             )
         return cls(
             type=type,
@@ -96,6 +103,7 @@ class Envelope(BaseModel):
             causation_id=context.request_id.get(),
             reply_to=reply_to,
             deadline=deadline,
+            sender=sender,
         )
 
     @property
@@ -108,6 +116,8 @@ class Envelope(BaseModel):
     def headers(self) -> dict[str, str]:
         """Broker headers: what a consumer or a person needs to know of a message without parsing it."""
         headers = {"Paved-Id": self.id, "Paved-Type": self.type, "Paved-Version": str(self.version)}
+        if self.sender:
+            headers["Paved-Sender"] = self.sender
         if self.traceparent:
             headers["traceparent"] = self.traceparent
         return headers

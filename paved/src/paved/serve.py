@@ -1,9 +1,10 @@
 """What runs inside one service's environment: ``python -m paved migrate``, ``prepare`` (the migrations,
-then the streams) and ``serve``."""
+then the streams), ``permissions`` (what its broker user may do) and ``serve``."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,28 @@ async def _declare(service: Service) -> None:
             await service.messaging.declare(transport)
     except BrokerUnreachable as exc:
         raise CannotReachBroker(str(exc)) from exc
+
+
+def permissions(service_dir: Path) -> dict[str, Any]:
+    """What the service's broker user may do, from its messaging declarations: ``paved up`` makes the
+    user from it (a service without messaging gets none)."""
+    service = load_service(service_dir)
+    if not service.uses_messaging:
+        return {"service": service.name, "messaging": False}
+    from paved.messaging._permissions import (  # noqa: PLC0415 - only with messaging
+        inbox_prefix,
+        nats_permissions,
+        rabbitmq_permissions,
+    )
+
+    access = service.messaging.access()
+    return {
+        "service": service.name,
+        "messaging": True,
+        "declared": dataclasses.asdict(access),
+        "nats": {"inbox_prefix": inbox_prefix(service.name), "permissions": nats_permissions(access)},
+        "rabbitmq": rabbitmq_permissions(access),
+    }
 
 
 def serve(service_dir: Path) -> None:

@@ -104,6 +104,7 @@ def returns(deadline: timedelta = timedelta(seconds=5)) -> Saga:
 def orders_service(*, database_url: str, broker_url: str, deadline: timedelta = timedelta(seconds=5)) -> Service:
     settings = ServiceSettings(database_url=database_url, broker_url=broker_url)
     service = Service(name="orders", version="0", settings=settings, messaging=orders_messaging)
+    service.messaging.sends(*COMMANDS.values())
     requests = service.messaging.send_commands()
 
     async def remember(session: AsyncSession, change: SagaChange) -> None:
@@ -172,7 +173,7 @@ def partners_service(*, database_url: str, broker_url: str) -> Service:
                 await handling.session.execute(insert(effects).values(order_id=order_id, what=name, seq=count))
             await handling.reply(Done(order_id=order_id, what=name))
 
-        consumer.handles(command_type)(handle)
+        consumer.handles(command_type, senders=["orders"])(handle)
     return service
 
 

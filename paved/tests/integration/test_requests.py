@@ -37,6 +37,7 @@ stock_messaging = messaging_tables(stock_metadata)
 def asker(instance: str, *, database_url: str, broker_url: str) -> Service:
     """An instance of the asking service; every instance shares the service's database."""
     service = messaging_service("orders", asker_messaging, database_url=database_url, broker_url=broker_url)
+    service.messaging.sends(ReserveStock)
     requests = service.messaging.send_commands()
 
     @requests.on_reply(StockReserved)
@@ -64,7 +65,7 @@ def stock(*, database_url: str, broker_url: str) -> Service:
         "stock-commands", stream=service.messaging.own(STOCK_COMMANDS), subjects=["stock.commands.>"]
     )
 
-    @commands.handles(ReserveStock)
+    @commands.handles(ReserveStock, senders=["orders"])
     async def reserve(handling: Handling, command: ReserveStock) -> None:
         carried_out.append(command.order_id)
         await handling.reply(StockReserved(order_id=command.order_id))

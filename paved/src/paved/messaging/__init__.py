@@ -11,7 +11,8 @@ from paved.messaging._contracts import (
     Reply,
     UnacceptableMessage,
 )
-from paved.messaging._outbox import Announce, Announcer, MessageWriter, Outbox
+from paved.messaging._outbox import Announce, Announcer, MessageWriter, Outbox, UndeclaredCommandError
+from paved.messaging._permissions import BrokerAccess, nats_permissions, rabbitmq_permissions
 from paved.messaging._requests import PendingRequest, Requests
 from paved.messaging._runtime import Followed, Messaging
 from paved.messaging._tables import MessagingTables, create_messaging_tables, drop_messaging_tables, messaging_tables
@@ -30,6 +31,7 @@ from paved.messaging._transport import (
 __all__ = [
     "Announce",
     "Announcer",
+    "BrokerAccess",
     "BrokerUnreachable",
     "Command",
     "Connection",
@@ -55,9 +57,12 @@ __all__ = [
     "Subscription",
     "Transport",
     "UnacceptableMessage",
+    "UndeclaredCommandError",
     "connected",
     "connection_for",
     "create_messaging_tables",
     "drop_messaging_tables",
     "messaging_tables",
+    "nats_permissions",
+    "rabbitmq_permissions",
 ]

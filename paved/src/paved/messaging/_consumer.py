@@ -6,6 +6,10 @@ effect. The broker's ack comes after the commit, so a crash in between means a r
 loss. A handler that fails is retried with backoff up to ``max_deliver`` times; then, like a message
 that cannot be parsed or is of an unknown type or version, it is parked in the dead letters with the
 reason, and the consumer goes on.
+
+A command is taken only from the services its handler names (``handles(ReserveStock, senders=...)``):
+one whose envelope names another sender, or none, is parked with the reason and never handled. Events
+need no such check here: the broker lets only a stream's owner publish on its subjects.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -83,12 +87,30 @@ class Consumer:
     # type on another consumer takes none of these). Above 1, messages are handled out of order.
     concurrency: int = 1
     handlers: dict[type[Message], Handler] = field(default_factory=dict)
+    # The services each command type is taken from (deny by default: a command names at least one).
+    senders: dict[type[Message], frozenset[str]] = field(default_factory=dict)
     # Takes every message, typed or not, in place of the handlers: for observers such as a saga view,
     # which record what passes by and must not park the types they do not know.
     observer: Callable[[Handling], Awaitable[None]] | None = None
 
-    def handles(self, message_type: type[M]) -> Callable[[Callable[[Handling, M], Awaitable[None]]], Handler]:
-        """Register the handler of one message type (and version)."""
+    def handles(
+        self, message_type: type[M], *, senders: Collection[str] = ()
+    ) -> Callable[[Callable[[Handling, M], Awaitable[None]]], Handler]:
+        """Register the handler of one message type (and version).
+
+        A command's handler names the services that may send it (``senders``); a command from any
+        other, or from an unknown sender, is parked and never handled.
+        """
+        if issubclass(message_type, Command) and not senders:
+            raise ValueError(
+                f"consumer {self.name!r} handles the command {message_type.message_type}: name the services "
+                "that may send it (handles(..., senders=[...])); a command is taken from no one by default"
+            )
+        if senders and not issubclass(message_type, Command):
+            raise ValueError(
+                f"consumer {self.name!r}: {message_type.message_type} is not a command; the broker lets only "
+                "its stream's owner publish an event, and only the asked service answer"
+            )
 
         def register(handler: Callable[[Handling, M], Awaitable[None]]) -> Handler:
             if message_type in self.handlers:
@@ -97,6 +119,8 @@ class Consumer:
                     f"v{message_type.message_version}: a message type has one handler per consumer"
                 )
             self.handlers[message_type] = handler
+            if senders:
+                self.senders[message_type] = frozenset(senders)
             return handler
 
         return register
@@ -125,9 +149,11 @@ class ConsumerRunner:
         inbox: Table,
         outbox: Outbox,
         expired: Counter | None = None,
+        refused: Counter | None = None,
     ) -> None:
         self.consumer = consumer
         self.expired = expired
+        self.refused = refused
         self.transport = transport
         self.database = database
         self.inbox = inbox
@@ -226,10 +252,25 @@ class ConsumerRunner:
         if self.consumer.observer is not None:
             return envelope, None
         try:
-            return envelope, self.types.parse(envelope)
+            message = self.types.parse(envelope)
         except UnacceptableMessage as exc:
             await self._park(msg, str(exc), msg.attempts)
             return None
+        if isinstance(message, Command):
+            allowed = self.consumer.senders[type(message)]
+            if envelope.sender not in allowed:
+                await self._refuse_sender(msg, envelope, allowed)
+                return None
+        return envelope, message
+
+    async def _refuse_sender(self, msg: Delivery, envelope: Envelope, allowed: frozenset[str]) -> None:
+        """A command from a service not allowed to send it (or from no one known): parked, never handled."""
+        sender = repr(envelope.sender) if envelope.sender else "an unknown sender"
+        if self.refused is not None:
+            self.refused.labels(self.consumer.name, envelope.type).inc()
+        await self._park(
+            msg, f"refused: {envelope.type} from {sender}; only {', '.join(sorted(allowed))} may send it", msg.attempts
+        )
 
     async def _apply(self, session: AsyncSession, deliveries: list[tuple[Envelope, Message | None]]) -> None:
         """The messages' effects in ``session``, except for those the inbox shows were had before."""

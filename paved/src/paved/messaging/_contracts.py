@@ -68,8 +68,13 @@ class Message(BaseModel):
         reply_to: str | None = None,
         correlation_id: str | None = None,
         deadline: datetime | None = None,
+        sender: str | None = None,
     ) -> Envelope:
-        """This message in a new envelope; ``caused_by`` is the message being handled, if any."""
+        """This message in a new envelope; ``caused_by`` is the message being handled, if any.
+
+        ``sender`` is the sending service: paved's outbox sets it (a test that stands in for a partner
+        names the partner).
+        """
         return Envelope.new(
             self.message_type,
             self.model_dump(mode="json"),
@@ -78,6 +83,7 @@ class Message(BaseModel):
             reply_to=reply_to,
             correlation_id=correlation_id,
             deadline=deadline,
+            sender=sender,
         )
 
 

@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 
+from paved.messaging._permissions import DLQ_STREAM, inbox_prefix, shown
 from paved.messaging._transport import (
     DLQ_SUBJECT_PREFIX,
     BrokerUnreachable,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(logger_name="paved.jetstream")
 
-DLQ_STREAM = "PAVED_DLQ"
 # JetStream drops a re-published message id within this window. It must outlast the longest outage
 # after which the relay re-publishes (a crash between publish and delete), so it is longer than the
 # server's default of two minutes.
@@ -120,13 +120,16 @@ class JetStreamTransport:
         self.js = js
 
     async def declare(self, streams: Sequence[Stream], consumers: Sequence[Consumer]) -> None:
-        dlq = Stream(DLQ_STREAM, subjects=[f"{DLQ_SUBJECT_PREFIX}.>"], max_age_seconds=30 * 24 * 3600.0)
-        for stream in (dlq, *streams):
-            config = _stream_config(stream)
-            try:
-                await self.js.add_stream(config)
-            except BadRequestError:
-                await self.js.update_stream(config)
+        try:
+            # Made once, by whoever comes first (on a locked broker, the platform): a service's user may
+            # find the dead letters' stream, not change it.
+            await self.js.stream_info(DLQ_STREAM)
+        except NotFoundError:
+            await self._declare_stream(
+                Stream(DLQ_STREAM, subjects=[f"{DLQ_SUBJECT_PREFIX}.>"], max_age_seconds=30 * 24 * 3600.0)
+            )
+        for stream in streams:
+            await self._declare_stream(stream)
         declared = {stream.name for stream in streams}
         for consumer in consumers:
             try:
@@ -136,6 +139,13 @@ class JetStreamTransport:
                     raise
                 # Another service's stream, not declared yet: the consumer is made when it subscribes.
                 log.info("stream not there yet; consumer made later", consumer=consumer.name, stream=consumer.stream)
+
+    async def _declare_stream(self, stream: Stream) -> None:
+        config = _stream_config(stream)
+        try:
+            await self.js.add_stream(config)
+        except BadRequestError:
+            await self.js.update_stream(config)
 
     async def publish(self, messages: Sequence[Outgoing]) -> None:
         acks = [
@@ -282,16 +292,18 @@ class JetStreamConnection:
 
         async def disconnected() -> None:
             if self._client is not None:  # not when closing
-                log.warning("broker connection lost; reconnecting", url=self.url)
+                log.warning("broker connection lost; reconnecting", url=shown(self.url))
 
         async def reconnected() -> None:
-            log.info("broker connection back", url=self.url)
+            log.info("broker connection back", url=shown(self.url))
 
         try:
             self._client = await nats.connect(
                 self.url,
                 name=self.name,
                 connect_timeout=2,
+                # Its own inbox: on a locked broker a service subscribes to its answers only.
+                inbox_prefix=inbox_prefix(self.name),
                 max_reconnect_attempts=-1,
                 error_cb=report,
                 disconnected_cb=disconnected,
@@ -299,7 +311,7 @@ class JetStreamConnection:
             )
             self._transport = JetStreamTransport(self._client.jetstream())
         except (OSError, TimeoutError, nats.errors.Error) as exc:
-            raise BrokerUnreachable(f"cannot reach NATS at {self.url}: {exc or type(exc).__name__}") from exc
+            raise BrokerUnreachable(f"cannot reach NATS at {shown(self.url)}: {exc or type(exc).__name__}") from exc
 
     async def ping(self, *, timeout: float) -> bool:
         if self._client is None or not self._client.is_connected:
@@ -337,7 +349,7 @@ async def jetstream_connection(url: str, *, timeout: float = 5.0) -> AsyncIterat
             timeout=timeout,
         )
     except (OSError, TimeoutError, nats.errors.Error) as exc:
-        raise BrokerUnreachable(f"cannot reach NATS at {url}: {exc or type(exc).__name__}") from exc
+        raise BrokerUnreachable(f"cannot reach NATS at {shown(url)}: {exc or type(exc).__name__}") from exc
     try:
         yield JetStreamTransport(client.jetstream())
     finally:

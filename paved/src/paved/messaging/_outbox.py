@@ -23,7 +23,7 @@ from paved._background import Run, poller
 from paved._database import Database
 from paved._envelope import Asker, Cause, Envelope
 from paved._times import utc_now
-from paved.messaging._contracts import Event, Message, Reply
+from paved.messaging._contracts import Command, Event, Message, Reply
 from paved.messaging._transport import Outgoing, Transport
 
 log = structlog.get_logger(logger_name="paved.outbox")
@@ -34,9 +34,14 @@ _WAKES = "paved.outbox.wakes"
 class MessageWriter:
     """What writes messages in a transaction: the ``Outbox``, or ``paved.testing.RecordingOutbox``.
 
-    How a message is addressed (its subject, its envelope, a reply's subject) is decided here once; a
-    writer says only where one addressed message goes (``_write``).
+    How a message is addressed (its subject, its envelope and sender, a reply's subject) is decided here
+    once; a writer says only where one addressed message goes (``_write``).
     """
+
+    # The service whose messages these are: every envelope written here names it as its sender.
+    sender: str | None = None
+    # The command types (``Message.message_type``) it declared it sends; None: not checked.
+    sends: frozenset[str] | None = None
 
     async def put(
         self,
@@ -58,8 +63,19 @@ class MessageWriter:
         """
         if message.message_subject is None:
             raise ValueError(f"{message.message_type} has no subject of its own: a reply goes with reply()")
+        if isinstance(message, Command) and self.sends is not None and message.message_type not in self.sends:
+            # Refused here, in the sender's transaction, rather than by the broker later (its user may
+            # publish only the commands declared), which would hold up every message behind it.
+            raise UndeclaredCommandError(
+                f"{self.sender} sends {message.message_type}, which it does not declare: "
+                f"service.messaging.sends({type(message).__name__}, ...)"
+            )
         envelope = message.envelope(
-            caused_by=caused_by, correlation_id=correlation_id, reply_to=reply_to, deadline=deadline
+            caused_by=caused_by,
+            correlation_id=correlation_id,
+            reply_to=reply_to,
+            deadline=deadline,
+            sender=self.sender,
         )
         await self._write(session, envelope, subject=message.message_subject, message=message)
         return envelope
@@ -69,7 +85,7 @@ class MessageWriter:
         nothing written, if it asked for no answer (a command may be sent without waiting for one)."""
         if asker.reply_to is None:
             return None
-        envelope = reply.envelope(caused_by=asker)
+        envelope = reply.envelope(caused_by=asker, sender=self.sender)
         await self._write(session, envelope, subject=asker.reply_to, message=reply)
         return envelope
 
@@ -81,6 +97,10 @@ class MessageWriter:
         raise NotImplementedError
 
 
+class UndeclaredCommandError(ValueError):
+    """A service put a command in its outbox that it did not declare it sends (``Messaging.sends``)."""
+
+
 class Outbox(MessageWriter):
     """Where a service writes the messages it sends, and the relay that sends them."""
 
@@ -89,11 +109,15 @@ class Outbox(MessageWriter):
         table: Table,
         *,
         database: Database,
+        sender: str | None = None,
+        sends: frozenset[str] | None = None,
         batch_size: int = 500,
         idle_poll_seconds: float = 1.0,
         linger_seconds: float = 0.002,
     ) -> None:
         self.table = table
+        self.sender = sender
+        self.sends = sends
         # Built once: a statement built per message costs more Python than SQLite spends on it.
         self._insert = insert(table)
         self._oldest = (

@@ -8,8 +8,10 @@ How JetStream's parts map here (docs/messaging.md says what differs for a servic
 - a durable consumer is a quorum queue bound to its subjects; the broker counts deliveries
   (``x-delivery-count``) and dead-letters a message past ``x-delivery-limit``, a backstop to paved's
   own count, into paved's dead letters;
-- a delayed retry is a copy put in a retry queue with that delay as its TTL, which dead-letters it
-  back into the consumer's queue; the copy carries how often it failed (``Paved-Retries``);
+- a delayed retry is a copy put in a wait queue with that delay as its TTL, which dead-letters it
+  back into the consumer's queue; the copy carries how often it failed (``Paved-Retries``). Both hops go
+  through the ``paved`` exchange (``paved.wait.<consumer>.<ms>ms``, ``paved.redeliver.<consumer>``), never
+  the default exchange, which would let any user with write on it put a message in any queue;
 - publishes wait for publisher confirms; there is no broker-side de-duplication, so a re-published
   outbox row (a crash between publish and delete) is delivered twice and the inbox drops the copy;
 - dead letters are a quorum queue, ``paved.dlq``, read by browsing it (a message is taken unacked
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -36,9 +38,11 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 from aiormq.abc import DeliveredMessage
+from aiormq.exceptions import ChannelNotFoundEntity
 from pamqp.commands import Basic
 
 from paved._context import new_id
+from paved.messaging._permissions import shown
 from paved.messaging._transport import (
     DLQ_SUBJECT_PREFIX,
     BrokerUnreachable,
@@ -55,6 +59,8 @@ log = structlog.get_logger(logger_name="paved.rabbitmq")
 
 EXCHANGE = "paved"
 DLQ_QUEUE = "paved.dlq"
+WAIT_PREFIX = "paved.wait"
+REDELIVER_PREFIX = "paved.redeliver"
 CONFIRM_TIMEOUT_SECONDS = 10.0
 _SUBJECT = "Paved-Subject"
 _RETRIES = "Paved-Retries"
@@ -65,8 +71,20 @@ def routing_pattern(subject: str) -> str:
     return ".".join("#" if token == ">" else token for token in subject.split("."))
 
 
-def retry_queue(consumer: str, delay: float) -> str:
-    return f"{consumer}.retry.{round(delay * 1000)}ms"
+def wait_queue(consumer: str, delay: float) -> str:
+    """Where a retry of ``consumer``'s waits out ``delay`` (named apart from paved 0.2's ``.retry.`` queues,
+    which dead-letter through the default exchange)."""
+    return f"{consumer}.wait.{round(delay * 1000)}ms"
+
+
+def wait_key(consumer: str, delay: float) -> str:
+    """The routing key that puts a retry into its wait queue."""
+    return f"{WAIT_PREFIX}.{consumer}.{round(delay * 1000)}ms"
+
+
+def redelivery_key(consumer: str) -> str:
+    """The routing key a waited-out retry comes back to the consumer's queue by."""
+    return f"{REDELIVER_PREFIX}.{consumer}"
 
 
 def _persistent(body: bytes, *, message_id: str, headers: dict[str, str]) -> Message:
@@ -116,7 +134,7 @@ class _RabbitDelivery:
         wait = next((d for d in delays if d >= delay), delays[-1])
         headers = {**self.headers, _SUBJECT: self.subject, _RETRIES: str(self.attempts)}
         message = _persistent(self.data, message_id=self._message.message_id or "", headers=headers)
-        await self._transport.send_to_queue(message, retry_queue(self._consumer.name, wait))
+        await self._transport.send_through_exchange(message, wait_key(self._consumer.name, wait))
         await self._message.ack()
 
     async def hand_back(self) -> None:
@@ -175,8 +193,21 @@ class RabbitTransport:
     async def _paved_exchange(self) -> AbstractExchange:
         if self._exchange is None:
             channel = await self._channel()
-            self._exchange = await channel.declare_exchange(EXCHANGE, ExchangeType.TOPIC, durable=True)
+            if await self._exists(lambda finding: finding.declare_exchange(EXCHANGE, ExchangeType.TOPIC, passive=True)):
+                self._exchange = await channel.declare_exchange(EXCHANGE, ExchangeType.TOPIC, passive=True)
+            else:
+                self._exchange = await channel.declare_exchange(EXCHANGE, ExchangeType.TOPIC, durable=True)
         return self._exchange
+
+    async def _exists(self, find: Callable[[AbstractChannel], Awaitable[object]]) -> bool:
+        """Whether ``find`` (a passive declare) finds its exchange or queue. On a locked broker the platform
+        makes the exchange and the dead letters' queue, and a service's user may only find them: a passive
+        declare needs no permission, a declare needs "configure", which would also let it delete them."""
+        try:
+            await find(await self._channel("finding"))
+        except ChannelNotFoundEntity:  # it closed that channel: the next find opens another
+            return False
+        return True
 
     async def _consumer_queue(self, channel: AbstractChannel, consumer: Consumer) -> AbstractQueue:
         return await channel.declare_queue(
@@ -193,22 +224,26 @@ class RabbitTransport:
     async def declare(self, streams: Sequence[Stream], consumers: Sequence[Consumer]) -> None:
         exchange = await self._paved_exchange()
         channel = await self._channel()
-        dlq = await channel.declare_queue(DLQ_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
-        await dlq.bind(exchange, routing_key=f"{DLQ_SUBJECT_PREFIX}.#")
+
+        if not await self._exists(lambda finding: finding.declare_queue(DLQ_QUEUE, passive=True)):
+            dlq = await channel.declare_queue(DLQ_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
+            await dlq.bind(exchange, routing_key=f"{DLQ_SUBJECT_PREFIX}.#")
         for consumer in consumers:
             queue = await self._consumer_queue(channel, consumer)
             for subject in consumer.subject_filter():
                 await queue.bind(exchange, routing_key=routing_pattern(subject))
+            await queue.bind(exchange, routing_key=redelivery_key(consumer.name))
             for delay in set(consumer.backoff_seconds):
-                await channel.declare_queue(
-                    retry_queue(consumer.name, delay),
+                waiting = await channel.declare_queue(
+                    wait_queue(consumer.name, delay),
                     durable=True,
                     arguments={
                         "x-message-ttl": round(delay * 1000),
-                        "x-dead-letter-exchange": "",  # the default exchange: routes by queue name
-                        "x-dead-letter-routing-key": consumer.name,
+                        "x-dead-letter-exchange": EXCHANGE,
+                        "x-dead-letter-routing-key": redelivery_key(consumer.name),
                     },
                 )
+                await waiting.bind(exchange, routing_key=wait_key(consumer.name, delay))
 
     async def publish(self, messages: Sequence[Outgoing]) -> None:
         exchange = await self._paved_exchange()
@@ -230,6 +265,12 @@ class RabbitTransport:
             log.warning("messages reached no queue", count=len(unrouted), subjects=sorted(set(unrouted)))
         if any(isinstance(answer, Basic.Nack) for answer in answers):
             raise RuntimeError("RabbitMQ refused messages (publisher confirm nack); they stay in the outbox")
+
+    async def send_through_exchange(self, message: Message, routing_key: str) -> None:
+        exchange = await self._paved_exchange()
+        answer = await exchange.publish(message, routing_key=routing_key, timeout=CONFIRM_TIMEOUT_SECONDS)
+        if not isinstance(answer, Basic.Ack):
+            raise RuntimeError(f"RabbitMQ refused a message for {routing_key}")
 
     async def send_to_queue(self, message: Message, queue: str) -> None:
         channel = await self._channel()
@@ -391,9 +432,9 @@ async def _connect(url: str, *, timeout: float, name: str) -> AbstractRobustConn
         async with asyncio.timeout(timeout):
             return await aio_pika.connect_robust(url, client_properties={"connection_name": name})
     except (OSError, TimeoutError, ConnectionError) as exc:
-        raise BrokerUnreachable(f"cannot reach RabbitMQ at {url}: {exc or type(exc).__name__}") from exc
+        raise BrokerUnreachable(f"cannot reach RabbitMQ at {shown(url)}: {exc or type(exc).__name__}") from exc
     except Exception as exc:  # aio-pika's AMQPConnectionError and friends: refused login, vhost, …
-        raise BrokerUnreachable(f"cannot connect to RabbitMQ at {url}: {exc}") from exc
+        raise BrokerUnreachable(f"cannot connect to RabbitMQ at {shown(url)}: {exc}") from exc
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ from paved.messaging import Consumer, Handling
 from loyalty.announcements import event_of
 from loyalty.contract import AwardPoints, RevokePoints
 from loyalty.domain import Money
+from loyalty.partners import COMMANDS_FROM
 from loyalty.use_cases import PointsBook
 
 OpenBook = Callable[[Handling], PointsBook]
@@ -44,7 +45,7 @@ def _check_reply_subject(handling: Handling) -> None:
 def register(commands: Consumer, *, open_book: OpenBook) -> None:
     """Handle the loyalty commands from ``commands``, with the use cases ``open_book`` gives."""
 
-    @commands.handles(AwardPoints)
+    @commands.handles(AwardPoints, senders=COMMANDS_FROM)
     async def award_points(handling: Handling, command: AwardPoints) -> None:
         _check_reply_subject(handling)
         amount = Money(command.amount.amount_minor, command.amount.currency)
@@ -52,7 +53,7 @@ def register(commands: Consumer, *, open_book: OpenBook) -> None:
         order = await book.award(order_id=command.order_id, customer_id=command.customer_id, amount=amount)
         await handling.reply(event_of(order))  # only if the sender asked for an answer
 
-    @commands.handles(RevokePoints)
+    @commands.handles(RevokePoints, senders=COMMANDS_FROM)
     async def revoke_points(handling: Handling, command: RevokePoints) -> None:
         _check_reply_subject(handling)
         order = await open_book(handling).revoke(order_id=command.order_id, customer_id=command.customer_id)

@@ -22,6 +22,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from loyalty.contract import CustomerId, OrderId
 
+# The services whose commands loyalty takes: order's fulfilment alone. A command from any other (or from an
+# unknown sender) is parked unhandled; on a locked broker this also lets loyalty reply on ``order.replies``.
+COMMANDS_FROM = ("order",)
+
 # The streams loyalty follows, as their owners name them; only order and payment declare them.
 ORDER_EVENTS = "ORDER_EVENTS"
 PAYMENT_EVENTS = "PAYMENT_EVENTS"

@@ -132,7 +132,7 @@ async def test_an_orchestrated_orders_payment_events_have_no_effect(
 ) -> None:
     """An order awarded by AwardPoints keeps its points through its own PaymentTaken and PaymentRefunded events."""
     command = AwardPoints(order_id=order_id, customer_id=customer_id, amount=Money(amount_minor=1299, currency="GBP"))
-    await probe.publish(command.envelope(correlation_id=order_id), subject=AwardPoints.message_subject)
+    await probe.publish(command.envelope(correlation_id=order_id, sender="order"), subject=AwardPoints.message_subject)
     [awarded] = await loyalty_events(probe, order_id, count=1)
     taken, refunded = payment_event("taken", customer_id, order_id), payment_event("refunded", customer_id, order_id)
     await paid(probe, taken, refunded)

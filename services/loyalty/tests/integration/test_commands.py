@@ -11,7 +11,8 @@ from loyalty.contract import COMMANDS, EVENTS, AwardPoints, Money, RevokePoints
 from .conftest import REPLIES, REPLY_SUBJECT
 
 CONSUMER = "loyalty-commands"
-# The commands are sent as envelopes of the test's own (with a reply subject), on their messages' subjects.
+# The commands are sent as envelopes of the test's own (with a reply subject), on their messages' subjects, as
+# order (the only sender loyalty takes commands from) sends them.
 AWARD_POINTS = AwardPoints.message_subject
 REVOKE_POINTS = RevokePoints.message_subject
 
@@ -20,11 +21,11 @@ def award(customer_id: str, order_id: str = "o-1", amount_minor: int = 1299) -> 
     command = AwardPoints(
         order_id=order_id, customer_id=customer_id, amount=Money(amount_minor=amount_minor, currency="GBP")
     )
-    return command.envelope(reply_to=REPLY_SUBJECT)
+    return command.envelope(reply_to=REPLY_SUBJECT, sender="order")
 
 
 def revoke(customer_id: str, order_id: str = "o-1") -> Envelope:
-    return RevokePoints(order_id=order_id, customer_id=customer_id).envelope(reply_to=REPLY_SUBJECT)
+    return RevokePoints(order_id=order_id, customer_id=customer_id).envelope(reply_to=REPLY_SUBJECT, sender="order")
 
 
 async def handled(probe: BrokerProbe) -> None:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from paved import Clock, Problem, Service, new_id, utc_now
 from paved.sagas import Orchestration, SagaNotCancellableError
 
-from order import __version__, api, contract, tables
+from order import __version__, api, contract, partners, tables
 from order.cards import CardVault
 from order.choreography import handlers as choreography
 from order.clients import CatalogOverHttp, CustomersOverHttp
@@ -68,6 +68,7 @@ def create_service(
     settings = settings if settings is not None else OrderSettings()
     service = Service(name="order", version=__version__, settings=settings, messaging=tables.messaging)
     service.messaging.own(contract.EVENTS)
+    service.messaging.sends(*partners.COMMANDS_SENT)
     requests = service.messaging.send_commands()
     vault = CardVault(settings.card_key)
     uow = DatabaseUnitOfWork(service.database, vault=vault, outbox=service.messaging.outbox)

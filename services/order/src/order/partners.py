@@ -184,3 +184,17 @@ class PointsAwarded(Told, type="loyalty.PointsAwarded", version=1):
 
 class PointsRevoked(Told, type="loyalty.PointsRevoked", version=1):
     pass
+
+
+# Every command order sends (the fulfilment saga's, and a choreographed order's card): its outbox takes no
+# other, and on a locked broker order's user may publish these and no other commands.
+COMMANDS_SENT = (
+    ReserveStock,
+    ReleaseStock,
+    DispatchOrder,
+    TakePayment,
+    KeepCard,
+    RefundPayment,
+    AwardPoints,
+    RevokePoints,
+)

@@ -135,7 +135,7 @@ class FakeWarehouse:
         stream = service.messaging.own(Stream("WAREHOUSE_COMMANDS", subjects=["warehouse.commands.>"]))
         commands = service.messaging.consumer("warehouse-commands", stream=stream, subjects=["warehouse.commands.>"])
 
-        @commands.handles(partners.ReserveStock)
+        @commands.handles(partners.ReserveStock, senders=["order"])
         async def reserve(handling: Handling, command: partners.ReserveStock) -> None:
             self.commands.append(("reserve", command.order_id))
             short = [
@@ -154,7 +154,7 @@ class FakeWarehouse:
                 StockReserved(order_id=command.order_id, lines=lines, expires_at=utc_now() + timedelta(minutes=15))
             )
 
-        @commands.handles(partners.ReleaseStock)
+        @commands.handles(partners.ReleaseStock, senders=["order"])
         async def release(handling: Handling, command: partners.ReleaseStock) -> None:
             self.commands.append(("release", command.order_id))
             lines = self.held.pop(command.order_id, None)
@@ -167,7 +167,7 @@ class FakeWarehouse:
                 StockReleased(order_id=command.order_id, lines=lines, reason="released", released_at=utc_now())
             )
 
-        @commands.handles(partners.DispatchOrder)
+        @commands.handles(partners.DispatchOrder, senders=["order"])
         async def dispatch(handling: Handling, command: partners.DispatchOrder) -> None:
             self.commands.append(("dispatch", command.order_id))
             lines = self.held.pop(command.order_id)
@@ -188,7 +188,7 @@ class FakePayment:
         stream = service.messaging.own(Stream("PAYMENT_COMMANDS", subjects=["payment.commands.>"]))
         commands = service.messaging.consumer("payment-commands", stream=stream, subjects=["payment.commands.>"])
 
-        @commands.handles(partners.TakePayment)
+        @commands.handles(partners.TakePayment, senders=["order"])
         async def take(handling: Handling, command: partners.TakePayment) -> None:
             asked = {
                 "order_id": command.order_id,
@@ -209,7 +209,7 @@ class FakePayment:
             taken = PaymentTaken.model_validate(asked | charge)
             await handling.reply(taken)
 
-        @commands.handles(partners.RefundPayment)
+        @commands.handles(partners.RefundPayment, senders=["order"])
         async def refund(handling: Handling, command: partners.RefundPayment) -> None:
             if command.order_id not in self.charged:
                 await handling.reply(NothingToRefund(order_id=command.order_id, reason="nothing was taken"))
@@ -238,7 +238,7 @@ class FakeLoyalty:
         stream = service.messaging.own(Stream("LOYALTY_COMMANDS", subjects=["loyalty.commands.>"]))
         commands = service.messaging.consumer("loyalty-commands", stream=stream, subjects=["loyalty.commands.>"])
 
-        @commands.handles(partners.AwardPoints)
+        @commands.handles(partners.AwardPoints, senders=["order"])
         async def award(handling: Handling, command: partners.AwardPoints) -> None:
             points = command.amount.amount_minor // 100
             balance = self.balances[command.customer_id] = self.balances.get(command.customer_id, 0) + points
@@ -252,7 +252,7 @@ class FakeLoyalty:
                 )
             )
 
-        @commands.handles(partners.RevokePoints)
+        @commands.handles(partners.RevokePoints, senders=["order"])
         async def revoke(handling: Handling, command: partners.RevokePoints) -> None:
             await handling.reply(
                 PointsRevoked(

@@ -16,6 +16,7 @@ from paved.messaging import Consumer, Handling
 from payment.cards import CardNumber
 from payment.contract import KeepCard, RefundPayment, TakePayment
 from payment.money import Money
+from payment.partners import COMMANDS_FROM
 from payment.ports import Store
 from payment.use_cases import Cashier, TakeRequest
 
@@ -36,10 +37,10 @@ def request_of(command: TakePayment | KeepCard) -> TakeRequest:
 def register(commands: Consumer, *, cashier: Cashier, open_store: OpenStore) -> None:
     """Handle TakePayment and RefundPayment from ``commands``, in the stores ``open_store`` gives."""
 
-    @commands.handles(TakePayment)
+    @commands.handles(TakePayment, senders=COMMANDS_FROM)
     async def take_payment(handling: Handling, command: TakePayment) -> None:
         await cashier.take(open_store(handling), request_of(command), handling.envelope.asker)
 
-    @commands.handles(RefundPayment)
+    @commands.handles(RefundPayment, senders=COMMANDS_FROM)
     async def refund_payment(handling: Handling, command: RefundPayment) -> None:
         await cashier.refund(open_store(handling), command.order_id, handling.envelope.asker)

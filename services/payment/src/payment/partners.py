@@ -19,6 +19,10 @@ from payment.contract import OrderId
 WAREHOUSE_EVENTS = "WAREHOUSE_EVENTS"
 ORDER_EVENTS = "ORDER_EVENTS"
 
+# The services whose commands payment takes: order's fulfilment alone. A command from any other (or from an
+# unknown sender) is parked unhandled; on a locked broker this also lets payment reply on ``order.replies``.
+COMMANDS_FROM = ("order",)
+
 
 class _OrderEvent(Event):
     """An event about an order, read for its order id alone."""

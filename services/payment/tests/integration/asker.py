@@ -14,11 +14,14 @@ from paved.testing import create_tables
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, insert, select
 
 from payment.contract import (
+    KeepCard,
     NothingToRefund,
     PaymentDeclined,
     PaymentFailed,
     PaymentRefunded,
     PaymentTaken,
+    RefundPayment,
+    TakePayment,
 )
 
 metadata = MetaData()
@@ -39,11 +42,13 @@ class OrdersSide:
 
     def __init__(self, *, database_url: str, broker_url: str) -> None:
         self.service = Service(
-            name="test-orders",
+            # The name payment takes commands from (payment.partners.COMMANDS_FROM): envelopes name their sender.
+            name="order",
             version="0",
             settings=ServiceSettings(database_url=database_url, broker_url=broker_url),
             messaging=messaging,
         )
+        self.service.messaging.sends(TakePayment, KeepCard, RefundPayment)
         self.requests = self.service.messaging.send_commands()
         for reply_type in REPLY_TYPES:
             self.requests.on_reply(reply_type)(self._keep)

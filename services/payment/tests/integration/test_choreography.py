@@ -43,7 +43,7 @@ def sent(message: Message | tuple[type[Message], dict[str, Any]], order_id: str)
     """A new message of the order's process, as its sender's outbox writes it: its correlation id is the order id.
     A partner's event is given as its type and data, with the fields payment does not read."""
     if isinstance(message, Message):
-        return message.envelope(correlation_id=order_id)
+        return message.envelope(correlation_id=order_id, sender="order")
     message_type, data = message
     return Envelope.new(message_type.message_type, data, version=message_type.message_version, correlation_id=order_id)
 

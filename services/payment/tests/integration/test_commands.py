@@ -92,7 +92,7 @@ async def test_the_same_command_delivered_twice_has_one_effect(
             return kinds if len(kinds) == 2 else []
 
         assert await eventually(two_answers) == ["PaymentTaken", "PaymentRefunded"]
-    replies = await messages_about(probe, "TEST_ORDERS_REPLIES", order_id)
+    replies = await messages_about(probe, "ORDER_REPLIES", order_id)
     assert [r.type for r in replies] == ["payment.PaymentTaken", "payment.PaymentRefunded"]
     events = await messages_about(probe, "PAYMENT_EVENTS", order_id)
     assert [e.type for e in events] == ["payment.PaymentTaken", "payment.PaymentRefunded"]

@@ -37,6 +37,7 @@ from warehouse.domain import (
     ReservationReleasedError,
     ReservationStatus,
 )
+from warehouse.partners import COMMANDS_FROM
 from warehouse.use_cases import Warehouse
 
 WarehouseFor = Callable[[Handling], Warehouse]
@@ -82,7 +83,7 @@ async def _act_on_reservation(
 def register(commands: Consumer, *, warehouse_for: WarehouseFor) -> None:
     """Handle the warehouse's commands from ``commands``, with the use cases ``warehouse_for`` gives."""
 
-    @commands.handles(ReserveStock)
+    @commands.handles(ReserveStock, senders=COMMANDS_FROM)
     async def reserve_stock(handling: Handling, command: ReserveStock) -> None:
         warehouse = warehouse_for(handling)
         try:
@@ -96,12 +97,12 @@ def register(commands: Consumer, *, warehouse_for: WarehouseFor) -> None:
             return
         await handling.reply(where_it_stands(reservation))
 
-    @commands.handles(ReleaseStock)
+    @commands.handles(ReleaseStock, senders=COMMANDS_FROM)
     async def release_stock(handling: Handling, command: ReleaseStock) -> None:
         warehouse = warehouse_for(handling)
         await _act_on_reservation(handling, warehouse, command.order_id, warehouse.release)
 
-    @commands.handles(DispatchOrder)
+    @commands.handles(DispatchOrder, senders=COMMANDS_FROM)
     async def dispatch_order(handling: Handling, command: DispatchOrder) -> None:
         warehouse = warehouse_for(handling)
         await _act_on_reservation(handling, warehouse, command.order_id, warehouse.dispatch)

@@ -20,6 +20,10 @@ from warehouse.contract import OrderId, Quantity, Sku
 ORDER_EVENTS = "ORDER_EVENTS"
 PAYMENT_EVENTS = "PAYMENT_EVENTS"
 
+# The services whose commands the warehouse takes: order's fulfilment alone. A command from any other (or from an
+# unknown sender) is parked unhandled; on a locked broker this also lets the warehouse reply on ``order.replies``.
+COMMANDS_FROM = ("order",)
+
 _TOLERANT = ConfigDict(extra="ignore", frozen=True)
 
 

@@ -25,7 +25,9 @@ async def asker(broker: BrokerProbe) -> AsyncIterator[Ask]:
     await broker.declare(Stream(stream, subjects=[reply_subject]))
 
     async def ask(command: Command) -> Envelope:
-        sent = await broker.publish(command.envelope(reply_to=reply_subject), subject=command.message_subject)
+        sent = await broker.publish(
+            command.envelope(reply_to=reply_subject, sender="order"), subject=command.message_subject
+        )
 
         async def answered() -> list[Envelope]:
             replies = await broker.messages_in(stream, correlation_ids={sent.correlation_id})

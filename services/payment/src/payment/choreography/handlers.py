@@ -11,7 +11,7 @@ from paved.messaging import Consumer, Handling
 
 from payment.contract import KeepCard
 from payment.handlers import OpenStore, request_of
-from payment.partners import OrderCancelled, OrderRejected, StockReserved
+from payment.partners import COMMANDS_FROM, OrderCancelled, OrderRejected, StockReserved
 from payment.use_cases import CardKeeper
 
 
@@ -21,7 +21,7 @@ def register(
     """Handle KeepCard from ``commands`` and react to the events from ``warehouse_events`` and ``order_events``,
     in the stores ``open_store`` gives."""
 
-    @commands.handles(KeepCard)
+    @commands.handles(KeepCard, senders=COMMANDS_FROM)
     async def keep_card(handling: Handling, command: KeepCard) -> None:
         await keeper.keep_card(open_store(handling), request_of(command), handling.envelope.asker)
 
