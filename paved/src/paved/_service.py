@@ -71,6 +71,11 @@ class Service:
             if self.settings.tls_cert_file and self.settings.tls_key_file and self.settings.tls_ca_file
             else None
         )
+        if self.tls is None and self.settings.environment == "production":
+            # Plain HTTP, open to any process that reaches the port, is for development and tests only.
+            raise ValueError(
+                f"{name}: in production a service serves mutual TLS: set PAVED_TLS_CERT_FILE, _KEY_FILE and _CA_FILE"
+            )
         self._database = Database(self.settings.database_url) if database else None
         # This service's own access token for calls to others, when it has client credentials.
         self.credentials = client_credentials(self.settings, tls=self.tls)

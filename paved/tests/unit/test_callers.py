@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from paved import Service, ServiceSettings
 from paved._callers import _Callers, _forwarded_uri, caller_of
 from paved._tls import PEER, spiffe_id_of
 
@@ -54,3 +57,10 @@ def test_a_certificate_names_one_spiffe_id_or_none() -> None:
     assert spiffe_id_of({"subjectAltName": (("URI", ORDER), ("URI", ENVOY))}) is None
     assert spiffe_id_of({"subjectAltName": (("URI", "https://example.com"),)}) is None
     assert spiffe_id_of({}) is None and spiffe_id_of(None) is None
+
+
+def test_a_service_in_production_refuses_to_start_without_a_workload_certificate() -> None:
+    with pytest.raises(ValueError, match="PAVED_TLS_CERT_FILE"):
+        Service(name="shelf", version="0", database=False, settings=ServiceSettings(environment="production"))
+    with pytest.raises(ValueError, match="go together"):
+        ServiceSettings(tls_cert_file="cert.pem")
