@@ -77,7 +77,9 @@ async def test_a_command_from_a_sender_not_allowed_or_unknown_is_parked_and_neve
             await asker.messaging.requests.send(session, ReserveStock(order_id="real"), deadline=timedelta(seconds=30))
 
         async def both_parked() -> list[str]:
-            reasons = sorted(letter.reason for letter in await dead_letters(any_broker.url))
+            # Only the stock's: the orders service here asks and never reads its replies, which park too.
+            letters = [letter for letter in await dead_letters(any_broker.url) if letter.consumer == "stock-commands"]
+            reasons = sorted(letter.reason for letter in letters)
             return reasons if len(reasons) == 2 else []
 
         async def handled() -> list[str]:
