@@ -15,7 +15,6 @@ from pathlib import Path
 
 import aio_pika
 import aiormq.exceptions
-import httpx
 import nats
 import nats.errors
 import pytest
@@ -68,11 +67,13 @@ async def publish(url: str, envelope: Envelope, refusals: list[str]) -> bool:
 
 
 def reservation(shop: PavedUp, order_id: str) -> int:
-    return httpx.get(f"{shop.url('warehouse')}/reservations/{order_id}", headers=shop.admin_headers()).status_code
+    with shop.client("warehouse") as warehouse:
+        return warehouse.get(f"/reservations/{order_id}", headers=shop.admin_headers()).status_code
 
 
 def available(shop: PavedUp) -> int:
-    answer = httpx.get(f"{shop.url('warehouse')}/stock/{SKU}", timeout=10)
+    with shop.client("warehouse", as_="web-bff") as warehouse:
+        answer = warehouse.get(f"/stock/{SKU}")
     answer.raise_for_status()
     return int(answer.json()["available"])
 
@@ -128,7 +129,8 @@ def test_a_command_forged_in_another_services_name_is_parked_never_acted_on(shop
         "refused: warehouse.ReserveStock from an unknown sender; only order may send it",
     ]
     assert "warehouse-commands" in paved(shop, "dlq", "list")
-    metrics = httpx.get(f"{shop.url('warehouse')}/metrics", timeout=10).text
+    with shop.client("warehouse") as warehouse:
+        metrics = warehouse.get("/metrics").text
     assert 'messages_refused_total{consumer="warehouse-commands",message_type="warehouse.ReserveStock"} 2.0' in metrics
     assert reservation(shop, forged) == 404
     assert reservation(shop, anonymous) == 404

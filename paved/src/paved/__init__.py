@@ -9,7 +9,7 @@ passes through.
 from paved._auth import CurrentPrincipal, install_token_verifier, require_scopes
 from paved._background import Run, poller
 from paved._callers import callers
-from paved._client import ClientCredentials, TokenUnavailableError, service_client
+from paved._client import ClientCredentials, ForwardedToken, TokenUnavailableError, service_client
 from paved._context import new_id
 from paved._database import Database
 from paved._envelope import Asker, Envelope
@@ -34,6 +34,7 @@ __all__ = [
     "Database",
     "DeadlineExceeded",
     "Envelope",
+    "ForwardedToken",
     "JwksUrl",
     "KeysUnavailableError",
     "Principal",

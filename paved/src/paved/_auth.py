@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from paved import _context as context
 from paved._problems import Problem
 from paved._tokens import (
     JwksUrl,
@@ -68,7 +69,7 @@ async def current_principal(
         raise Problem(401, "Unauthorized", "send 'Authorization: Bearer <access token>'", headers=_CHALLENGE)
     verifier = _token_verifier(request)
     try:
-        return await verifier.verify(credentials.credentials)
+        principal = await verifier.verify(credentials.credentials)
     except TokenExpiredError:
         raise Problem(
             401, "Unauthorized", "the access token has expired", headers=_invalid_token("the token has expired")
@@ -82,6 +83,8 @@ async def current_principal(
             "the token issuer's keys cannot be fetched now, so the token cannot be checked",
             headers={"Retry-After": str(max(1, round(verifier.min_refresh_interval)))},
         ) from None
+    context.access_token.set(credentials.credentials)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -157,6 +157,26 @@ class ClientCredentials(httpx.Auth):
             yield request
 
 
+class ForwardedToken(httpx.Auth):
+    """The access token of the request being served, sent on with each call: the callee sees whom the call is
+    for, and serves only what is theirs (no confused deputy: the caller's own rights are not lent to anyone).
+
+    Only a token that paved verified for this request is sent (``CurrentPrincipal`` keeps it, for the
+    request's context). Outside such a request, e.g. in a message handler, there is none to send: the call
+    is not made, and raises ``TokenUnavailableError``.
+    """
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = context.access_token.get()
+        if token is None:
+            raise TokenUnavailableError(
+                f"no verified access token to forward to {request.url.host}: this call acts for the caller of a "
+                "request, and is made outside one"
+            )
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
 def client_credentials(settings: ServiceSettings, *, tls: WorkloadTls | None = None) -> ClientCredentials | None:
     """The service's ``ClientCredentials`` from its settings (``PAVED_TOKEN_URL``, ``PAVED_CLIENT_ID``,
     ``PAVED_CLIENT_SECRET``), or None when it has none."""

@@ -9,6 +9,8 @@ request_id: ContextVar[str | None] = ContextVar("paved_request_id", default=None
 correlation_id: ContextVar[str | None] = ContextVar("paved_correlation_id", default=None)
 # When the work in hand must be done (``time.monotonic()`` seconds): the budget of every call it makes.
 deadline: ContextVar[float | None] = ContextVar("paved_deadline", default=None)
+# The access token the request being served was verified with: what ``ForwardedToken`` sends on.
+access_token: ContextVar[str | None] = ContextVar("paved_access_token", default=None)
 
 
 def new_id() -> str:

@@ -15,6 +15,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, Key, OctKey, OKPKey
 
 from paved._auth import CurrentPrincipal, install_token_verifier, require_scopes
+from paved._client import ForwardedToken, TokenUnavailableError, service_client
 from paved._problems import install_problem_handlers
 from paved._settings import ServiceSettings
 from paved._tokens import (
@@ -405,3 +406,45 @@ async def test_the_verifier_is_built_from_the_settings_once(issuer: Issuer) -> N
     assert first.status_code == 503
     assert app.state.paved_token_verifier is verifier
     assert verifier.source.url == "http://127.0.0.1:9/jwks.json"
+
+
+async def test_a_call_made_for_the_caller_sends_on_the_token_its_request_was_verified_with(
+    issuer: Issuer, verifier: TokenVerifier
+) -> None:
+    """ForwardedToken: each request's call downstream carries that request's own token (two at once do not
+    mix), and a request whose token fails verification never reaches the call."""
+    seen: list[str] = []
+
+    def downstream(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return httpx.Response(200, json={})
+
+    app = FastAPI()
+    install_problem_handlers(app)
+    install_token_verifier(app, verifier)
+    callee = service_client("http://customer", auth=ForwardedToken(), transport=httpx.MockTransport(downstream))
+
+    @app.get("/relay")
+    async def relay(principal: CurrentPrincipal) -> dict[str, str]:
+        await asyncio.sleep(0.01)  # the two requests overlap here
+        await callee.get("/me/addresses/adr_1")
+        return {"for": principal.subject}
+
+    ann, bob = issuer.sign(sub="acc_ann"), issuer.sign(sub="acc_bob")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://order") as http:
+        answers = await asyncio.gather(http.get("/relay", headers=bearer(ann)), http.get("/relay", headers=bearer(bob)))
+        refused = await http.get("/relay", headers=bearer(ann[:-4] + "AAAA"))
+    await callee.aclose()
+    assert [a.json() for a in answers] == [{"for": "acc_ann"}, {"for": "acc_bob"}]
+    assert sorted(seen) == sorted([f"Bearer {ann}", f"Bearer {bob}"])
+    assert refused.status_code == 401
+
+
+async def test_a_call_for_the_caller_outside_a_request_is_not_made() -> None:
+    """With no verified token in hand (a message handler, a background task), nothing is sent at all."""
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200))
+    async with service_client("http://customer", auth=ForwardedToken(), transport=transport) as callee:
+        with pytest.raises(TokenUnavailableError, match="no verified access token to forward to customer"):
+            await callee.get("/me/addresses/adr_1")
+    assert sent == []

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
-from paved import CurrentPrincipal, Principal, Problem, Provided, callers, require_scopes
+from paved import CurrentPrincipal, Problem, Provided, callers
 
 from customer import contract
 from customer.contract import (
     ADDRESS_ID_PATTERN,
-    CUSTOMER_ID_PATTERN,
     CUSTOMER_SCOPE,
-    READ_SCOPE,
     AddressList,
     AddressOut,
     ContactDetails,
@@ -46,17 +44,10 @@ async def signed_in_customer(principal: CurrentPrincipal) -> str:
 SignedInCustomer = Annotated[str, Depends(signed_in_customer)]
 
 
-async def service_client(principal: Annotated[Principal, require_scopes(READ_SCOPE)]) -> Principal:
-    """A service acting as itself with ``customers:read``; a person's token never reads others' addresses."""
-    if principal.kind != "client":
-        raise _forbidden("only a service client's token reads another customer's address", READ_SCOPE)
-    return principal
-
-
 AddressId = Annotated[str, Path(pattern=ADDRESS_ID_PATTERN, description="the address's id")]
-CustomerIdPath = Annotated[str, Path(pattern=CUSTOMER_ID_PATTERN, description="the customer's id")]
 
-# Who may call (deny by default, docs/zero-trust.md): the storefront, and order for a delivery address.
+# Who may call (deny by default, docs/zero-trust.md): the storefront, and order for a delivery address, each
+# with the customer's own token.
 router = APIRouter(tags=["customers"], dependencies=[callers("web-bff", "order")])
 
 
@@ -148,14 +139,3 @@ async def change_address(
 )
 async def remove_address(address_id: AddressId, customer_id: SignedInCustomer, customers: CurrentCustomers) -> None:
     await customers.remove_address(customer_id, address_id)
-
-
-@router.get(
-    "/customers/{customer_id}/addresses/{address_id}",
-    dependencies=[Depends(service_client)],
-    summary="One address of a customer, for a service (scope customers:read), e.g. to copy into an order",
-)
-async def address_for_service(
-    customer_id: CustomerIdPath, address_id: AddressId, customers: CurrentCustomers
-) -> AddressOut:
-    return _address(await customers.address(customer_id, address_id))

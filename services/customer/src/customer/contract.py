@@ -1,9 +1,9 @@
 """What the customer service promises the storefront and other services: HTTP models and the events it publishes.
 
-Endpoints under ``/me`` act for the customer the access token was issued to (scope ``customer``).
-Service clients with scope ``customers:read`` may read one address of any customer
-(``GET /customers/{customer_id}/addresses/{address_id}``), as the order service does to copy the
-delivery address into an order.
+Endpoints under ``/me`` act for the customer the access token was issued to (scope ``customer``), and for
+no one else. A service that acts for a customer sends on that customer's token: the order service reads
+the delivery address it copies into an order with the token the order is placed with. No service's own
+token reads a customer's data (docs/zero-trust.md, the confused deputy).
 
 Events go to the stream it owns, CUSTOMER_EVENTS, each on its own subject
 (``customer.events.customer-registered``). They carry as little personal data as their consumers need:
@@ -31,7 +31,6 @@ from customer.domain import (
 )
 
 CUSTOMER_SCOPE = "customer"
-READ_SCOPE = "customers:read"
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
 ADDRESS_ID_PATTERN = r"^adr_[A-Za-z0-9_-]{1,60}$"
 
@@ -102,7 +101,7 @@ class CustomerRegistered(Event, type="customer.CustomerRegistered", version=1):
 
 
 class AddressAdded(Event, type="customer.AddressAdded", version=1):
-    """A customer added a delivery address; a service with ``customers:read`` reads the rest by its ids."""
+    """A customer added a delivery address; the rest of it is read with that customer's own token."""
 
     customer_id: str
     address_id: str

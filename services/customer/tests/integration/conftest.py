@@ -53,9 +53,3 @@ def ann(tokens: TestTokens) -> dict[str, str]:
 @pytest.fixture
 def bob(tokens: TestTokens) -> dict[str, str]:
     return tokens.bearer("acc_bob", "customer")
-
-
-@pytest.fixture
-def order_service(tokens: TestTokens) -> dict[str, str]:
-    """The order service's own token (client credentials) with the scope to read customers' addresses."""
-    return tokens.bearer("order", "customers:read", client=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from paved import Clock, Problem, Service, new_id, utc_now
+from paved import Clock, ForwardedToken, Problem, Service, new_id, utc_now
 from paved.sagas import Orchestration, SagaNotCancellableError
 
 from order import __version__, api, contract, partners, tables
@@ -56,14 +56,13 @@ def create_service(
     *,
     catalog_transport: httpx.AsyncBaseTransport | None = None,
     customer_transport: httpx.AsyncBaseTransport | None = None,
-    credentials: httpx.Auth | None = None,
     clock: Clock = utc_now,
     order_ids: Callable[[], str] = new_order_id,
 ) -> Service:
     """The order service; ``paved serve`` calls this at process start, tests with their settings and edges.
 
-    ``catalog_transport`` and ``customer_transport`` replace the network to those services, and
-    ``credentials`` the service's own client credentials (tests: ``httpx.MockTransport``).
+    ``catalog_transport`` and ``customer_transport`` replace the network to those services (tests:
+    ``httpx.MockTransport``).
     """
     settings = settings if settings is not None else OrderSettings()
     service = Service(name="order", version=__version__, settings=settings, messaging=tables.messaging)
@@ -82,12 +81,14 @@ def create_service(
     service.background("order-fulfilment-wake-ups", orchestration.wake_ups())
     choreography.register(service.messaging, stores=uow, clock=clock, tables=tables.sagas)
     timeout = settings.order_lookup_timeout_seconds
-    auth = credentials if credentials is not None else service.credentials
     catalog_client = customer_client = None
     if settings.catalog_url:
         catalog_client = service.client("catalog", settings.catalog_url, transport=catalog_transport)
     if settings.customer_url:
-        customer_client = service.client("customer", settings.customer_url, auth=auth, transport=customer_transport)
+        # As the customer, with the token they placed the order with: see CustomersOverHttp.
+        customer_client = service.client(
+            "customer", settings.customer_url, auth=ForwardedToken(), transport=customer_transport
+        )
     catalog = CatalogOverHttp(catalog_client, timeout=timeout)
     customers = CustomersOverHttp(customer_client, timeout=timeout)
     orders = Orders(

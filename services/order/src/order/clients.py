@@ -107,35 +107,41 @@ class CatalogOverHttp:
 
 
 class CustomersOverHttp:
-    """A customer's delivery address, read with order's own access token (scope ``customers:read``, the
-    client's ``auth``) within ``timeout`` seconds; ``client`` is None when order was not told where it is."""
+    """The customer's own delivery address, read as the customer within ``timeout`` seconds: the client sends
+    on the access token the order was placed with (``paved.ForwardedToken``), so the customer service
+    serves only an address of the customer that token names. Order holds no right of its own to anyone's
+    addresses, so no request to it can borrow one (the confused deputy). ``client`` is None when order was
+    not told where the customer service is."""
 
     def __init__(self, client: httpx.AsyncClient | None, *, timeout: float) -> None:
         self.client = client
         self.timeout = timeout
 
     async def address(self, customer_id: str, address_id: str) -> DeliveryAddress | None:
-        """The customer's delivery address, or None (see ``ports.Customers``)."""
+        """The customer's delivery address, or None (see ``ports.Customers``). Whose it is comes from the
+        forwarded token; ``customer_id`` is that token's subject, and names the customer in logs."""
         if self.client is None:
             raise UpstreamUnavailableError(
                 "order does not know where the customer service is (PAVED_CUSTOMER_URL is not set)"
             )
-        if self.client.auth is None:
-            raise UpstreamUnavailableError(
-                "order has no client credentials to read addresses with (PAVED_TOKEN_URL, PAVED_CLIENT_ID, "
-                "PAVED_CLIENT_SECRET)"
-            )
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self.client.get(f"/customers/{customer_id}/addresses/{address_id}")
+                response = await self.client.get(f"/me/addresses/{address_id}")
         except (httpx.HTTPError, TokenUnavailableError, TimeoutError) as exc:
             raise UpstreamUnavailableError(f"the customer service did not answer ({type(exc).__name__})") from exc
         if response.status_code == httpx.codes.NOT_FOUND:
             return None
         if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
-            # Order's own set-up is wrong (its client or scopes), not the customer's request.
-            log.error("the customer service refused order's credentials", status=response.status_code)
-            raise UpstreamUnavailableError("the customer service refused order's credentials")
+            # The token was good enough for order a moment ago; a refusal now is a set-up that disagrees
+            # (another issuer or audience, a caller list without order), not the customer's request.
+            log.error(
+                "the customer service refused the customer's token",
+                customer_id=customer_id,
+                status=response.status_code,
+            )
+            raise UpstreamUnavailableError(
+                f"the customer service refused the customer's token ({response.status_code})"
+            )
         if response.status_code != httpx.codes.OK:
             raise UpstreamUnavailableError(f"the customer service answered {response.status_code}")
         try:

@@ -1,20 +1,18 @@
 """The services order calls while a customer waits, replaced at the outgoing edge (``httpx.MockTransport``).
 
 The catalog answers ``GET /albums/{sku}`` from ``albums``; the customer service answers
-``GET /customers/{customer_id}/addresses/{address_id}`` from ``addresses``, but only to a bearer token
-the token endpoint issued to order (as identity would, for the client-credentials grant).
+``GET /me/addresses/{address_id}`` from ``addresses``, for the customer the forwarded access token names
+(its subject: the fake reads it, and leaves verifying it to the customer service's own tests).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from typing import Any
 
 import httpx
-from paved import ClientCredentials
-
-CLIENT_ID, CLIENT_SECRET = "order", "order-client-secret-of-the-test"
 
 ALBUMS: dict[str, dict[str, Any]] = {
     "ALB-00001": {"title": "Blue Train", "artist": "John Coltrane", "price": {"amount_minor": 1299, "currency": "GBP"}},
@@ -35,7 +33,7 @@ ANNS_HOME = {
 
 
 class Edges:
-    """The catalog, the customer service and the token issuer, as order sees them; switchable off."""
+    """The catalog and the customer service, as order sees them; switchable off."""
 
     def __init__(self) -> None:
         self.albums = {sku: {"sku": sku, "genre": "Jazz", "released": 1959, **album} for sku, album in ALBUMS.items()}
@@ -43,7 +41,7 @@ class Edges:
         self.catalog_down = False
         self.customer_down = False
         self.catalog_delay = 0.0
-        self.issued: list[str] = []
+        self.customer_calls: list[tuple[str, str]] = []  # (whose token, the path)
         self.catalog_calls = 0
 
     async def _catalog(self, request: httpx.Request) -> httpx.Response:
@@ -60,24 +58,20 @@ class Edges:
     def _customer(self, request: httpx.Request) -> httpx.Response:
         if self.customer_down:
             return httpx.Response(503, json={"title": "Service Unavailable"})
-        if request.headers.get("Authorization") not in {f"Bearer {token}" for token in self.issued}:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme != "Bearer" or token.count(".") != 2:
             return httpx.Response(401, json={"title": "Unauthorized"})
-        _, customers, customer_id, addresses, address_id = request.url.path.split("/")
-        assert (customers, addresses) == ("customers", "addresses"), request.url.path
-        found = self.addresses.get((customer_id, address_id))
+        payload = token.split(".")[1]
+        subject = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
+        self.customer_calls.append((subject, request.url.path))
+        address_id = request.url.path.removeprefix("/me/addresses/")
+        found = self.addresses.get((subject, address_id))
         if found is None:
             return httpx.Response(404, json={"title": "Address not found"})
         return httpx.Response(
             200,
             json={"id": address_id, **found, "added_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:00:00Z"},
         )
-
-    def _token(self, request: httpx.Request) -> httpx.Response:
-        expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-        if request.headers.get("Authorization") != f"Basic {expected}":
-            return httpx.Response(401, json={"error": "invalid_client"})
-        self.issued.append(f"order-token-{len(self.issued) + 1}")
-        return httpx.Response(200, json={"access_token": self.issued[-1], "token_type": "Bearer", "expires_in": 600})
 
     @property
     def catalog(self) -> httpx.MockTransport:
@@ -86,11 +80,3 @@ class Edges:
     @property
     def customer(self) -> httpx.MockTransport:
         return httpx.MockTransport(self._customer)
-
-    def credentials(self) -> ClientCredentials:
-        return ClientCredentials(
-            "http://identity/oauth/token",
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            transport=httpx.MockTransport(self._token),
-        )

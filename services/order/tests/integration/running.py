@@ -13,8 +13,6 @@ from .edges import Edges
 
 def order_service(settings: OrderSettings, edges: Edges, tokens: TestTokens) -> Service:
     """order with its real database and broker, and the catalog and customer service at the outgoing edge."""
-    service = create_service(
-        settings, catalog_transport=edges.catalog, customer_transport=edges.customer, credentials=edges.credentials()
-    )
+    service = create_service(settings, catalog_transport=edges.catalog, customer_transport=edges.customer)
     tokens.install(service.app)
     return service

@@ -107,11 +107,15 @@ async def test_an_album_the_catalog_does_not_sell_is_named_and_nothing_is_ordere
     assert (await client.get("/orders", headers=ann)).json()["items"] == []
 
 
-async def test_an_address_that_is_not_the_customers_is_refused(client: httpx.AsyncClient, bob: dict[str, str]) -> None:
-    """Bob cannot send his order to Ann's address: to him, there is no such address."""
+async def test_an_address_that_is_not_the_customers_is_refused(
+    client: httpx.AsyncClient, bob: dict[str, str], edges: Edges
+) -> None:
+    """Bob cannot send his order to Ann's address: order asks the customer service with Bob's own token,
+    and to him there is no such address."""
     response = await client.post("/orders", json=an_order(address="adr_home"), headers=keyed(bob))
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "body.delivery_address_id"
+    assert edges.customer_calls == [("acc_bob", "/me/addresses/adr_home")]
 
 
 async def test_with_the_catalog_or_customer_service_down_the_answer_is_503_and_nothing_is_stored(

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from paved import ClientCredentials, service_client
+from paved import ForwardedToken, service_client
 
 from order.clients import CatalogOverHttp, CustomersOverHttp
 from order.domain import Money
@@ -108,25 +108,18 @@ async def test_a_catalog_that_refuses_connections_is_unavailability() -> None:
         await catalog_answering(httpx.MockTransport(refused)).items(["ALB-00001"])
 
 
-def credentials(issued: list[str]) -> ClientCredentials:
-    """Order's client credentials against a token endpoint of the test's, which records what it issues."""
+def as_customer(token: str) -> httpx.Auth:
+    """What ``paved.ForwardedToken`` does in a request that was verified with ``token``."""
 
-    def token_endpoint(request: httpx.Request) -> httpx.Response:
-        assert request.headers["Authorization"].startswith("Basic ")
-        issued.append(f"token-{len(issued) + 1}")
-        return httpx.Response(200, json={"access_token": issued[-1], "token_type": "Bearer", "expires_in": 600})
+    def sign(request: httpx.Request) -> httpx.Request:
+        request.headers["Authorization"] = f"Bearer {token}"
+        return request
 
-    return ClientCredentials(
-        "http://identity/oauth/token",
-        client_id="order",
-        client_secret="s" * 32,
-        transport=httpx.MockTransport(token_endpoint),
-    )
+    return httpx.FunctionAuth(sign)
 
 
-async def test_the_address_is_read_with_orders_own_token() -> None:
-    """The customer service is called as order itself, and the address is copied whole."""
-    issued: list[str] = []
+async def test_the_address_is_read_as_the_customer() -> None:
+    """The customer service is asked for the customer's own address, with their token, and it is copied whole."""
     seen: list[httpx.Request] = []
 
     def customer(request: httpx.Request) -> httpx.Response:
@@ -134,7 +127,8 @@ async def test_the_address_is_read_with_orders_own_token() -> None:
         return httpx.Response(200, json=ADDRESS)
 
     customers = CustomersOverHttp(
-        service_client("http://customer", auth=credentials(issued), transport=httpx.MockTransport(customer)), timeout=1
+        service_client("http://customer", auth=as_customer("anns-token"), transport=httpx.MockTransport(customer)),
+        timeout=1,
     )
     address = await customers.address("acc_ann", "adr_home")
     assert address is not None and (address.name, address.lines, address.country) == (
@@ -142,15 +136,17 @@ async def test_the_address_is_read_with_orders_own_token() -> None:
         ("1 High Street",),
         "GB",
     )
-    assert seen[0].url.path == "/customers/acc_ann/addresses/adr_home"
-    assert seen[0].headers["Authorization"] == f"Bearer {issued[0]}"
+    assert seen[0].url.path == "/me/addresses/adr_home"
+    assert seen[0].headers["Authorization"] == "Bearer anns-token"
 
 
 async def test_an_address_the_customer_does_not_have_is_none() -> None:
     """404 from the customer service means no such address of theirs."""
     customers = CustomersOverHttp(
         service_client(
-            "http://customer", auth=credentials([]), transport=httpx.MockTransport(lambda r: httpx.Response(404))
+            "http://customer",
+            auth=as_customer("anns-token"),
+            transport=httpx.MockTransport(lambda r: httpx.Response(404)),
         ),
         timeout=1,
     )
@@ -158,11 +154,13 @@ async def test_an_address_the_customer_does_not_have_is_none() -> None:
 
 
 @pytest.mark.parametrize("status", [401, 403, 500])
-async def test_a_refusal_of_orders_credentials_or_a_server_error_is_unavailability(status: int) -> None:
-    """Order's own set-up being wrong is not the customer's fault: 503, not 422."""
+async def test_a_refusal_of_the_customers_token_or_a_server_error_is_unavailability(status: int) -> None:
+    """A token order accepted but the customer service refuses is a set-up that disagrees: 503, not 422."""
     customers = CustomersOverHttp(
         service_client(
-            "http://customer", auth=credentials([]), transport=httpx.MockTransport(lambda r: httpx.Response(status))
+            "http://customer",
+            auth=as_customer("anns-token"),
+            transport=httpx.MockTransport(lambda r: httpx.Response(status)),
         ),
         timeout=1,
     )
@@ -170,33 +168,14 @@ async def test_a_refusal_of_orders_credentials_or_a_server_error_is_unavailabili
         await customers.address("acc_ann", "adr_home")
 
 
-async def test_without_client_credentials_order_does_not_call_the_customer_service() -> None:
-    """A missing set-up is named, instead of a 401 from the other side."""
+async def test_outside_a_request_there_is_no_token_to_read_an_address_with() -> None:
+    """paved's ForwardedToken with no verified token in hand: nothing is sent, and no address is had."""
 
     def never(request: httpx.Request) -> httpx.Response:
-        raise AssertionError("called without credentials")
+        raise AssertionError("called without the customer's token")
 
     customers = CustomersOverHttp(
-        service_client("http://customer", auth=None, transport=httpx.MockTransport(never)), timeout=1
-    )
-    with pytest.raises(UpstreamUnavailableError, match="PAVED_CLIENT_ID"):
-        await customers.address("acc_ann", "adr_home")
-
-
-async def test_a_token_issuer_that_does_not_answer_is_unavailability() -> None:
-    """No token, no address: the order is not placed."""
-
-    def down(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(503)
-
-    auth = ClientCredentials(
-        "http://identity/oauth/token", client_id="order", client_secret="s" * 32, transport=httpx.MockTransport(down)
-    )
-    customers = CustomersOverHttp(
-        service_client(
-            "http://customer", auth=auth, transport=httpx.MockTransport(lambda r: httpx.Response(200, json=ADDRESS))
-        ),
-        timeout=1,
+        service_client("http://customer", auth=ForwardedToken(), transport=httpx.MockTransport(never)), timeout=1
     )
     with pytest.raises(UpstreamUnavailableError, match="TokenUnavailableError"):
         await customers.address("acc_ann", "adr_home")
